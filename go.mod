@@ -1,0 +1,3 @@
+module github.com/smsagent/smsagent
+
+go 1.26

@@ -1,0 +1,184 @@
+package smsagent
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// MessageID is the agent's own identifier of one outgoing message (one
+// recipient). The outbox assigns it from a persisted sequence, so it is never
+// reused within a database. It prints in decimal.
+type MessageID uint64
+
+func (id MessageID) String() string { return strconv.FormatUint(uint64(id), 10) }
+
+// ParseMessageID reads the decimal form that String produces.
+func ParseMessageID(s string) (MessageID, error) {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("invalid message id %q: want a positive decimal number", s)
+	}
+	return MessageID(n), nil
+}
+
+// Encoding is the text encoding a message asks for.
+type Encoding string
+
+const (
+	// EncodingAuto picks GSM 7-bit when every character fits, else UCS-2.
+	EncodingAuto   Encoding = "auto"
+	EncodingGSM7   Encoding = "gsm7"
+	EncodingUCS2   Encoding = "ucs2"
+	EncodingLatin1 Encoding = "latin1"
+)
+
+// ParseEncoding accepts the JSON words; the empty string means auto.
+func ParseEncoding(s string) (Encoding, error) {
+	switch Encoding(s) {
+	case "", EncodingAuto:
+		return EncodingAuto, nil
+	case EncodingGSM7, EncodingUCS2, EncodingLatin1:
+		return Encoding(s), nil
+	}
+	return "", fmt.Errorf("unknown encoding %q: want auto, gsm7, ucs2 or latin1", s)
+}
+
+// Priority orders due messages: high ones are dispatched before normal ones.
+type Priority uint8
+
+const (
+	PriorityNormal Priority = 0
+	PriorityHigh   Priority = 1
+)
+
+func (p Priority) String() string {
+	if p == PriorityHigh {
+		return "high"
+	}
+	return "normal"
+}
+
+// SplitMode says how a text longer than one SMS is sent. The zero value uses
+// the SMSC's configured method (smsc.split: UDH, 16-bit UDH, SAR TLVs or
+// message_payload).
+type SplitMode uint8
+
+const (
+	// SplitDefault concatenates with the method configured for the SMSC.
+	SplitDefault SplitMode = iota
+	// SplitNone refuses a text that does not fit in one SMS
+	// (smstools3 "Autosplit: 0").
+	SplitNone
+	// SplitPlain sends independent SMS without concatenation headers
+	// (smstools3 "Autosplit: 1").
+	SplitPlain
+	// SplitNumbered sends independent SMS, each starting with "n/m "
+	// (smstools3 "Autosplit: 2").
+	SplitNumbered
+)
+
+func (m SplitMode) String() string {
+	switch m {
+	case SplitNone:
+		return "none"
+	case SplitPlain:
+		return "plain"
+	case SplitNumbered:
+		return "numbered"
+	}
+	return "default"
+}
+
+// Message is one outgoing SMS to one recipient, as taken from a message file.
+// A file entry with several recipients becomes several Messages.
+type Message struct {
+	// ID is assigned by the outbox when the message is stored; zero before.
+	ID MessageID
+	// ClientID is the submitter's reference ("id" in JSON). When set, it is
+	// also the idempotency key: a second message with the same ClientID
+	// within the retention period is a duplicate and is not stored again.
+	ClientID string
+	To       Address
+	// From is the sender; the zero Address means the SMSC's default.
+	From Address
+	// Text is the message body as Unicode text. Empty only when UDH carries
+	// a binary payload (not produced by any intake format yet).
+	Text     string
+	Report   bool // request a delivery receipt
+	Encoding Encoding
+	Flash    bool // class 0: shown at once, not stored by the handset
+	// Validity is how long the network should keep trying; zero means the
+	// SMSC's default. It also caps how long the agent keeps retrying.
+	Validity time.Duration
+	// SendAt holds the message until that time; zero means now.
+	SendAt   time.Time
+	Priority Priority
+	Split    SplitMode
+	// UDH is an explicit user data header supplied by the submitter
+	// (smstools3 UDH-DATA). A message with UDH is sent as one part.
+	UDH []byte
+	// Meta is a JSON object echoed unchanged into every report of this
+	// message; nil when absent.
+	Meta json.RawMessage
+	// File is the base name of the file the message came from.
+	File string
+	// ReceivedAt is when the agent accepted the message; queue age and
+	// max_age count from here.
+	ReceivedAt time.Time
+}
+
+// Validate checks the rules every intake format shares. Format-specific
+// checks (field names, syntax) belong to the parser.
+func (m *Message) Validate() error {
+	if m.To.Value == "" {
+		return fmt.Errorf("missing recipient")
+	}
+	if m.To.Kind == AddrAlphanumeric {
+		return fmt.Errorf("recipient %q: must be a number", m.To.Value)
+	}
+	if m.Text == "" && len(m.UDH) == 0 {
+		return fmt.Errorf("empty text")
+	}
+	if m.Validity < 0 {
+		return fmt.Errorf("negative validity %s", m.Validity)
+	}
+	if m.Meta != nil {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(m.Meta, &obj); err != nil || obj == nil {
+			return fmt.Errorf("meta must be a JSON object")
+		}
+	}
+	if len(m.ClientID) > MaxClientIDLen {
+		return fmt.Errorf("id longer than %d bytes", MaxClientIDLen)
+	}
+	return nil
+}
+
+// MaxClientIDLen bounds the client id: it is a bbolt key and appears in
+// every report.
+const MaxClientIDLen = 256
+
+// Batch is every message of one accepted file. The outbox stores it in one
+// transaction together with Claim, the name under which intake took the file,
+// so that after a crash intake can tell a file it already stored from one it
+// did not.
+type Batch struct {
+	Claim    string
+	File     string // the name the file had in outgoing/
+	Messages []Message
+}
+
+// BatchResult says what storing a Batch did.
+type BatchResult struct {
+	// IDs has one entry per message of the batch, in order; zero for a
+	// message that was a duplicate.
+	IDs []MessageID
+	// Duplicates lists the messages not stored because their client id was
+	// already in the outbox.
+	Duplicates []DuplicateEntry
+	// AlreadyTaken is set when Claim was already recorded: the batch was
+	// stored by an earlier run and nothing was stored now.
+	AlreadyTaken bool
+}

@@ -1,0 +1,50 @@
+package smsagent
+
+import "time"
+
+// Record is a stored message with everything the agent learned about it:
+// what the outbox keeps, what the dispatcher works from and what the queue
+// commands show.
+type Record struct {
+	Message
+	State State
+	// Final is set when no further automatic change will happen; for states
+	// other than StateSent it equals State.Final().
+	Final bool
+	// Attempts counts submit rounds that ended in a temporary failure.
+	// Throttling does not count.
+	Attempts int
+	// Due is when the message is next eligible for dispatch (queued only).
+	Due time.Time
+	// ConcatRef is the concatenation reference assigned at enqueue; parts
+	// resent after a failure carry the same reference and total.
+	ConcatRef uint16
+	// Parts is nil until the dispatcher has split the text the first time.
+	Parts     []Part
+	LastError string
+	Submitted time.Time // first part accepted by the SMSC
+	Done      time.Time // became final
+}
+
+// Part is one SMS of a (possibly concatenated) message.
+type Part struct {
+	State  State
+	SMSCID string // message_id from submit_sm_resp
+	Stat   string // last receipt stat, raw
+	Err    string // last receipt err, raw
+	Error  string // readable reason of a failure
+	// Status is the SMPP command_status of the last submit_sm_resp when it
+	// was not 0.
+	Status    uint32
+	Submitted time.Time
+	Done      time.Time
+}
+
+// Stats counts messages by state. Awaiting is the part of Sent still waiting
+// for a receipt.
+type Stats struct {
+	ByState  map[State]int
+	Awaiting int
+	// Events is the number of inbox files not yet written.
+	Events int
+}

@@ -1,0 +1,9 @@
+//go:build tools
+
+// Package tools pins the build tools smsagent's Makefile runs. It is a
+// separate module so that their dependencies never reach the smsagent binary.
+package tools
+
+import (
+	_ "honnef.co/go/tools/cmd/staticcheck"
+)
