@@ -182,3 +182,15 @@ type BatchResult struct {
 	// stored by an earlier run and nothing was stored now.
 	AlreadyTaken bool
 }
+
+// IdempotencyKey is the key under which the outbox recognises a repeated
+// submission: the client id together with the recipient, so that one file
+// entry with an id and several recipients yields several distinct messages.
+// It is empty when the message has no client id (such messages are never
+// duplicates of each other).
+func (m *Message) IdempotencyKey() string {
+	if m.ClientID == "" {
+		return ""
+	}
+	return m.ClientID + "\x00" + m.To.String()
+}
