@@ -122,15 +122,14 @@ func (dc Decoder) Decode(frame []byte) (Header, PDU, error) {
 // mandatory fields of submit_sm_resp, submit_multi_resp, deliver_sm_resp and
 // replace_sm, as SMPP 5.0 allows, because SMSCs send them.
 func (dc Decoder) DecodeBody(h Header, body []byte) (PDU, error) {
-	p := newBody(h.ID)
-	if p == nil {
+	if !h.ID.Known() {
 		return nil, &DecodeError{Header: h, Status: StatusInvCmdID, Reason: "unknown command_id"}
 	}
-	if _, ok := p.(bodyless); ok && len(body) == 0 {
-		return p, nil
+	if len(body) == 0 && mayOmitBody(h.ID) {
+		return newBody(h.ID), nil
 	}
 	d := decoder{b: body, alias: dc.AliasBytes}
-	p.decode(&d)
+	p := d.body(h.ID)
 	if d.err == nil && d.off != len(d.b) {
 		d.fail("", StatusInvCmdLen, "%d octets left over after the last field", len(d.b)-d.off)
 	}
@@ -139,6 +138,92 @@ func (dc Decoder) DecodeBody(h Header, body []byte) (PDU, error) {
 		return nil, d.err
 	}
 	return p, nil
+}
+
+// body decodes into a new value of the type for id. The calls are
+// concrete, not through the PDU interface, so the decoder stays on the
+// caller's stack.
+func (d *decoder) body(id CommandID) PDU {
+	switch id {
+	case SubmitSMID:
+		p := new(SubmitSM)
+		p.decode(d)
+		return p
+	case DeliverSMID:
+		p := new(DeliverSM)
+		p.decode(d)
+		return p
+	case SubmitSMRespID:
+		p := new(SubmitSMResp)
+		p.decode(d)
+		return p
+	case DeliverSMRespID:
+		p := new(DeliverSMResp)
+		p.decode(d)
+		return p
+	case DataSMID:
+		p := new(DataSM)
+		p.decode(d)
+		return p
+	case DataSMRespID:
+		p := new(DataSMResp)
+		p.decode(d)
+		return p
+	case SubmitMultiID:
+		p := new(SubmitMulti)
+		p.decode(d)
+		return p
+	case SubmitMultiRespID:
+		p := new(SubmitMultiResp)
+		p.decode(d)
+		return p
+	case BindReceiverID, BindTransmitterID, BindTransceiverID:
+		p := &Bind{ID: id}
+		p.decode(d)
+		return p
+	case BindReceiverRespID, BindTransmitterRespID, BindTransceiverRespID:
+		p := &BindResp{ID: id}
+		p.decode(d)
+		return p
+	case OutbindID:
+		p := new(Outbind)
+		p.decode(d)
+		return p
+	case QuerySMID:
+		p := new(QuerySM)
+		p.decode(d)
+		return p
+	case QuerySMRespID:
+		p := new(QuerySMResp)
+		p.decode(d)
+		return p
+	case CancelSMID:
+		p := new(CancelSM)
+		p.decode(d)
+		return p
+	case ReplaceSMID:
+		p := new(ReplaceSM)
+		p.decode(d)
+		return p
+	case AlertNotificationID:
+		p := new(AlertNotification)
+		p.decode(d)
+		return p
+	}
+	// The header-only PDUs: nothing to read; DecodeBody checks that
+	// nothing is there.
+	return newBody(id)
+}
+
+// mayOmitBody reports whether id is a response whose body an error status
+// leaves out (see bodyless).
+func mayOmitBody(id CommandID) bool {
+	switch id {
+	case BindReceiverRespID, BindTransmitterRespID, BindTransceiverRespID,
+		SubmitSMRespID, SubmitMultiRespID, DeliverSMRespID, DataSMRespID, QuerySMRespID:
+		return true
+	}
+	return false
 }
 
 // New returns an empty body of the type for id, or nil for an id this
@@ -228,12 +313,15 @@ type decoder struct {
 	b     []byte
 	off   int
 	alias bool
-	// owned is set once b has been replaced by a private copy.
-	owned bool
 	// strs is one string copy of the start of b that C-Octet Strings are
 	// sliced from: a PDU's strings cost one allocation, not one each.
 	strs string
-	err  *DecodeError
+	// own is a private copy of b[ownAt:], made when the first octet field
+	// is handed out, so that all of a PDU's octet fields and TLV values
+	// cost one allocation.
+	own   []byte
+	ownAt int
+	err   *DecodeError
 }
 
 func (d *decoder) fail(field string, status Status, format string, args ...any) {
@@ -262,15 +350,20 @@ func (d *decoder) str(i, j int) string {
 	return string(d.b[i:j])
 }
 
-// own replaces the body by a private copy before slices of it are handed
-// out, unless the caller asked for aliasing. One copy serves every octet
-// field and TLV of the PDU.
-func (d *decoder) own() {
-	if d.alias || d.owned {
-		return
+// slice returns b[i:j] for the caller to keep: the frame itself with
+// AliasBytes, else the private copy. Its capacity ends at j so that an
+// append by the caller cannot run into the next field. Calls come in
+// increasing order of i, so the copy made on the first covers the rest.
+func (d *decoder) slice(i, j int) []byte {
+	if d.alias {
+		return d.b[i:j:j]
 	}
-	d.b = bytes.Clone(d.b)
-	d.owned = true
+	if d.own == nil {
+		d.own = bytes.Clone(d.b[i:])
+		d.ownAt = i
+	}
+	i, j = i-d.ownAt, j-d.ownAt
+	return d.own[i:j:j]
 }
 
 func (d *decoder) short(field string, n int) bool {
@@ -360,8 +453,7 @@ func (d *decoder) shortMessage() []byte {
 	if n == 0 {
 		return nil
 	}
-	d.own()
-	v := d.b[d.off : d.off+n : d.off+n]
+	v := d.slice(d.off, d.off+n)
 	d.off += n
 	return v
 }

@@ -73,15 +73,16 @@
 //
 // Every *DecodeError carries the header as read.
 //
-// A session's loop, in short:
+// A session's reading loop, in short (ExampleReader has it in full):
 //
 //	r := pdu.NewReader(conn, 0)
 //	for {
-//		frame, err := r.ReadFrame()
-//		if err != nil { ... } // *FramingError: reply, then close
+//		frame, err := r.ReadFrame() // a *FramingError: send its reply, close
+//		...
 //		h, p, err := pdu.Decode(frame)
-//		if err != nil {
-//			if reply, ok := err.(*pdu.DecodeError).AppendReply(out[:0]); ok { ... write reply ... }
+//		var de *pdu.DecodeError
+//		if errors.As(err, &de) {
+//			if reply, ok := de.AppendReply(out[:0]); ok { ... write reply ... }
 //			continue
 //		}
 //		switch p := p.(type) {

@@ -63,7 +63,7 @@ func (e *DecodeError) Error() string {
 	if e.Field != "" {
 		where += ": " + e.Field
 	}
-	return fmt.Sprintf("pdu: decode %s (seq %d): %s (%s)", where, e.Header.Sequence, e.Reason, e.Status)
+	return fmt.Sprintf("pdu: decode %s (seq %d): %s (%s)", where, e.Header.Sequence, e.Reason, e.Status.String())
 }
 
 // Action says how to answer the PDU: generic_nack for a request with an

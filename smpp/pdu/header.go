@@ -43,7 +43,7 @@ func (h Header) Append(dst []byte) []byte {
 }
 
 func (h Header) String() string {
-	return fmt.Sprintf("%s seq=%d status=%s len=%d", h.ID, h.Sequence, h.Status, h.Length)
+	return fmt.Sprintf("%s seq=%d status=%s len=%d", h.ID, h.Sequence, h.Status.String(), h.Length)
 }
 
 // CommandID identifies a PDU (§5.1.2.1). A response has the request's id

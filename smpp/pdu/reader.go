@@ -20,9 +20,10 @@ const DefaultMaxLength = HeaderLen + 64*1024 + 1024
 // A Reader is not safe for concurrent use; the session's reader goroutine
 // owns it.
 type Reader struct {
-	r   io.Reader
-	max uint32
-	buf []byte
+	r     io.Reader
+	max   uint32
+	first [4]byte // command_length, read before anything is allocated
+	buf   []byte
 }
 
 // NewReader returns a Reader on r that refuses frames longer than
@@ -45,10 +46,7 @@ func NewReader(r io.Reader, maxLength int) *Reader {
 // cannot start a frame gives a *FramingError: the stream is no longer
 // usable.
 func (r *Reader) ReadFrame() ([]byte, error) {
-	if cap(r.buf) < HeaderLen {
-		r.buf = make([]byte, 0, 512)
-	}
-	first := r.buf[:4]
+	first := r.first[:]
 	if _, err := io.ReadFull(r.r, first); err != nil {
 		return nil, err
 	}
@@ -57,15 +55,13 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 		return nil, err
 	}
 	if uint32(cap(r.buf)) < n {
-		// Grow to the frame, with headroom so a stream of slightly
-		// increasing sizes does not reallocate each time; never past the
-		// limit.
-		c := min(max(uint64(n), 2*uint64(cap(r.buf))), uint64(r.max))
-		nb := make([]byte, c)
-		copy(nb, first)
-		r.buf = nb[:0]
+		// Grow with headroom, so a stream of slowly growing PDUs does not
+		// reallocate each time, but never past the limit.
+		c := min(max(uint64(n), 2*uint64(cap(r.buf)), 512), uint64(r.max))
+		r.buf = make([]byte, 0, c)
 	}
 	frame := r.buf[:n]
+	copy(frame, first)
 	if _, err := io.ReadFull(r.r, frame[4:]); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF

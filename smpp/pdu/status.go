@@ -4,7 +4,9 @@ import "fmt"
 
 // Status is a command_status value (§5.1.3). Status implements error so that
 // a refusal from the peer can travel up as an error and be tested with
-// errors.As; StatusOK is not meant to be returned as an error.
+// errors.As or errors.Is; StatusOK is not meant to be returned as an error.
+// Being an error, a Status formats with %s and %v as Error's text (name and
+// description); call String for the bare name.
 type Status uint32
 
 // The SMPP 3.4 command_status values (§5.1.3). Each constant's comment is

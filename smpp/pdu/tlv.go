@@ -460,13 +460,12 @@ func (d *decoder) tlvs() TLVs {
 		}
 		off += 4 + l
 	}
-	d.own()
 	ts := make(TLVs, n)
 	for i := range ts {
 		l := int(binary.BigEndian.Uint16(d.b[d.off+2:]))
 		ts[i].Tag = Tag(binary.BigEndian.Uint16(d.b[d.off:]))
 		v := d.off + 4
-		ts[i].Value = d.b[v : v+l : v+l]
+		ts[i].Value = d.slice(v, v+l)
 		d.off = v + l
 	}
 	return ts
