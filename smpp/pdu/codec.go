@@ -116,11 +116,12 @@ func (dc Decoder) Decode(frame []byte) (Header, PDU, error) {
 // The body must be exactly what the PDU's layout defines: missing
 // mandatory fields, fields over their SMPP 3.4 maximum, a C-Octet String
 // without its NUL, TLVs that overrun the PDU and octets left over are all
-// errors. Two leniencies, both for responses: an empty body decodes to the
-// zero value whatever the status (an SMSC that leaves out message_id on
-// success still has its status heard), and TLVs are accepted after the
-// mandatory fields of submit_sm_resp, submit_multi_resp, deliver_sm_resp and
-// replace_sm, as SMPP 5.0 allows, because SMSCs send them.
+// errors. Two leniencies: a response that may go without a body (see
+// Append) decodes from an empty body to its zero value whatever the status,
+// so an SMSC that leaves out message_id on success is still heard; and TLVs
+// are accepted after the mandatory fields of submit_sm_resp,
+// submit_multi_resp, deliver_sm_resp and replace_sm, which 3.4 does not
+// give any but SMPP 5.0 does, because SMSCs send them.
 func (dc Decoder) DecodeBody(h Header, body []byte) (PDU, error) {
 	if !h.ID.Known() {
 		return nil, &DecodeError{Header: h, Status: StatusInvCmdID, Reason: "unknown command_id"}
@@ -306,7 +307,7 @@ type cfield struct {
 // field has 17 octets, or just the NUL when the time is not given.
 const timeLen = 16
 
-// decoder walks a body with offset-returning, bounds-checked reads. The
+// decoder is a cursor over a body with bounds-checked reads. The
 // first failure sticks (later reads return zero values), so the per-PDU
 // code reads like the spec's field table and checks once at the end.
 type decoder struct {

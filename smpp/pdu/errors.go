@@ -6,7 +6,7 @@ import (
 )
 
 // Action says how a session answers a PDU that could not be read or
-// decoded (§3 "generic_nack" of our reference notes, SMPP 3.4 §4.3).
+// decoded (SMPP 3.4 §4.3 and §3.2; doc.go has the rules).
 type Action uint8
 
 const (
@@ -104,7 +104,7 @@ const (
 	FramingTooLong
 	// FramingHTTP: the peer sent an HTTP request or response line.
 	FramingHTTP
-	// FramingTLS: the peer sent a TLS handshake record.
+	// FramingTLS: the peer sent a TLS record (a handshake or an alert).
 	FramingTLS
 )
 
@@ -125,6 +125,9 @@ func (e *FramingError) Error() string {
 	case FramingHTTP:
 		return "pdu: peer speaks HTTP, not SMPP"
 	case FramingTLS:
+		if e.Length>>24 == 0x15 {
+			return "pdu: peer sent a TLS alert: enable tls"
+		}
 		return "pdu: peer started a TLS handshake: enable tls"
 	case FramingTooShort:
 		return fmt.Sprintf("pdu: command_length %d is shorter than the %d-octet header: framing lost", e.Length, HeaderLen)

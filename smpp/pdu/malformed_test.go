@@ -162,6 +162,7 @@ func TestReader_Malformed(t *testing.T) {
 		{"HTTP HEAD", hex.EncodeToString([]byte("HEAD / HTTP/1.1\r\n")), 0, pdu.FramingHTTP, nil, "peer speaks HTTP"},
 		{"TLS ClientHello", "16030100A5010000A10303", 0, pdu.FramingTLS, nil, "peer started a TLS handshake: enable tls"},
 		{"TLS 1.2 record", "1603030040", 0, pdu.FramingTLS, nil, "enable tls"},
+		{"TLS alert from a TLS server", "15030300020228", 0, pdu.FramingTLS, nil, "peer sent a TLS alert: enable tls"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -80,9 +80,10 @@ func checkLength(first []byte, n, limit uint32) error {
 	case "HTTP", "GET ", "POST", "PUT ", "HEAD":
 		return &FramingError{Reason: FramingHTTP, Length: n, Max: limit}
 	}
-	// A TLS record starts with content type 22 (handshake) and major
-	// version 3 (SSL 3.0 up to TLS 1.3).
-	if first[0] == 0x16 && first[1] == 0x03 {
+	// A TLS record starts with its content type, 22 handshake (a TLS
+	// client on our plain port) or 21 alert (a TLS server refusing our
+	// plain bind), then major version 3 (SSL 3.0 up to TLS 1.3).
+	if (first[0] == 0x16 || first[0] == 0x15) && first[1] == 0x03 {
 		return &FramingError{Reason: FramingTLS, Length: n, Max: limit}
 	}
 	if n < HeaderLen {
