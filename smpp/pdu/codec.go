@@ -26,9 +26,10 @@ type PDU interface {
 }
 
 // bodyless is implemented by the responses whose body the spec leaves out
-// when command_status is not 0 (§3.2.1.3; "the submit_sm_resp PDU body is
-// not returned if the command_status field contains a non-zero value",
-// §4.4.2 and likewise for the other responses below).
+// when command_status is not 0 ("the submit_sm_resp PDU body is not
+// returned if the command_status field contains a non-zero value", §4.4.2;
+// likewise §4.1.2 for bind responses; SMPP 5.0 makes it the rule for every
+// response).
 type bodyless interface {
 	// emptyBody reports whether the value carries nothing to send, so an
 	// error response built from it is sent as a bare header.
@@ -42,7 +43,7 @@ type bodyless interface {
 // An error response (status != StatusOK) whose body is empty (the zero
 // value of bind_*_resp, submit_sm_resp, submit_multi_resp, deliver_sm_resp,
 // data_sm_resp or query_sm_resp) is written as the bare 16-octet header, as
-// §3.2.1.3 prescribes; give it a field or a TLV to send a body anyway.
+// §4.4.2 prescribes; give it a field or a TLV to send a body anyway.
 func Append(dst []byte, p PDU, status Status, seq uint32) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, make([]byte, HeaderLen)...)

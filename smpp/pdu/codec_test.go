@@ -9,7 +9,7 @@ import (
 	"github.com/smsagent/smsagent/smpp/pdu"
 )
 
-// TestAppend_ErrorResponseWithoutBody checks §3.2.1.3: an error response
+// TestAppend_ErrorResponseWithoutBody checks §4.4.2: an error response
 // with nothing in it goes out as the bare header, and a success response
 // of the same type keeps its body.
 func TestAppend_ErrorResponseWithoutBody(t *testing.T) {

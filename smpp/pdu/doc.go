@@ -34,7 +34,7 @@
 // String, a time that is not 16 characters, short_message over 254 octets,
 // a known TLV of the wrong length. Nothing is ever cut to fit. An error
 // response with an empty body (NewResponse(req) with a non-zero status) is
-// sent as the bare 16-octet header (§3.2.1.3, §4.4.2).
+// sent as the bare 16-octet header (§4.1.2, §4.4.2).
 //
 // # Reading and decoding
 //
@@ -49,9 +49,21 @@
 // unless Decoder.AliasBytes is set, so a decoded PDU outlives the Reader's
 // buffer. The copies are made in bulk (one string for all of a PDU's
 // C-Octet Strings, one buffer for its octet fields), which keeps a
-// submit_sm decode at a few allocations. With AliasBytes the byte slices
+// submit_sm decode at three allocations (the struct, its strings, its
+// octets) and one more for a TLV list. With AliasBytes the byte slices
 // point into the frame: cheaper, and only safe when the caller is done
 // with the PDU before reading the next frame.
+//
+// # What is accepted beyond 3.4
+//
+// Decoding is as strict as the spec, except where SMSCs commonly deviate
+// and nothing is lost by listening: a response that may go without a body
+// decodes from an empty one whatever its status; submit_sm_resp,
+// submit_multi_resp, deliver_sm_resp and replace_sm may carry TLVs (SMPP
+// 5.0); C-Octet String TLVs such as receipted_message_id are read with or
+// without their NUL; message_state 0 and 9, congestion_state and the 5.0
+// sizes of alert_on_message_delivery and ms_validity are known. Anything
+// else outside 3.4 is an error carrying the status to answer it with.
 //
 // # Errors and how to answer them
 //

@@ -142,9 +142,9 @@ func goldenFrames(tb testing.TB) map[string][]byte {
 	return frames
 }
 
-// TestGolden_Encode checks that every PDU type encodes to the octets the
+// TestEncode_Golden checks that every PDU type encodes to the octets the
 // spec gives.
-func TestGolden_Encode(t *testing.T) {
+func TestEncode_Golden(t *testing.T) {
 	frames := goldenFrames(t)
 	for _, g := range goldens() {
 		got, err := pdu.Encode(g.p, g.status, g.seq)
@@ -158,9 +158,9 @@ func TestGolden_Encode(t *testing.T) {
 	}
 }
 
-// TestGolden_Decode checks that the spec's octets decode to the value, for
+// TestDecode_Golden checks that the spec's octets decode to the value, for
 // both the copying and the aliasing decoder.
-func TestGolden_Decode(t *testing.T) {
+func TestDecode_Golden(t *testing.T) {
 	frames := goldenFrames(t)
 	for _, alias := range []bool{false, true} {
 		dec := pdu.Decoder{AliasBytes: alias}
@@ -182,9 +182,9 @@ func TestGolden_Decode(t *testing.T) {
 	}
 }
 
-// TestGolden_CoversEveryCommand makes sure no 3.4 command id lacks a golden
+// TestGolden_CoversEveryCommandID makes sure no 3.4 command id lacks a golden
 // file.
-func TestGolden_CoversEveryCommand(t *testing.T) {
+func TestGolden_CoversEveryCommandID(t *testing.T) {
 	seen := make(map[pdu.CommandID]bool)
 	for _, g := range goldens() {
 		seen[g.p.CommandID()] = true

@@ -434,7 +434,7 @@ func (e *encoder) tlvs(ts TLVs) {
 	}
 }
 
-// tlvs reads TLVs up to the end of the body (§3.2.1.6, §5.3.1). A header
+// tlvs reads TLVs up to the end of the body (§3.2, §5.3.1). A header
 // cut short or a length that runs past the end is ESME_RINVOPTPARSTREAM;
 // a known tag whose length breaks its rule is ESME_RINVPARLEN. The first
 // pass validates and counts so the result is allocated once.
