@@ -80,6 +80,15 @@ func TestWriter_WritesEveryKind(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "inbox")
 		w, _ := start(t, src, inbox.Options{Dir: dir, Sync: mode})
 		<-src.done
+		// The delivered report is compared with the reviewed golden file,
+		// the others with their rendering.
+		golden, err := os.ReadFile(filepath.Join("testdata", "delivered.json.golden"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "20261125T181500.123Z-42.report.json")); !bytes.Equal(got, golden) {
+			t.Errorf("delivered report file:\n%s\nwant\n%s", got, golden)
+		}
 		for _, e := range events {
 			name, want, err := inbox.Render(e, inbox.FormatJSON)
 			if err != nil {

@@ -57,7 +57,7 @@ func parseJSONFile(data []byte, file string, ps *problems) []smsagent.Message {
 		line += bytes.Count(data[counted:i], []byte{'\n'})
 		counted = i
 		if data[i] != '{' {
-			ps.add(Problem{Line: line, Index: index, Message: fmt.Sprintf("message %d is not a JSON object but %s", index, kindOf(data[i:end]))})
+			ps.add(Problem{Line: line, Index: index, Message: "not a JSON object but " + kindOf(data[i:end])})
 		} else {
 			parseEntry(data[i:end], line, index, file, ps, emit)
 		}

@@ -58,7 +58,7 @@ func ScanNDJSON(r io.Reader, name string, opts Options, fn func(smsagent.Message
 		entries++
 		switch {
 		case line[0] != '{':
-			msg := fmt.Sprintf("line %d is not a JSON object", n)
+			msg := "not a JSON object"
 			if line[0] == '[' && n == 1 {
 				msg += " (an array of messages belongs in a .json file)"
 			}
