@@ -102,8 +102,10 @@ func TestWriter_WritesEveryKind(t *testing.T) {
 		if n := len(listDir(t, dir)); n != len(events) {
 			t.Errorf("%d files in inbox, want %d", n, len(events))
 		}
-		if w.Written() != uint64(len(events)) || w.Err() != nil {
-			t.Errorf("Written = %d, Err = %v", w.Written(), w.Err())
+		// done closes inside EventsWritten, just before the Writer counts.
+		eventually(t, "Written to count every file", func() bool { return w.Written() == uint64(len(events)) })
+		if w.Err() != nil {
+			t.Errorf("Err = %v", w.Err())
 		}
 	})
 }
