@@ -348,7 +348,13 @@ func (e *entry) recipients(v []byte, off int) {
 			e.problem(off, "to", "the list is empty")
 		}
 	default:
-		e.problem(off, "to", "must be a string or an array of strings, not %s", kindOf(v))
+		hint := ""
+		if kindOf(v) == "a number" {
+			// A JSON number loses the "+" and leading zeros that make a
+			// phone number what it is.
+			hint = ` (write numbers in quotes: "+358401234567")`
+		}
+		e.problem(off, "to", "must be a string or an array of strings, not %s%s", kindOf(v), hint)
 	}
 }
 
