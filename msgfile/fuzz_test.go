@@ -2,6 +2,7 @@ package msgfile_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -63,7 +64,28 @@ func FuzzSMSTools(f *testing.F) {
 
 func FuzzJSON(f *testing.F) {
 	seed(f, msgfile.FormatJSON)
-	f.Fuzz(func(t *testing.T, data []byte) { checkParse(t, data, "fuzz.json") })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkParse(t, data, "fuzz.json")
+		// Differential check of the hand-written walker: for an accepted
+		// single object, encoding/json must read the same strings.
+		msgs, err := msgfile.Parse(bytes.NewReader(data), "fuzz.json", msgfile.Options{})
+		trimmed := bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), " \t\r\n")
+		if err != nil || len(trimmed) == 0 || trimmed[0] != '{' {
+			return
+		}
+		var ref struct {
+			Text string `json:"text"`
+			ID   string `json:"id"`
+		}
+		if err := json.Unmarshal(trimmed, &ref); err != nil {
+			t.Fatalf("accepted, but encoding/json says %v", err)
+		}
+		for _, m := range msgs {
+			if m.Text != ref.Text || m.ClientID != ref.ID {
+				t.Fatalf("text %q id %q, encoding/json reads %q %q", m.Text, m.ClientID, ref.Text, ref.ID)
+			}
+		}
+	})
 }
 
 func FuzzNDJSON(f *testing.F) {

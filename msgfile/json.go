@@ -37,9 +37,13 @@ func parseJSONFile(data []byte, file string, ps *problems) []smsagent.Message {
 		return nil
 	}
 	var msgs []smsagent.Message
-	emit := func(m smsagent.Message) { msgs = append(msgs, m) }
+	f := &jsonFile{name: file, ps: ps, emit: func(m smsagent.Message) { msgs = append(msgs, m) }}
+	// One string copy of the whole file: message strings are slices of it
+	// instead of an allocation each.
+	src := string(data)
 	if data[start] == '{' {
-		parseEntry(data[start:skipValue(data, start)], lineAt(data, start), 0, file, ps, emit)
+		end := skipValue(data, start)
+		f.parseEntry(data[start:end], src[start:end], lineAt(data, start), 0)
 		return msgs
 	}
 	// An array: walk its elements, keeping the line count incrementally so
@@ -59,7 +63,7 @@ func parseJSONFile(data []byte, file string, ps *problems) []smsagent.Message {
 		if data[i] != '{' {
 			ps.add(Problem{Line: line, Index: index, Message: "not a JSON object but " + kindOf(data[i:end])})
 		} else {
-			parseEntry(data[i:end], line, index, file, ps, emit)
+			f.parseEntry(data[i:end], src[i:end], line, index)
 		}
 		i = skipSpace(data, end)
 		if data[i] == ',' {
@@ -88,6 +92,26 @@ func syntaxProblem(data []byte) Problem {
 	return Problem{Line: lineAt(data, off), Message: fmt.Sprintf("invalid JSON at column %d: %s", col, se)}
 }
 
+// jsonFile is what the entries of one file share.
+type jsonFile struct {
+	name string // base name, for Message.File
+	ps   *problems
+	emit func(smsagent.Message)
+	// The last sender parsed: bulk files repeat one sender, and parsing an
+	// alphanumeric one costs a failed number parse first.
+	sender     string
+	senderAddr smsagent.Address
+	senderErr  error
+}
+
+func (f *jsonFile) parseSender(s string) (smsagent.Address, error) {
+	if s != f.sender || f.sender == "" {
+		f.sender = s
+		f.senderAddr, f.senderErr = smsagent.ParseSender(s)
+	}
+	return f.senderAddr, f.senderErr
+}
+
 // JSON field names, as a bit each so an entry can tell a repeated field.
 const (
 	fTo = 1 << iota
@@ -106,10 +130,11 @@ const (
 // entry is what one JSON message object says, before it becomes one
 // message per recipient.
 type entry struct {
+	f     *jsonFile
 	obj   []byte
-	line  int // line of obj[0]
-	index int // 1-based position in an array, else 0
-	ps    *problems
+	src   string // obj as a string, to slice values from
+	line  int    // line of obj[0]
+	index int    // 1-based position in an array, else 0
 	bad   bool
 
 	seen  uint16 // fields present
@@ -126,16 +151,17 @@ func (e *entry) problem(off int, field, format string, args ...any) {
 	if off > 0 {
 		line += bytes.Count(e.obj[:off], []byte{'\n'})
 	}
-	e.ps.add(Problem{Line: line, Index: e.index, Field: field, Message: fmt.Sprintf(format, args...)})
+	e.f.ps.add(Problem{Line: line, Index: e.index, Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
-// parseEntry reads one message object (valid JSON starting with '{') and
-// emits one message per recipient if the object has no problem.
-func parseEntry(obj []byte, line, index int, file string, ps *problems, emit func(smsagent.Message)) {
-	e := entry{obj: obj, line: line, index: index, ps: ps}
+// parseEntry reads one message object (valid JSON starting with '{'; src
+// is the same bytes as a string) and emits one message per recipient if the
+// object has no problem.
+func (f *jsonFile) parseEntry(obj []byte, src string, line, index int) {
+	e := entry{f: f, obj: obj, src: src, line: line, index: index}
 	e.msg.Report = true
 	e.msg.Encoding = smsagent.EncodingAuto
-	e.msg.File = file
+	e.msg.File = f.name
 	i := 1
 	for {
 		i = skipSpace(obj, i)
@@ -174,14 +200,14 @@ func parseEntry(obj []byte, line, index int, file string, ps *problems, emit fun
 			e.problem(0, "", "%v", err)
 			return
 		}
-		emit(m)
+		f.emit(m)
 	}
 }
 
 // key decodes a member name and rejects unknown and repeated ones. Names
 // are compared exactly: encoding/json would also accept "TO" for "to".
 func (e *entry) key(raw []byte, off int) (string, bool) {
-	name, err := decodeString(raw)
+	name, err := e.decode(raw, off)
 	if err != nil {
 		e.problem(off, "", "field name %s: %v", raw, err)
 		return "", false
@@ -277,7 +303,7 @@ func (e *entry) value(name string, v []byte, off int) bool {
 	case "text":
 		e.msg.Text = s
 	case "from":
-		e.msg.From, err = smsagent.ParseSender(s)
+		e.msg.From, err = e.f.parseSender(s)
 	case "id":
 		if len(s) > smsagent.MaxClientIDLen {
 			err = fmt.Errorf("longer than %d bytes", smsagent.MaxClientIDLen)
@@ -363,7 +389,7 @@ func (e *entry) str(name string, v []byte, off int) (string, bool) {
 		e.problem(off, name, "must be a string, not %s", kindOf(v))
 		return "", false
 	}
-	s, err := decodeString(v)
+	s, err := e.decode(v, off)
 	if err != nil {
 		e.problem(off, name, "%v", err)
 		return "", false
@@ -399,16 +425,17 @@ func kindOf(v []byte) string {
 	return "a number"
 }
 
-// decodeString decodes a valid JSON string literal, refusing what
-// encoding/json would silently replace by U+FFFD: invalid UTF-8 and lone
-// surrogate escapes.
-func decodeString(raw []byte) (string, error) {
+// decode decodes the valid JSON string literal raw found at obj[off:],
+// refusing what encoding/json would silently replace by U+FFFD: invalid
+// UTF-8 and lone surrogate escapes. Without escapes the result is a slice of
+// the entry's string, not a copy.
+func (e *entry) decode(raw []byte, off int) (string, error) {
 	body := raw[1 : len(raw)-1]
 	if err := checkText(body); err != nil {
 		return "", err
 	}
 	if bytes.IndexByte(body, '\\') < 0 {
-		return string(body), nil
+		return e.src[off+1 : off+len(raw)-1], nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {

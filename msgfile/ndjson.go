@@ -31,6 +31,7 @@ func ScanNDJSON(r io.Reader, name string, opts Options, fn func(smsagent.Message
 			fnErr = fn(m)
 		}
 	}
+	f := &jsonFile{name: file, ps: &ps, emit: emit}
 	entries := 0
 	for n := 1; ; n++ {
 		line, err := s.next()
@@ -68,7 +69,9 @@ func ScanNDJSON(r io.Reader, name string, opts Options, fn func(smsagent.Message
 			p.Line = n
 			ps.add(p)
 		default:
-			parseEntry(line, n, 0, file, &ps, emit)
+			// The line's buffer is reused; one string copy of it is what
+			// the messages keep.
+			f.parseEntry(line, string(line), n, 0)
 		}
 		if fnErr != nil {
 			return fnErr
