@@ -36,15 +36,15 @@ func parseJSONFile(data []byte, file string, ps *problems) []smsagent.Message {
 		ps.add(syntaxProblem(data))
 		return nil
 	}
-	var msgs []smsagent.Message
-	f := &jsonFile{name: file, ps: ps, emit: func(m smsagent.Message) { msgs = append(msgs, m) }}
+	var c collector
+	f := &jsonFile{name: file, ps: ps, emit: func(m smsagent.Message) { _ = c.add(m) }}
 	// One string copy of the whole file: message strings are slices of it
 	// instead of an allocation each.
 	src := string(data)
 	if data[start] == '{' {
 		end := skipValue(data, start)
 		f.parseEntry(data[start:end], src[start:end], lineAt(data, start), 0)
-		return msgs
+		return c.slice()
 	}
 	// An array: walk its elements, keeping the line count incrementally so
 	// that a 100,000-entry file is not rescanned for every entry.
@@ -73,7 +73,7 @@ func parseJSONFile(data []byte, file string, ps *problems) []smsagent.Message {
 	if index == 0 {
 		ps.add(Problem{Line: lineAt(data, start), Message: "the array holds no messages"})
 	}
-	return msgs
+	return c.slice()
 }
 
 // syntaxProblem locates the error json.Valid found.

@@ -262,15 +262,11 @@ func Parse(r io.Reader, name string, opts Options) ([]smsagent.Message, error) {
 		return nil, ps.err(name, 0)
 	}
 	if format == FormatNDJSON {
-		var msgs []smsagent.Message
-		err := ScanNDJSON(r, name, opts, func(m smsagent.Message) error {
-			msgs = append(msgs, m)
-			return nil
-		})
-		if err != nil {
+		var c collector
+		if err := ScanNDJSON(r, name, opts, c.add); err != nil {
 			return nil, err
 		}
-		return msgs, nil
+		return c.slice(), nil
 	}
 	data, err := readAll(r, opts.maxSize())
 	if err != nil {
@@ -295,6 +291,39 @@ func Parse(r io.Reader, name string, opts Options) ([]smsagent.Message, error) {
 }
 
 var errTooLarge = errors.New("too large")
+
+// collector gathers messages in fixed-size chunks and copies them once into
+// a slice of the exact length: appending 100,000 messages one by one would
+// copy the growing slice over and over.
+type collector struct {
+	chunks [][]smsagent.Message
+	n      int
+}
+
+// maxChunk bounds a chunk; chunks start small so that the common file of
+// one message costs one small allocation.
+const maxChunk = 1024
+
+func (c *collector) add(m smsagent.Message) error {
+	if len(c.chunks) == 0 || len(c.chunks[len(c.chunks)-1]) == cap(c.chunks[len(c.chunks)-1]) {
+		c.chunks = append(c.chunks, make([]smsagent.Message, 0, min(max(4, c.n), maxChunk)))
+	}
+	last := &c.chunks[len(c.chunks)-1]
+	*last = append(*last, m)
+	c.n++
+	return nil
+}
+
+func (c *collector) slice() []smsagent.Message {
+	if len(c.chunks) == 1 {
+		return c.chunks[0]
+	}
+	out := make([]smsagent.Message, 0, c.n)
+	for _, ch := range c.chunks {
+		out = append(out, ch...)
+	}
+	return out
+}
 
 // readAll reads r up to max bytes; one more byte means the file is too big.
 func readAll(r io.Reader, max int64) ([]byte, error) {

@@ -304,3 +304,30 @@ func TestScanNDJSON_MessagesOwnTheirMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestParse_ManyMessagesInOrder covers files larger than one internal chunk.
+func TestParse_ManyMessagesInOrder(t *testing.T) {
+	const n = 5000
+	var nd, arr strings.Builder
+	arr.WriteString("[")
+	for i := range n {
+		line := fmt.Sprintf(`{"to":"%d","text":"m%d"}`, i+1, i)
+		nd.WriteString(line + "\n")
+		if i > 0 {
+			arr.WriteString(",\n")
+		}
+		arr.WriteString(line)
+	}
+	arr.WriteString("]")
+	for name, content := range map[string]string{"many.ndjson": nd.String(), "many.json": arr.String()} {
+		msgs, err := msgfile.Parse(strings.NewReader(content), name, msgfile.Options{})
+		if err != nil || len(msgs) != n {
+			t.Fatalf("%s: %d messages, %v", name, len(msgs), err)
+		}
+		for i, m := range msgs {
+			if m.Text != fmt.Sprintf("m%d", i) {
+				t.Fatalf("%s: message %d has text %q", name, i, m.Text)
+			}
+		}
+	}
+}
