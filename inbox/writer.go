@@ -50,12 +50,13 @@ const (
 
 // Defaults of Options.
 const (
-	DefaultFileMode     os.FileMode = 0o640
-	DefaultPageSize                 = 256
-	DefaultSyncWorkers              = 16
-	DefaultPollInterval             = 5 * time.Second
-	DefaultRetryMin                 = 100 * time.Millisecond
-	DefaultRetryMax                 = 30 * time.Second
+	DefaultFileMode      os.FileMode = 0o640
+	DefaultPageSize                  = 256
+	DefaultSyncWorkers               = 16 // with SyncFiles
+	DefaultSyncFSWorkers             = 2  // with SyncFS
+	DefaultPollInterval              = 5 * time.Second
+	DefaultRetryMin                  = 100 * time.Millisecond
+	DefaultRetryMax                  = 30 * time.Second
 )
 
 // tmpDir is the Writer's private folder inside the inbox.
@@ -78,9 +79,11 @@ type Options struct {
 	PollInterval time.Duration
 	// PageSize is the number of events read and written as one batch.
 	PageSize int
-	// SyncWorkers is the number of files written and fsynced at once.
-	// Concurrent fsyncs share journal commits, so a batch costs a few
-	// commits instead of one per file.
+	// SyncWorkers is the number of files written (and with SyncFiles,
+	// fsynced) at once. Concurrent fsyncs share journal commits, so a batch
+	// costs a few commits instead of one per file; without fsync, creations
+	// in one folder take the folder's lock in turn and more workers only
+	// add switching.
 	SyncWorkers int
 	// Sync picks how temporary files are made durable; see SyncMode.
 	Sync SyncMode
@@ -120,9 +123,6 @@ func New(src Source, opts Options) (*Writer, error) {
 	if opts.PageSize <= 0 {
 		opts.PageSize = DefaultPageSize
 	}
-	if opts.SyncWorkers <= 0 {
-		opts.SyncWorkers = DefaultSyncWorkers
-	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
 	}
@@ -145,6 +145,12 @@ func New(src Source, opts Options) (*Writer, error) {
 		}
 	default:
 		return nil, fmt.Errorf("inbox: unknown sync mode %d", opts.Sync)
+	}
+	if opts.SyncWorkers <= 0 {
+		opts.SyncWorkers = DefaultSyncWorkers
+		if opts.Sync == SyncFS {
+			opts.SyncWorkers = DefaultSyncFSWorkers
+		}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
