@@ -203,6 +203,10 @@ func (w *Writer) Run(ctx context.Context) error {
 			continue
 		}
 		if len(events) == 0 {
+			// Nothing pending and the Source answers: whatever failed
+			// before no longer keeps anything from being written.
+			w.healthy()
+			delay = 0
 			if !w.wait(ctx) {
 				return nil
 			}
@@ -235,10 +239,15 @@ func (w *Writer) Run(ctx context.Context) error {
 			}
 		}
 		w.written.Add(uint64(len(files)))
-		if w.health.Swap(nil) != nil {
-			w.log.Info("inbox: writing events again")
-		}
+		w.healthy()
 		delay = 0
+	}
+}
+
+// healthy clears the error Err reports.
+func (w *Writer) healthy() {
+	if w.health.Swap(nil) != nil {
+		w.log.Info("inbox: writing events again")
 	}
 }
 
