@@ -106,12 +106,9 @@ func parseSMSTools(data []byte, name string, opts *Options, ps *problems) []smsa
 		ps.add(Problem{Message: msg})
 		return nil
 	}
-	body, bodyLine, ok := s.readHeaders(data)
+	body, bodyLine := s.readHeaders(data)
 	if s.warnings > maxWarnings {
 		opts.logger().Warn("msgfile: more smstools headers ignored", "file", name, "count", s.warnings-maxWarnings)
-	}
-	if !ok {
-		return nil
 	}
 	m := smsagent.Message{Report: true, Encoding: smsagent.EncodingAuto, File: baseName(name)}
 	charset := opts.SMSToolsCharset
@@ -207,15 +204,13 @@ func parseSMSTools(data []byte, name string, opts *Options, ps *problems) []smsa
 }
 
 // readHeaders reads header lines up to the first blank one and returns
-// what follows it. body is nil when there is no blank line; ok is false when
-// a header refused the file.
-func (s *smstoolsReader) readHeaders(data []byte) (body []byte, bodyLine int, ok bool) {
-	ok = true
+// what follows it; body is nil when there is no blank line.
+func (s *smstoolsReader) readHeaders(data []byte) (body []byte, bodyLine int) {
 	line := 0
 	for rest := data; ; {
 		line++
 		if len(rest) == 0 {
-			return nil, line - 1, ok
+			return nil, line - 1
 		}
 		var l []byte
 		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
@@ -229,20 +224,19 @@ func (s *smstoolsReader) readHeaders(data []byte) (body []byte, bodyLine int, ok
 				// separator, followed by an empty body.
 				rest = []byte{}
 			}
-			return rest, line + 1, ok
+			return rest, line + 1
 		}
-		if !s.header(l, line) {
-			ok = false
-		}
+		s.header(l, line)
 	}
 }
 
-// header records one header line; false means the file must be refused.
-func (s *smstoolsReader) header(l []byte, line int) bool {
+// header records one header line, or a problem when the header refuses the
+// file.
+func (s *smstoolsReader) header(l []byte, line int) {
 	colon := bytes.IndexByte(l, ':')
 	if colon <= 0 {
 		s.warn(line, string(l), "not a header line (no name before a colon)")
-		return true
+		return
 	}
 	name := string(l[:colon])
 	value := trimHeaderValue(string(l[colon+1:]))
@@ -255,7 +249,7 @@ func (s *smstoolsReader) header(l []byte, line int) bool {
 					s.mistyped = make(map[string]header)
 				}
 				s.mistyped[canon] = header{value, line}
-				return true
+				return
 			}
 			s.opts.logger().Warn("msgfile: smstools header name in the wrong case",
 				"file", s.name, "line", line, "header", name, "read_as", canon)
@@ -270,17 +264,14 @@ func (s *smstoolsReader) header(l []byte, line int) bool {
 	case rule == ruleRejectOn:
 		if smstoolsBool(value) || (name == "System_message" && (value == "2" || strings.EqualFold(value, "ToSIM"))) {
 			s.problem(line, name, "%s", rejectReasons[name])
-			return false
 		}
 	case rule == ruleReject:
 		s.problem(line, name, "%s", rejectReasons[name])
-		return false
 	case rule == ruleWarn:
 		s.warn(line, name, "has no effect over SMPP")
 	case rule == ruleQuiet:
 		s.opts.logger().Debug("msgfile: smstools result header ignored", "file", s.name, "line", line, "header", name)
 	}
-	return true
 }
 
 var rejectReasons = map[string]string{
