@@ -61,7 +61,9 @@
 // A body's CRLF line ends become LF, so a file saved on Windows sends the
 // same SMS as one saved on Linux. Bodies are UTF-8 unless Alphabet: says
 // otherwise (ISO/Latin/ANSI: ISO-8859-15, sent as GSM 7-bit when it fits;
-// UCS/Unicode/Chinese: UTF-16BE, sent as UCS-2; GSM: sent as GSM 7-bit only)
+// UCS/Unicode/Chinese: UTF-16BE, sent as UCS-2; GSM: the GSM 7-bit default
+// alphabet of 3GPP TS 23.038 §6.2.1, one septet per byte with 0x1B escapes,
+// sent as GSM 7-bit)
 // or Options.SMSToolsCharset makes ISO-8859-15 the default, as it is in
 // smstools.
 package msgfile

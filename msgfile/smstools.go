@@ -112,15 +112,14 @@ func parseSMSTools(data []byte, name string, opts *Options, ps *problems) []smsa
 	}
 	m := smsagent.Message{Report: true, Encoding: smsagent.EncodingAuto, File: baseName(name)}
 	charset := opts.SMSToolsCharset
-	ucs2 := false
 	if h, ok := s.headers["Alphabet"]; ok {
 		switch a := strings.ToLower(h.value); {
 		case strings.HasPrefix(a, "gsm"):
-			m.Encoding = smsagent.EncodingGSM7
+			m.Encoding, charset = smsagent.EncodingGSM7, charsetGSM
 		case hasAnyPrefix(a, "iso", "lat", "ans"):
 			charset = CharsetISO885915
 		case hasAnyPrefix(a, "ucs", "uni", "chi"):
-			m.Encoding, ucs2 = smsagent.EncodingUCS2, true
+			m.Encoding, charset = smsagent.EncodingUCS2, charsetUTF16BE
 		case strings.HasPrefix(a, "utf"):
 			charset = CharsetUTF8
 		case strings.HasPrefix(a, "bin"):
@@ -188,7 +187,7 @@ func parseSMSTools(data []byte, name string, opts *Options, ps *problems) []smsa
 	if body == nil {
 		s.problem(bodyLine, "", "no blank line after the headers, so the message has no text")
 	} else {
-		m.Text = s.text(body, bodyLine, charset, ucs2)
+		m.Text = s.text(body, bodyLine, charset)
 	}
 	if ps.any() {
 		// Headers are checked by meaning, not in file order; report them
@@ -333,10 +332,10 @@ func (s *smstoolsReader) recipient(m *smsagent.Message) {
 
 // text decodes the body: trailing 0x1A bytes (a DOS end-of-file mark) go,
 // then trailing white space unless nothing would be left.
-func (s *smstoolsReader) text(body []byte, line int, cs Charset, ucs2 bool) string {
+func (s *smstoolsReader) text(body []byte, line int, cs Charset) string {
 	var text string
-	switch {
-	case ucs2:
+	switch cs {
+	case charsetUTF16BE:
 		if len(body)%2 != 0 {
 			s.problem(line, "", "the UTF-16BE body has an odd number of bytes (%d)", len(body))
 			return ""
@@ -358,8 +357,16 @@ func (s *smstoolsReader) text(body []byte, line int, cs Charset, ucs2 bool) stri
 			}
 		}
 		text = strings.TrimRight(string(utf16.Decode(u)), "\x1a")
-	case cs == CharsetISO885915:
+	case CharsetISO885915:
 		text = decodeISO885915(bytes.TrimRight(body, "\x1a"))
+	case charsetGSM:
+		b := bytes.TrimRight(body, "\x1a")
+		var bad int
+		if text, bad = decodeGSM(b); bad >= 0 {
+			s.problem(line+bytes.Count(b[:bad], []byte{'\n'}), "",
+				"byte 0x%02X is not a GSM 7-bit character (Alphabet: GSM means the body is written in the GSM alphabet); for UTF-8 text use \"Alphabet: UTF-8\"", b[bad])
+			return ""
+		}
 	default:
 		b := bytes.TrimRight(body, "\x1a")
 		if !utf8.Valid(b) {
@@ -490,6 +497,50 @@ func parseUDH(v string) ([]byte, error) {
 		return nil, fmt.Errorf("%d octets do not fit in one SMS", len(udh))
 	}
 	return udh, nil
+}
+
+// Body charsets only an Alphabet: header selects.
+const (
+	charsetGSM Charset = iota + 100
+	charsetUTF16BE
+)
+
+// gsmDefault is the GSM 7-bit default alphabet, 3GPP TS 23.038 §6.2.1: the
+// character each septet value stands for.
+var gsmDefault = [128]rune([]rune("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+	"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"))
+
+// gsmExtension is the extension table reached by the escape septet 0x1B
+// (23.038 §6.2.1.1).
+var gsmExtension = map[byte]rune{
+	0x0A: '\f', 0x14: '^', 0x28: '{', 0x29: '}', 0x2F: '\\', 0x3C: '[', 0x3D: '~', 0x3E: ']', 0x40: '|', 0x65: '€',
+}
+
+// decodeGSM reads a body written in the GSM 7-bit alphabet, one septet per
+// byte as smstools expects with "Alphabet: GSM". bad is the offset of the
+// first byte that is no GSM character, or -1.
+func decodeGSM(b []byte) (text string, bad int) {
+	var sb strings.Builder
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c >= 0x80 {
+			return "", i
+		}
+		if c != 0x1B {
+			sb.WriteRune(gsmDefault[c])
+			continue
+		}
+		if i+1 == len(b) {
+			return "", i
+		}
+		r, ok := gsmExtension[b[i+1]]
+		if !ok {
+			return "", i
+		}
+		sb.WriteRune(r)
+		i++
+	}
+	return sb.String(), -1
 }
 
 // iso885915 holds the eight code points where ISO-8859-15 differs from
