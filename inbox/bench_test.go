@@ -39,7 +39,7 @@ func BenchmarkWriter(b *testing.B) {
 		page, workers int
 	}{
 		{inbox.SyncFiles, 256, 1}, {inbox.SyncFiles, 256, 16}, {inbox.SyncFiles, 256, 64},
-		{inbox.SyncFS, 256, 1}, {inbox.SyncFS, 256, 4}, {inbox.SyncFS, 256, 16},
+		{inbox.SyncFS, 256, 1}, {inbox.SyncFS, 256, 2}, {inbox.SyncFS, 256, 16},
 	} {
 		mode := map[inbox.SyncMode]string{inbox.SyncFiles: "fsync", inbox.SyncFS: "syncfs"}[tc.sync]
 		b.Run(fmt.Sprintf("%s/page=%d/workers=%d", mode, tc.page, tc.workers), func(b *testing.B) {
