@@ -32,7 +32,8 @@ func reportEvents(n int, base uint64) []smsagent.Event {
 }
 
 // BenchmarkWriter writes report files durably in batches of PageSize and
-// reports files/s. Each iteration writes a fresh set of 2,048 files.
+// reports files/s. Each iteration writes a fresh set of 2,048 files into
+// b.TempDir(): set TMPDIR to measure another disk.
 func BenchmarkWriter(b *testing.B) {
 	for _, tc := range []struct {
 		sync          inbox.SyncMode
