@@ -182,8 +182,8 @@ func (m *Manager) Install() error {
 		}
 		uid, gid, err := m.opts.LookupUser(m.opts.User)
 		if err != nil {
-			return fmt.Errorf("service: user %[1]s does not exist (%[2]v); create it first:\n"+
-				"  groupadd --system %[1]s && useradd --system --gid %[1]s --home-dir %[3]s --shell /usr/sbin/nologin %[1]s",
+			return fmt.Errorf("service: user %[1]s does not exist (%[2]v); create it first: "+
+				"groupadd --system %[1]s && useradd --system --gid %[1]s --home-dir %[3]s --shell /usr/sbin/nologin %[1]s",
 				m.opts.User, err, StateDir)
 		}
 		if err := m.makeWritablePaths(uid, gid); err != nil {
