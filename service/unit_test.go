@@ -3,6 +3,7 @@ package service_test
 import (
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -153,5 +154,28 @@ func TestUnit_RenderRefuses(t *testing.T) {
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("%s: Render() = %v, want %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// TestUnit_SystemdVerify has systemd itself parse the unit, where the machine
+// has systemd-analyze: any unknown or malformed directive is reported.
+func TestUnit_SystemdVerify(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed")
+	}
+	u := service.PackagedUnit()
+	u.Exec = "/bin/true" // verify checks that ExecStart is executable
+	unit, err := u.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "smsagent.service")
+	if err := os.WriteFile(file, []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", file).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
