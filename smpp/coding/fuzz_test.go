@@ -163,15 +163,29 @@ func FuzzReassemble(f *testing.F) {
 	})
 }
 
+// portUDH is a 7-octet application port header (16-bit ports 0B84, 23F0) the
+// split fuzzer uses as a submitter's explicit UDH.
+var portUDH = []byte{0x06, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0}
+
 func FuzzSplitJoin(f *testing.F) {
-	f.Add("hello", uint8(0), uint8(0), uint16(1), false)
-	f.Add(string(rep("a", 152))+"€bbbbbbbbbb", uint8(0), uint8(0), uint16(7), false)
-	f.Add(string(rep("a", 66))+"😀bbbbb", uint8(1), uint8(0), uint16(9), true)
-	f.Add(string(rep("é", 141)), uint8(2), uint8(2), uint16(300), false)
-	f.Add(string(rep("x{", 800)), uint8(5), uint8(1), uint16(2), false)
-	f.Add(string(rep("ж", 300)), uint8(4), uint8(3), uint16(2), true)
-	f.Fuzz(func(t *testing.T, text string, method, enc uint8, ref uint16, flash bool) {
-		o := coding.Options{Encoding: coding.Encoding(enc % 4), Method: coding.Method(method % 7), Ref: ref, Flash: flash}
+	const flash, packed, userUDH = 1, 2, 4
+	f.Add("hello", uint8(0), uint8(0), uint16(1), uint8(0))
+	f.Add(string(rep("a", 152))+"€bbbbbbbbbb", uint8(0), uint8(0), uint16(7), uint8(0))
+	f.Add(string(rep("a", 66))+"😀bbbbb", uint8(1), uint8(0), uint16(9), uint8(flash))
+	f.Add(string(rep("é", 141)), uint8(2), uint8(2), uint16(300), uint8(0))
+	f.Add(string(rep("x{", 800)), uint8(5), uint8(1), uint16(2), uint8(packed))
+	f.Add(string(rep("ж", 300)), uint8(4), uint8(3), uint16(2), uint8(flash))
+	f.Add(string(rep("a", 159))+"\r", uint8(0), uint8(1), uint16(3), uint8(packed))
+	f.Add(string(rep("a", 151))+"\r", uint8(6), uint8(1), uint16(3), uint8(packed|userUDH))
+	f.Add("abcdefg\r", uint8(3), uint8(0), uint16(0), uint8(packed))
+	f.Fuzz(func(t *testing.T, text string, method, enc uint8, ref uint16, flags uint8) {
+		o := coding.Options{
+			Encoding: coding.Encoding(enc % 4), Method: coding.Method(method % 7), Ref: ref,
+			Flash: flags&flash != 0, Packed: flags&packed != 0,
+		}
+		if flags&userUDH != 0 {
+			o.UDH = portUDH
+		}
 		plan, parts, err := coding.Split(text, o)
 		counted, cerr := coding.Count(text, o)
 		if (err == nil) != (cerr == nil) || counted != plan {
@@ -187,6 +201,7 @@ func FuzzSplitJoin(f *testing.F) {
 		if len(parts) != plan.Parts {
 			t.Fatalf("%d parts, plan says %d", len(parts), plan.Parts)
 		}
+		isPacked := o.Packed && plan.Encoding == coding.GSM7
 		var joined []byte
 		for i, p := range parts {
 			if p.Seq != i+1 || p.Total != len(parts) {
@@ -200,15 +215,26 @@ func FuzzSplitJoin(f *testing.F) {
 				}
 				data = rest
 			}
+			hdr := len(p.Message) - len(data)
+			if o.UDH != nil && !bytes.Equal(p.Message[:hdr], o.UDH) {
+				t.Fatalf("part %d header % X, want the submitter's % X", p.Seq, p.Message[:hdr], o.UDH)
+			}
 			if o.Method != coding.SplitPayload {
 				// What goes on the air fits the 140 octets of one SMS.
 				air := len(p.Message)
-				if plan.Encoding == coding.GSM7 {
-					hdr := len(p.Message) - len(data)
+				if plan.Encoding == coding.GSM7 && !isPacked {
 					air = hdr + (coding.FillBits(hdr)+7*len(data)+7)/8
 				}
 				if air > 140 {
 					t.Fatalf("part %d needs %d octets on the air", p.Seq, air)
+				}
+			}
+			if isPacked {
+				data = coding.Unpack(data, hdr)
+				// A receiver shows the second CR that Pack adds after a
+				// final CR on an octet boundary as one line break.
+				if n := len(data) - 1; n >= 1 && data[n] == 0x0D && data[n-1] == 0x0D && (coding.FillBits(hdr)+7*n)%8 == 0 {
+					data = data[:n]
 				}
 			}
 			if o.Method == coding.SplitNumbered && p.Total > 1 {

@@ -172,7 +172,9 @@ func FillBits(udhLen int) int {
 // Per 23.038 §6.1.2.3.1, when the last octet would end in seven spare bits a CR
 // fills them, so that a receiver does not read seven zero bits as '@'; and when
 // the text ends in a CR exactly on an octet boundary a second CR is added, so
-// that the receiver does not take the wanted CR for that padding. Octets of
+// that the receiver does not take the wanted CR for that padding. That section
+// is written for USSD, whose length counts octets; a packed short_message is
+// counted in octets too (sm_length), so it has the same ambiguity. Octets of
 // septets above 0x7F lose their high bit.
 func Pack(septets []byte, udhLen int) []byte {
 	return appendPacked(nil, septets, FillBits(udhLen))

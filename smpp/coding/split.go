@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Method is how a text longer than one SMS is sent.
@@ -157,6 +158,7 @@ type layout struct {
 	// capHdr is the header length the capacity allows for: the written
 	// header, or 6 for SAR, whose header the SMSC adds.
 	capHdr int
+	hdr    int // the header length actually written in front of each part
 	octets int // octets a part holds: an SMS, or message_payload
 	total  int
 }
@@ -206,6 +208,23 @@ func digits(n int) int {
 	return d
 }
 
+// crOverflows reports whether a packed part whose text ends in a CR as its
+// used-th unit needs one octet more than the part holds. A text ending in CR
+// exactly on an octet boundary gets a second CR (see Pack), and a part filled
+// to its last septet ends on that boundary: 160 septets are exactly 140
+// octets, and so are 153 after the 8-bit header with its fill bit.
+func (l *layout) crOverflows(seq, total, used int) bool {
+	if !l.packed {
+		return false
+	}
+	septets := used
+	if l.numbered {
+		septets += prefixLen(seq, total)
+	}
+	bits := FillBits(l.hdr) + 7*septets
+	return bits%8 == 0 && l.hdr+bits/8+1 > l.octets
+}
+
 // cutter decides where parts end: a character goes to the next part when it
 // does not fit whole, so an escape pair or a surrogate pair is never cut.
 type cutter struct {
@@ -218,10 +237,10 @@ func newCutter(l *layout, total int) cutter {
 	return cutter{l: l, total: total, seq: 1, room: l.capacity(1, total)}
 }
 
-// take places a character of u units and reports whether it starts a new
-// part.
-func (c *cutter) take(u int) (bool, error) {
-	if c.used+u <= c.room {
+// take places character r and reports whether it starts a new part.
+func (c *cutter) take(r rune) (bool, error) {
+	u := units(c.l.enc, r)
+	if c.used+u <= c.room && (r != '\r' || !c.l.crOverflows(c.seq, c.total, c.used+u)) {
 		c.used += u
 		return false, nil
 	}
@@ -237,7 +256,7 @@ func (c *cutter) take(u int) (bool, error) {
 func (l *layout) count(text string, total int) (int, error) {
 	c := newCutter(l, total)
 	for _, r := range text {
-		if _, err := c.take(units(l.enc, r)); err != nil {
+		if _, err := c.take(r); err != nil {
 			return 0, err
 		}
 	}
@@ -270,12 +289,17 @@ func plan(text string, o Options) (layout, Plan, error) {
 			}
 			return layout{}, p, err
 		}
-		l.udh, l.capHdr = o.UDH, len(o.UDH)
+		l.udh, l.capHdr, l.hdr = o.UDH, len(o.UDH), len(o.UDH)
 	}
 	single := l.fits(l.capHdr)
-	if n <= single {
+	crFull := n == single && strings.HasSuffix(text, "\r") && l.crOverflows(1, 1, n)
+	if n <= single && !crFull {
 		p.Parts = 1
 		return l, p, nil
+	}
+	if crFull && (len(o.UDH) > 0 || o.Method == SplitPayload || o.Method == SplitNone) {
+		// Counting units alone would say the text fits: name the real cause.
+		return l, p, fmt.Errorf("coding: %w: a packed text of %d septets ending in CR needs a second CR (23.038 §6.1.2.3.1), one part holds %d", ErrTooLong, n, single)
 	}
 	switch {
 	case len(o.UDH) > 0:
@@ -285,9 +309,9 @@ func plan(text string, o Options) (layout, Plan, error) {
 	case o.Method == SplitNone:
 		return l, p, fmt.Errorf("coding: %w: %d units, one SMS holds %d and splitting is off", ErrTooLong, n, single)
 	case o.Method == SplitUDH8:
-		l.concat, l.capHdr = true, concat8HeaderLen
+		l.concat, l.capHdr, l.hdr = true, concat8HeaderLen, concat8HeaderLen
 	case o.Method == SplitUDH16:
-		l.concat, l.capHdr = true, concat16HeaderLen
+		l.concat, l.capHdr, l.hdr = true, concat16HeaderLen, concat16HeaderLen
 	case o.Method == SplitSAR:
 		l.sar, l.capHdr = true, concat8HeaderLen
 	case o.Method == SplitNumbered:
@@ -338,7 +362,7 @@ func Split(text string, o Options) (Plan, []Part, error) {
 	c := newCutter(&l, l.total)
 	w.begin(1)
 	for _, r := range text {
-		if next, _ := c.take(units(l.enc, r)); next {
+		if next, _ := c.take(r); next {
 			w.end()
 			w.begin(c.seq)
 		}
@@ -363,14 +387,7 @@ func newPartWriter(l *layout, ref uint16, units int) *partWriter {
 	if l.enc == UCS2 {
 		unit = 2
 	}
-	hdr := len(l.udh)
-	if l.concat {
-		hdr = concat8HeaderLen
-		if l.method == SplitUDH16 {
-			hdr = concat16HeaderLen
-		}
-	}
-	size := l.total*hdr + unit*units
+	size := l.total*l.hdr + unit*units
 	if l.numbered {
 		for i := 1; i <= l.total; i++ {
 			size += unit * prefixLen(i, l.total)

@@ -350,6 +350,44 @@ func TestSplit_packed(t *testing.T) {
 	}
 }
 
+func TestSplit_packedFinalCR(t *testing.T) {
+	// 159 'a' and a CR are 160 septets: 1120 bits, exactly 140 octets. A
+	// final CR on an octet boundary must be followed by a second CR (23.038
+	// §6.1.2.3.1), which would make 141 octets, so the CR opens part 2.
+	text := strings.Repeat("a", 159) + "\r"
+	_, parts, err := coding.Split(text, coding.Options{Packed: true, Ref: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 2 || len(parts[0].Message) != 140 {
+		t.Fatalf("%d parts, first of %d octets", len(parts), len(parts[0].Message))
+	}
+	// Part 2 is "aaaaaa\r" after the header and its fill bit: 1 + 49 = 50
+	// bits in 7 octets, 6 spare bits, so no padding.
+	want2 := cat(unhex(t, "05 00 03 01 02 02"), coding.Pack([]byte("aaaaaa\r"), 6))
+	if !bytes.Equal(parts[1].Message, want2) || len(want2) != 13 {
+		t.Errorf("part 2 = % X, want % X", parts[1].Message, want2)
+	}
+	// Unpacked, the same text is one part of 160 septets.
+	if p, err := coding.Count(text, coding.Options{}); err != nil || p.Parts != 1 {
+		t.Errorf("unpacked Count = %+v, %v", p, err)
+	}
+	// One septet less leaves 7 spare bits, which the CR padding fills: still
+	// 140 octets in one part.
+	_, parts, err = coding.Split(strings.Repeat("a", 158)+"\r", coding.Options{Packed: true})
+	if err != nil || len(parts) != 1 || len(parts[0].Message) != 140 {
+		t.Fatalf("158+CR: %d parts, %v", len(parts), err)
+	}
+	if got := coding.Unpack(parts[0].Message, 0); string(got) != strings.Repeat("a", 158)+"\r" {
+		t.Errorf("158+CR unpacks to %q", got)
+	}
+	// Without splitting, the error names the cause.
+	_, _, err = coding.Split(text, coding.Options{Packed: true, Method: coding.SplitNone})
+	if !errors.Is(err, coding.ErrTooLong) || !strings.Contains(err.Error(), "second CR") {
+		t.Errorf("SplitNone: err = %v", err)
+	}
+}
+
 func TestSplit_errors(t *testing.T) {
 	tests := []struct {
 		name string
