@@ -33,7 +33,8 @@ func ConcatKey(from, to string, kind RefKind, ref uint16, total int) string {
 type Segment struct {
 	From, To string
 	// Concat is the part's concatenation information, from its header or
-	// its SAR TLVs; the zero value (or Total 1) means a message of its own.
+	// its SAR TLVs; the zero value (no Kind, or Total 1) means a message of
+	// its own.
 	Concat     Concat
 	DataCoding byte
 	// Data is the user data without the header. Add copies it.
@@ -119,24 +120,31 @@ func NewReassembler(o ReassemblerOptions) *Reassembler {
 func (r *Reassembler) Add(s Segment) (ready []Reassembled, dup bool) {
 	ready = r.Expire()
 	c := s.Concat
-	if !c.Valid() || c.Total == 1 {
+	if c.Kind == 0 || !c.Valid() || c.Total == 1 {
 		return append(ready, single(s)), false
 	}
 	key := ConcatKey(s.From, s.To, c.Kind, c.Ref, c.Total)
-	if e, ok := r.sets[key]; ok && e.Value.(*pendingSet).parts[c.Seq-1] != nil {
+	e, held := r.sets[key]
+	if held && e.Value.(*pendingSet).parts[c.Seq-1] != nil {
 		return ready, true
 	}
 	if len(s.Data) > r.o.MaxBytes {
-		// Holding it would break the bound on its own: deliver it at once
-		// as the fragment it is.
-		p := newSet(key, s, r.o.Clock())
+		// Holding it would break the bound on its own: deliver it at once,
+		// together with what already arrived of its set.
+		var p *pendingSet
+		if held {
+			p = e.Value.(*pendingSet)
+			r.remove(e)
+		} else {
+			p = newSet(key, s, r.o.Clock())
+		}
 		p.put(c.Seq, s)
 		return append(ready, p.deliver()), false
 	}
 	for r.bytes+len(s.Data) > r.o.MaxBytes {
 		ready = append(ready, r.evictOldest())
 	}
-	e, ok := r.sets[key]
+	e, ok := r.sets[key] // again: eviction may have delivered it
 	if !ok {
 		for len(r.sets) >= r.o.MaxSets {
 			ready = append(ready, r.evictOldest())

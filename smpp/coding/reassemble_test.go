@@ -81,6 +81,7 @@ func TestReassembler_singleAndInvalid(t *testing.T) {
 		{From: "a", To: "b", Concat: coding.Concat{Kind: coding.Ref8, Total: 2, Seq: 0}, Data: []byte("seq zero")},
 		{From: "a", To: "b", Concat: coding.Concat{Kind: coding.Ref8, Total: 2, Seq: 3}, Data: []byte("seq beyond")},
 		{From: "a", To: "b", Concat: coding.Concat{Kind: coding.Ref8, Total: 0, Seq: 0}, Data: []byte("total zero")},
+		{From: "a", To: "b", Concat: coding.Concat{Total: 2, Seq: 1}, Data: []byte("no kind")},
 	} {
 		out, dup := r.Add(s)
 		if dup || len(out) != 1 || out[0].Text != string(s.Data) || out[0].Parts != 1 || out[0].Incomplete {
@@ -185,6 +186,14 @@ func TestReassembler_bounds(t *testing.T) {
 			t.Fatalf("got %+v", out)
 		}
 		if sets, bytes := r.Pending(); sets != 1 || bytes != 4 {
+			t.Errorf("Pending = %d sets, %d bytes", sets, bytes)
+		}
+		// One that belongs to a waiting set takes that set's parts along.
+		out, _ = r.Add(seg("a", coding.Ref8, 1, 2, 2, strings.Repeat("y", 11)))
+		if len(out) != 1 || out[0].Text != "aaaa"+strings.Repeat("y", 11) || out[0].Incomplete {
+			t.Fatalf("got %+v", out)
+		}
+		if sets, bytes := r.Pending(); sets != 0 || bytes != 0 {
 			t.Errorf("Pending = %d sets, %d bytes", sets, bytes)
 		}
 	})
