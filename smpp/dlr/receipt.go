@@ -156,11 +156,11 @@ func Parse(in Input, o Options) (Receipt, error) {
 	}
 
 	r.Status, r.Reason = decide(r.Kind, fields, in.TLVs, r.NetworkError)
-	if t, err := ParseDate(fields.SubmitDate, o.Location); err == nil {
-		r.Submitted = t
+	if fields.SubmitDate != "" {
+		r.Submitted, _ = ParseDate(fields.SubmitDate, o.Location)
 	}
-	if t, err := ParseDate(fields.DoneDate, o.Location); err == nil {
-		r.Done = t
+	if fields.DoneDate != "" {
+		r.Done, _ = ParseDate(fields.DoneDate, o.Location)
 	}
 	return r, nil
 }

@@ -16,6 +16,9 @@ const MaxIDLen = 65
 // not a receipt text.
 var ErrNoID = errors.New("no id: not a receipt text")
 
+// errNoID is built once: most deliver_sm that are not receipts end here.
+var errNoID = fmt.Errorf("dlr: %w", ErrNoID)
+
 // ErrBadID is wrapped by the error for an id that is empty, longer than
 // MaxIDLen or has a character outside [0-9A-Za-z_.:-].
 var ErrBadID = errors.New("invalid receipt id")
@@ -152,7 +155,7 @@ func ParseText(s string) (Text, error) {
 		Stat: vals[fieldStat], Err: vals[fieldErr], Text: vals[fieldText],
 	}
 	if t.ID == "" {
-		return t, fmt.Errorf("dlr: %w", ErrNoID)
+		return t, errNoID
 	}
 	if err := checkID(t.ID); err != nil {
 		t.ID = ""
