@@ -131,10 +131,10 @@ func TestParse(t *testing.T) {
 			status: dlr.Failed, reason: "neither a stat nor a message_state, err 0", err: "0", kind: dlr.KindSMSCReceipt,
 		},
 		{
-			name:       "network error of an unnamed type and of a wrong length",
-			in:         dlr.Input{ESMClass: 0x04, Message: []byte("id:1 stat:REJECTD"), TLVs: dlr.TLVs{NetworkErrorCode: []byte{0x0A, 0x12}}},
-			id:         "1",
-			status:     dlr.Rejected, reason: "rejected: stat REJECTD, network error raw:0a12", stat: "REJECTD", kind: dlr.KindSMSCReceipt,
+			name:   "network error of the wrong length is kept raw",
+			in:     dlr.Input{ESMClass: 0x04, Message: []byte("id:1 stat:REJECTD"), TLVs: dlr.TLVs{NetworkErrorCode: []byte{0x0A, 0x12}}},
+			id:     "1",
+			status: dlr.Rejected, reason: "rejected: stat REJECTD, network error raw:0a12", stat: "REJECTD", kind: dlr.KindSMSCReceipt,
 			networkErr: "raw:0a12",
 		},
 		{
