@@ -28,8 +28,9 @@
 // octets or 70 UTF-16 units. A concatenation header (23.040 §9.2.3.24.1 with an
 // 8-bit reference, §9.2.3.24.8 with a 16-bit one) takes 6 or 7 octets of that,
 // leaving 153/134/67 or 152/133/66. Split cuts between characters only, so an
-// escape pair or a surrogate pair never straddles two parts; Count answers
-// how many parts a text needs without building them. The same text, Options
+// escape pair or a surrogate pair never straddles two parts, and a packed
+// part never ends in a CR whose doubling (23.038 §6.1.2.3.1) would not fit;
+// Count answers how many parts a text needs without building them. The same text, Options
 // and reference always give the same octets, so a part sent again is
 // identical to the first.
 //
