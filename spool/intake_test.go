@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -318,6 +319,10 @@ func TestIntake_SameContentTwoNames(t *testing.T) {
 	if bs[0].Claim == bs[1].Claim {
 		t.Errorf("both files stored under claim %q", bs[0].Claim)
 	}
+	waitFor(t, "counters", 5*time.Second, func() bool { return r.intake.Stats().Taken == 2 })
+	if st := r.intake.Stats(); st.Messages != 2 || st.Bytes != 2*uint64(len("447700900001 same\n")) {
+		t.Errorf("Stats: messages %d bytes %d", st.Messages, st.Bytes)
+	}
 	// And the same name dropped again later is a new file, too.
 	r.dropRenamed("one.txt", "447700900001 same\n")
 	waitFor(t, "third batch", 10*time.Second, func() bool { return r.store.count() == 3 })
@@ -567,5 +572,66 @@ func TestNew_Validates(t *testing.T) {
 		if _, err := spool.New(o); err == nil {
 			t.Errorf("%s: New accepted the options", name)
 		}
+	}
+}
+
+// TestIntake_SettleWithoutOrderedEvents: where events carry no ordering
+// (the fake watcher stands for Windows and macOS), a new file waits for the
+// settle time even when it was renamed in.
+func TestIntake_SettleWithoutOrderedEvents(t *testing.T) {
+	const settle = 400 * time.Millisecond
+	w := spool.NewFakeWatcher()
+	r := newRig(t, func(o *spool.Options) {
+		o.Settle = settle
+		spool.UseWatcher(o, w)
+	}).start()
+	start := time.Now()
+	r.dropRenamed("a.txt", "447700900001 hi\n")
+	w.Ev <- fsnotify.Event{Name: filepath.Join(r.layout.Outgoing, "a.txt"), Op: fsnotify.Create}
+	waitFor(t, "a.txt stored", 10*time.Second, func() bool { _, ok := r.store.batchFor("a.txt"); return ok })
+	if d := time.Since(start); d < settle {
+		t.Errorf("taken after %v, before the settle time %v", d, settle)
+	}
+	// A Write restarts the count.
+	r.dropRenamed("b.txt", "447700900001 hi\n")
+	w.Ev <- fsnotify.Event{Name: filepath.Join(r.layout.Outgoing, "b.txt"), Op: fsnotify.Create}
+	half := time.Now()
+	time.Sleep(settle / 2) // the writer's pause: part of the scenario
+	write := time.Now()
+	w.Ev <- fsnotify.Event{Name: filepath.Join(r.layout.Outgoing, "b.txt"), Op: fsnotify.Write}
+	waitFor(t, "b.txt stored", 10*time.Second, func() bool { _, ok := r.store.batchFor("b.txt"); return ok })
+	if d := time.Since(write); d < settle {
+		t.Errorf("taken %v after its last Write (%v after it appeared); the settle time is %v", d, time.Since(half), settle)
+	}
+}
+
+func TestIntake_PeriodicRescan(t *testing.T) {
+	w := spool.NewFakeWatcher() // delivers nothing: only scans find files
+	r := newRig(t, func(o *spool.Options) {
+		o.RescanInterval = 100 * time.Millisecond
+		spool.UseWatcher(o, w)
+	}).start()
+	waitFor(t, "initial scan", 5*time.Second, func() bool { return r.intake.Stats().Rescans > 0 })
+	r.dropOld("a.txt", "447700900001 hi\n", time.Hour)
+	waitFor(t, "a.txt stored by a periodic scan", 10*time.Second, func() bool { _, ok := r.store.batchFor("a.txt"); return ok })
+}
+
+func TestIntake_ParserPanicRejectsFile(t *testing.T) {
+	r := newRig(t, nil)
+	r.opts.Parse = func(rd io.Reader, name string) ([]smsagent.Message, error) {
+		if name == "evil.txt" {
+			var counts []int
+			counts[len(name)]++ // an index out of range: the parser bug a hostile file found
+		}
+		return r.parser.Parse(rd, name)
+	}
+	r.dropOld("evil.txt", "447700900001 hi\n", time.Hour)
+	r.dropOld("good.txt", "447700900001 hi\n", 2*time.Hour)
+	r.start()
+	waitFor(t, "evil.txt quarantined", 10*time.Second, func() bool { return exists(filepath.Join(r.layout.Failed, "evil.txt")) })
+	waitFor(t, "good.txt stored", 10*time.Second, func() bool { _, ok := r.store.batchFor("good.txt"); return ok })
+	rep := readReport(t, filepath.Join(r.layout.Failed, "evil.txt.error.json"))
+	if msg := rep["error"].(string); !strings.Contains(msg, "parser failed") {
+		t.Errorf("reason %q", msg)
 	}
 }
