@@ -635,3 +635,35 @@ func TestIntake_ParserPanicRejectsFile(t *testing.T) {
 		t.Errorf("reason %q", msg)
 	}
 }
+
+// TestIntake_QuarantineFailureStalls: when failed/ cannot take a bad file,
+// the file stays in .work/, intake reports the stall, and it goes on once
+// failed/ works again.
+func TestIntake_QuarantineFailureStalls(t *testing.T) {
+	r := newRig(t, nil).start()
+	waitFor(t, "initial scan", 5*time.Second, func() bool { return r.intake.Stats().Rescans > 0 })
+	// A file where the folder should be makes every move into it fail.
+	if err := os.Remove(r.layout.Failed); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.layout.Failed, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	r.dropRenamed("bad.txt", "!bad\n")
+	if err := <-r.health; err == nil || !strings.Contains(err.Error(), "quarantine bad.txt") {
+		t.Fatalf("health = %v, want the quarantine failure", err)
+	}
+	if work := r.names(r.layout.Work); len(work) != 1 {
+		t.Fatalf(".work/ holds %v; the bad file must wait there", work)
+	}
+	if err := os.Remove(r.layout.Failed); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(r.layout.Failed, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-r.health; err != nil {
+		t.Fatalf("health = %v, want nil once failed/ works", err)
+	}
+	waitFor(t, "bad.txt quarantined", 10*time.Second, func() bool { return exists(filepath.Join(r.layout.Failed, "bad.txt")) })
+}
