@@ -211,7 +211,9 @@ func (in *Intake) Run(ctx context.Context) error {
 	return nil
 }
 
-// Start runs the intake in the background until Close.
+// Start runs the intake in the background until Close. It returns once the
+// watch is set up, or with the reason the intake cannot start. Start and
+// Close are not safe for concurrent use with each other.
 func (in *Intake) Start() error {
 	if in.running.Load() || in.done != nil {
 		return ErrRunning
@@ -224,7 +226,15 @@ func (in *Intake) Start() error {
 		defer close(in.done)
 		in.runErr = in.runStarted(ctx, started)
 	}()
-	return <-started
+	if err := <-started; err != nil {
+		// Nothing runs: leave the Intake as New made it, so Start may be
+		// tried again once the cause is fixed.
+		<-in.done
+		cancel()
+		in.cancel, in.done, in.runErr = nil, nil, nil
+		return err
+	}
+	return nil
 }
 
 func (in *Intake) runStarted(ctx context.Context, started chan<- error) error {

@@ -667,3 +667,30 @@ func TestIntake_QuarantineFailureStalls(t *testing.T) {
 	}
 	waitFor(t, "bad.txt quarantined", 10*time.Second, func() bool { return exists(filepath.Join(r.layout.Failed, "bad.txt")) })
 }
+
+func TestIntake_StartFailsThenWorks(t *testing.T) {
+	r := newRig(t, nil)
+	if err := os.Rename(r.layout.Outgoing, r.layout.Outgoing+".away"); err != nil {
+		t.Fatal(err)
+	}
+	in, err := spool.New(r.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Start(); err == nil || !strings.Contains(err.Error(), "outgoing") {
+		t.Fatalf("Start without outgoing/ = %v, want an error naming it", err)
+	}
+	if err := os.Rename(r.layout.Outgoing+".away", r.layout.Outgoing); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Start(); err != nil {
+		t.Fatalf("Start after the fix = %v", err)
+	}
+	r.dropRenamed("a.txt", "447700900001 hi\n")
+	waitFor(t, "a.txt stored", 10*time.Second, func() bool { return r.store.count() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := in.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
