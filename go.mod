@@ -1,11 +1,12 @@
 module github.com/smsagent/smsagent
 
-go 1.26.0
+go 1.26
 
 require (
+	github.com/alecthomas/kong v1.17.0
+	github.com/fsnotify/fsnotify v1.10.1
 	github.com/kardianos/service v1.3.0
 	go.yaml.in/yaml/v3 v3.0.6
-	golang.org/x/sys v0.50.0
 )
 
-require github.com/alecthomas/kong v1.17.0
+require golang.org/x/sys v0.34.0
