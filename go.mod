@@ -1,6 +1,6 @@
 module github.com/smsagent/smsagent
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/alecthomas/kong v1.17.0
@@ -9,4 +9,4 @@ require (
 	go.yaml.in/yaml/v3 v3.0.6
 )
 
-require golang.org/x/sys v0.34.0
+require golang.org/x/sys v0.50.0
