@@ -121,37 +121,9 @@ func (o *Options) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Problem is one reason a file was refused.
-type Problem struct {
-	// Line is the 1-based line of the problem, 0 when it concerns the
-	// whole file.
-	Line int `json:"line,omitempty"`
-	// Index is the 1-based position of the entry in a JSON array, 0 when
-	// the file is not an array.
-	Index int `json:"index,omitempty"`
-	// Field is the JSON field ("to", "validity") or smstools3 header ("To")
-	// at fault; empty when the problem is not about one field.
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
-
-func (p Problem) String() string {
-	var b strings.Builder
-	switch {
-	case p.Index > 0 && p.Line > 0:
-		fmt.Fprintf(&b, "message %d (line %d): ", p.Index, p.Line)
-	case p.Index > 0:
-		fmt.Fprintf(&b, "message %d: ", p.Index)
-	case p.Line > 0:
-		fmt.Fprintf(&b, "line %d: ", p.Line)
-	}
-	if p.Field != "" {
-		b.WriteString(p.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Message)
-	return b.String()
-}
+// Problem is the domain's record of one reason a file was refused; spool
+// writes it into failed/NAME.error.json.
+type Problem = smsagent.Problem
 
 // FileError says why a file was refused as a whole. It is the only error
 // Parse and ScanNDJSON return for a bad file; any other error means the file

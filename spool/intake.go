@@ -24,17 +24,8 @@ type Store interface {
 	Taken(ctx context.Context, claim string) (bool, error)
 }
 
-// Problem is one defect found in a message file, written into the file's
-// failed/NAME.error.json.
-type Problem struct {
-	// Line is the 1-based line of the defect; 0 when not known.
-	Line int `json:"line,omitempty"`
-	// Index is the 1-based position of the message (or entry) in the file;
-	// 0 when the defect is not about one message.
-	Index   int    `json:"index,omitempty"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
+// Problem is the domain's record of one defect in a refused file.
+type Problem = smsagent.Problem
 
 // ProblemError is implemented by parse errors that carry one Problem per
 // defect. Intake finds it with errors.As, so it may be wrapped. The parser

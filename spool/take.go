@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/smsagent/smsagent"
@@ -389,20 +388,4 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n -= int64(n)
 	return n, err
-}
-
-// String formats the problem for a log line.
-func (p Problem) String() string {
-	var b strings.Builder
-	if p.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", p.Line)
-	}
-	if p.Index > 0 {
-		fmt.Fprintf(&b, "message %d: ", p.Index)
-	}
-	if p.Field != "" {
-		fmt.Fprintf(&b, "%s: ", p.Field)
-	}
-	b.WriteString(p.Message)
-	return b.String()
 }
