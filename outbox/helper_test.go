@@ -220,3 +220,5 @@ func ids(rs []smsagent.Record) []smsagent.MessageID {
 	}
 	return out
 }
+
+func itoa(n int64) string { return fmt.Sprint(n) }
