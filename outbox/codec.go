@@ -49,6 +49,17 @@ func b2u(v bool) byte {
 type decoder struct {
 	b   []byte
 	err error
+	// s, when set, holds the whole value as one string: str then returns
+	// substrings of it instead of allocating one string per field (a
+	// record has a dozen).
+	s    string
+	base int // len(s) when s was set; len(s)-len(b) is the read offset
+}
+
+// withStrings copies the value into one string for str to slice.
+func (d *decoder) withStrings() {
+	d.s = string(d.b)
+	d.base = len(d.b)
 }
 
 func (d *decoder) fail(what string) {
@@ -120,7 +131,17 @@ func (d *decoder) raw(n int) []byte {
 	return v
 }
 
-func (d *decoder) str() string { return string(d.raw(d.small(len(d.b)))) }
+func (d *decoder) str() string {
+	n := d.small(len(d.b))
+	if d.s == "" {
+		return string(d.raw(n))
+	}
+	off := d.base - len(d.b)
+	if d.raw(n) == nil {
+		return ""
+	}
+	return d.s[off : off+n]
+}
 
 func (d *decoder) bytes() []byte {
 	p := d.raw(d.small(len(d.b)))
@@ -252,6 +273,7 @@ const maxParts = 255
 
 func decodeRecord(b []byte) (*record, error) {
 	d := decoder{b: b}
+	d.withStrings()
 	switch v := d.u8(); v {
 	case 1:
 		return decodeRecordV1(&d)

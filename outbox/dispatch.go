@@ -101,7 +101,7 @@ type claimOp struct {
 func (o *claimOp) apply(w *wtx) error {
 	defer func(t time.Time) { w.now = t }(w.now)
 	w.now = o.now
-	o.out = nil
+	o.out = make([]smsagent.Record, 0, min(o.max, 1024))
 	budget := o.max // expiries handled per call, so one Claim stays bounded
 	for len(o.out) < o.max {
 		ids := dueIDs(w.due, o.now, o.max-len(o.out)+budget)
@@ -151,7 +151,7 @@ func (o *claimOp) apply(w *wtx) error {
 // skip keys.
 func dueIDs(due *bolt.Bucket, now time.Time, n int) []smsagent.MessageID {
 	limit := timeKey(now)
-	var ids []smsagent.MessageID
+	ids := make([]smsagent.MessageID, 0, min(n, 4096))
 	c := due.Cursor()
 	for _, p := range duePrefixes {
 		for k, _ := c.Seek([]byte{p}); k != nil && k[0] == p && len(ids) < n; k, _ = c.Next() {
@@ -365,7 +365,7 @@ func (w *wtx) bindAccepted(r *record, pr *PartResult) error {
 		return nil
 	}
 	key := []byte(pr.SMSCKey)
-	if id, seq, ok := parseSMSCValue(w.smsc.Get(key)); ok && (id != r.ID || seq != pr.Seq) {
+	if id, seq, ok := parseSMSCValue(w.value(w.smsc, key)); ok && (id != r.ID || seq != pr.Seq) {
 		// SMSCs reuse ids after a wrap-around; the newest part wins.
 		w.s.log.Warn("outbox: SMSC id bound again", "smsc_key", pr.SMSCKey, "old_id", id, "old_seq", seq, "id", r.ID, "seq", pr.Seq)
 	}

@@ -3,6 +3,8 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/smsagent/smsagent"
 	bolt "go.etcd.io/bbolt"
@@ -54,21 +56,30 @@ type enqueueOp struct {
 func (o *enqueueOp) apply(w *wtx) error {
 	o.res = smsagent.BatchResult{}
 	claim := []byte(o.b.Claim)
-	if w.taken.Get(claim) != nil {
+	if w.value(w.taken, claim) != nil {
 		o.res.AlreadyTaken = true
 		return nil
 	}
 	o.res.IDs = make([]smsagent.MessageID, len(o.b.Messages))
 	maxAge := w.s.opts.Retry.MaxAge
+	// Client keys are inserted after the loop in key order: bbolt splits
+	// nodes only at commit, so a large batch of keys in random order would
+	// shift one huge in-memory node on every insert.
+	var keys []clientKey
+	var batchKeys map[string]smsagent.MessageID
 	for i := range o.b.Messages {
 		m := o.b.Messages[i] // a copy: the caller's batch is not changed
 		key := m.IdempotencyKey()
 		if key != "" {
-			// Puts of this batch are visible here, so a repeat inside
-			// the file is found too.
-			if v := w.client.Get([]byte(key)); v != nil {
+			prev, ok := batchKeys[key]
+			if !ok {
+				if v := w.value(w.client, []byte(key)); v != nil {
+					prev, ok = keyID(v), true
+				}
+			}
+			if ok {
 				o.res.Duplicates = append(o.res.Duplicates, smsagent.DuplicateEntry{
-					ID: m.ClientID, MessageID: keyID(v), To: m.To.String(),
+					ID: m.ClientID, MessageID: prev, To: m.To.String(),
 				})
 				continue
 			}
@@ -103,11 +114,19 @@ func (o *enqueueOp) apply(w *wtx) error {
 			return err
 		}
 		if key != "" {
-			if err := w.put(w.client, []byte(key), idKey(m.ID)); err != nil {
-				return err
+			if batchKeys == nil {
+				batchKeys = make(map[string]smsagent.MessageID)
 			}
+			batchKeys[key] = m.ID
+			keys = append(keys, clientKey{key, m.ID})
 		}
 		o.res.IDs[i] = m.ID
+	}
+	slices.SortFunc(keys, func(a, b clientKey) int { return strings.Compare(a.key, b.key) })
+	for _, k := range keys {
+		if err := w.put(w.client, []byte(k.key), idKey(k.id)); err != nil {
+			return err
+		}
 	}
 	if len(o.res.Duplicates) > 0 {
 		err := w.addEvent(&smsagent.Event{
@@ -125,6 +144,11 @@ func (o *enqueueOp) apply(w *wtx) error {
 		return err
 	}
 	return w.put(w.takenAge, timeNameKey(w.now, o.b.Claim), empty)
+}
+
+type clientKey struct {
+	key string
+	id  smsagent.MessageID
 }
 
 // Taken reports whether a batch with this claim was stored (and not yet

@@ -55,7 +55,7 @@ type writtenOp struct{ seqs []uint64 }
 func (o *writtenOp) apply(w *wtx) error {
 	for _, seq := range o.seqs {
 		k := be64(nil, seq)
-		if w.events.Get(k) == nil {
+		if w.value(w.events, k) == nil {
 			continue
 		}
 		if err := w.del(w.events, k); err != nil {

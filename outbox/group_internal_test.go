@@ -77,9 +77,7 @@ func TestExecute_FailureIsolation(t *testing.T) {
 			if err := w.put(w.taken, []byte("panicked"), be64(nil, 1)); err != nil {
 				return err
 			}
-			var m map[string]int
-			m["boom"]++
-			return nil
+			panic("a bug in an operation")
 		})),
 		req(good2),
 	}

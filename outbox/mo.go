@@ -62,7 +62,7 @@ func (o *moOp) apply(w *wtx) error {
 func (w *wtx) addMOPart(p *smsagent.MOPart) error {
 	if p.Fingerprint != "" {
 		fp := []byte(p.Fingerprint)
-		if w.moPrint.Get(fp) != nil {
+		if w.value(w.moPrint, fp) != nil {
 			w.s.log.Debug("outbox: incoming part redelivered; dropped", "from", p.From, "seq", p.Seq)
 			return nil
 		}
@@ -84,7 +84,7 @@ func (w *wtx) addMOPart(p *smsagent.MOPart) error {
 	}
 	hk := moKey(p.Key, 0)
 	set := &moSet{First: w.now, Total: p.Total}
-	if v := w.mo.Get(hk); v != nil {
+	if v := w.value(w.mo, hk); v != nil {
 		var err error
 		if set, err = decodeMOSet(v); err != nil {
 			return fmt.Errorf("incoming set %q: %w", p.Key, err)
@@ -96,7 +96,7 @@ func (w *wtx) addMOPart(p *smsagent.MOPart) error {
 		w.c.MOSets++
 	}
 	pk := moKey(p.Key, p.Seq)
-	if w.mo.Get(pk) != nil {
+	if w.value(w.mo, pk) != nil {
 		w.s.log.Debug("outbox: incoming part already stored; dropped", "from", p.From, "seq", p.Seq, "total", p.Total)
 		return nil
 	}

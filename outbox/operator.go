@@ -148,7 +148,7 @@ func (w *wtx) requeue(r *record) error {
 			if k == "" {
 				continue
 			}
-			if id, seq, ok := parseSMSCValue(w.smsc.Get([]byte(k))); ok && id == r.ID && seq == i+1 {
+			if id, seq, ok := parseSMSCValue(w.value(w.smsc, []byte(k))); ok && id == r.ID && seq == i+1 {
 				if err := w.del(w.smsc, []byte(k)); err != nil {
 					return err
 				}

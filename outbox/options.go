@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
+	"strconv"
 	"time"
 )
 
@@ -63,6 +65,15 @@ type Options struct {
 	// MaxSize refuses to grow the file beyond this many bytes (bbolt
 	// MaxSize); operations that need more space fail. Zero means no limit.
 	MaxSize int
+	// MmapSize is the initial size of bbolt's memory map (bbolt
+	// InitialMmapSize). Each time the file outgrows the map, bbolt remaps
+	// it, copying every page the open transaction touched onto the heap and
+	// waiting for all read transactions; a large batch then costs several
+	// such copies. Default: 1 GiB on 64-bit Unix, where it only reserves
+	// address space; 64 MiB on Windows, where the file is grown to this size
+	// at once, and on 32-bit systems, whose address space is small. Negative
+	// means bbolt's own growth from 32 KiB.
+	MmapSize int
 	// DecodeMO turns the joined user data of a multi-part incoming SMS into
 	// text. The agent injects the SMS decoder; the default returns the bytes
 	// in hex with encoding "binary".
@@ -123,6 +134,9 @@ func (o Options) withDefaults() Options {
 	if o.Retry.Max < o.Retry.Initial {
 		o.Retry.Max = o.Retry.Initial
 	}
+	if o.MmapSize == 0 {
+		o.MmapSize = defaultMmapSize()
+	}
 	if o.MaxOpsPerTx <= 0 {
 		o.MaxOpsPerTx = DefaultMaxOpsPerTx
 	}
@@ -130,6 +144,13 @@ func (o Options) withDefaults() Options {
 		o.DecodeMO = decodeBinary
 	}
 	return o
+}
+
+func defaultMmapSize() int {
+	if runtime.GOOS == "windows" || strconv.IntSize == 32 {
+		return 64 << 20
+	}
+	return 1 << 30
 }
 
 func decodeBinary(_ byte, data []byte) (string, string) {

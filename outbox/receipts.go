@@ -65,7 +65,7 @@ func (w *wtx) lookup(keys []string) (smsagent.MessageID, int, bool) {
 		if k == "" || len(k) > maxKeyLen {
 			continue
 		}
-		if id, seq, ok := parseSMSCValue(w.smsc.Get([]byte(k))); ok {
+		if id, seq, ok := parseSMSCValue(w.value(w.smsc, []byte(k))); ok {
 			return id, seq, true
 		}
 	}
@@ -177,7 +177,7 @@ func parkedUnder(w *wtx, key string) []uint64 {
 }
 
 func (w *wtx) orphan(seq uint64) (*orphan, error) {
-	v := w.orphans.Get(be64(nil, seq))
+	v := w.value(w.orphans, be64(nil, seq))
 	if v == nil {
 		return nil, fmt.Errorf("orphan-keys entry for missing receipt %d", seq)
 	}
@@ -202,6 +202,9 @@ func (w *wtx) unpark(seq uint64, o *orphan) error {
 // applyParked applies, in arrival order, the receipts parked under key,
 // which has just been bound to part seq of r.
 func (w *wtx) applyParked(key string, r *record, seq int) error {
+	if w.c.Orphans == 0 {
+		return nil // the usual case: no index scan
+	}
 	for _, oseq := range parkedUnder(w, key) {
 		o, err := w.orphan(oseq)
 		if err != nil {

@@ -150,7 +150,7 @@ func sweepMO(w *wtx, n int) (int, error) {
 	keys := upTo(w.moAge, w.now.Add(-w.s.opts.MOTimeout), n)
 	for _, k := range keys {
 		set := string(k[8:])
-		v := w.mo.Get(moKey(set, 0))
+		v := w.value(w.mo, moKey(set, 0))
 		if v == nil {
 			return 0, fmt.Errorf("mo-age entry for missing incoming set %q", set)
 		}
@@ -239,7 +239,7 @@ func sweepTaken(w *wtx, n int) (int, error) {
 		claim := k[8:]
 		// Only if the record is this entry's: a claim taken again after
 		// an earlier prune has a newer age entry.
-		if v := w.taken.Get(claim); v != nil && bytes.Equal(v, k[:8]) {
+		if v := w.value(w.taken, claim); v != nil && bytes.Equal(v, k[:8]) {
 			if err := w.del(w.taken, claim); err != nil {
 				return 0, err
 			}
@@ -255,7 +255,7 @@ func sweepPrints(w *wtx, n int) (int, error) {
 	keys := upTo(w.moPrintAge, w.now.Add(-w.s.opts.MODedupWindow), n)
 	for _, k := range keys {
 		fp := k[8:]
-		if v := w.moPrint.Get(fp); v != nil && bytes.Equal(v, k[:8]) {
+		if v := w.value(w.moPrint, fp); v != nil && bytes.Equal(v, k[:8]) {
 			if err := w.del(w.moPrint, fp); err != nil {
 				return 0, err
 			}

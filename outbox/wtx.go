@@ -26,7 +26,11 @@ type wtx struct {
 
 	c     counters
 	cache map[smsagent.MessageID]*cached
-	arena []byte
+	// cursors are reused for point reads and deletes: bbolt's Get,
+	// Put and Delete each allocate a fresh cursor and its stack, which
+	// the hot paths would pay several times per message.
+	cursors map[*bolt.Bucket]*bolt.Cursor
+	arena   []byte
 
 	// mut counts writes. The writer compares it around each operation: an
 	// operation that failed after writing forces a rollback (execute).
@@ -52,7 +56,17 @@ func (s *Store) newWtx(tx *bolt.Tx) (*wtx, error) {
 		takenAge: tx.Bucket(bktTakenAge), events: tx.Bucket(bktEvents), orphans: tx.Bucket(bktOrphans),
 		orphanKeys: tx.Bucket(bktOrphanKeys), mo: tx.Bucket(bktMO), moAge: tx.Bucket(bktMOAge),
 		moPrint: tx.Bucket(bktMOPrint), moPrintAge: tx.Bucket(bktMOPrintAge), meta: tx.Bucket(bktMeta),
-		cache: make(map[smsagent.MessageID]*cached),
+		cache:   make(map[smsagent.MessageID]*cached),
+		cursors: make(map[*bolt.Bucket]*bolt.Cursor),
+	}
+	// bbolt splits a page at FillPercent (default 50 %). Keys that only
+	// grow at the end (ids, sequences, times) would leave every page half
+	// empty: the file and every commit's writes would double. Records do
+	// grow once (their parts), so the messages bucket keeps some room.
+	w.msgs.FillPercent = 0.8
+	for _, b := range []*bolt.Bucket{w.due, w.sending, w.awaiting, w.done, w.expiry, w.takenAge,
+		w.events, w.orphans, w.moAge, w.moPrintAge} {
+		b.FillPercent = 0.95
 	}
 	return w, nil
 }
@@ -86,9 +100,36 @@ func (w *wtx) put(b *bolt.Bucket, k, v []byte) error {
 	return nil
 }
 
+func (w *wtx) cursor(b *bolt.Bucket) *bolt.Cursor {
+	c, ok := w.cursors[b]
+	if !ok {
+		c = b.Cursor()
+		w.cursors[b] = c
+	}
+	return c
+}
+
+// value is b.Get(k) on a reused cursor. Seek repositions from the root,
+// so earlier writes in the transaction are seen.
+func (w *wtx) value(b *bolt.Bucket, k []byte) []byte {
+	ck, v := w.cursor(b).Seek(k)
+	if ck == nil || !bytes.Equal(ck, k) {
+		return nil
+	}
+	if v == nil {
+		return empty // bbolt returns nil for an empty value only at a bucket
+	}
+	return v
+}
+
+// del deletes k from b if present.
 func (w *wtx) del(b *bolt.Bucket, k []byte) error {
 	w.mut++
-	return b.Delete(k)
+	c := w.cursor(b)
+	if ck, _ := c.Seek(k); ck != nil && bytes.Equal(ck, k) {
+		return c.Delete()
+	}
+	return nil
 }
 
 var empty = []byte{}
@@ -100,7 +141,7 @@ func (w *wtx) get(id smsagent.MessageID) (*record, error) {
 	if c, ok := w.cache[id]; ok {
 		return c.r, nil
 	}
-	v := w.msgs.Get(idKey(id))
+	v := w.value(w.msgs, idKey(id))
 	if v == nil {
 		return nil, nil
 	}
@@ -237,7 +278,7 @@ func (w *wtx) remove(r *record) error {
 		return err
 	}
 	if key := r.IdempotencyKey(); key != "" {
-		if v := w.client.Get([]byte(key)); v != nil && keyID(v) == r.ID {
+		if v := w.value(w.client, []byte(key)); v != nil && keyID(v) == r.ID {
 			if err := w.del(w.client, []byte(key)); err != nil {
 				return err
 			}
@@ -247,7 +288,7 @@ func (w *wtx) remove(r *record) error {
 		if k == "" {
 			continue
 		}
-		if id, seq, ok := parseSMSCValue(w.smsc.Get([]byte(k))); ok && id == r.ID && seq == i+1 {
+		if id, seq, ok := parseSMSCValue(w.value(w.smsc, []byte(k))); ok && id == r.ID && seq == i+1 {
 			if err := w.del(w.smsc, []byte(k)); err != nil {
 				return err
 			}
