@@ -82,7 +82,7 @@ func TestStore_Close(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := e.s.Enqueue(e.ctx, smsagent.Batch{Claim: "c" + itoa(int64(claimSeq.Add(1))), Messages: []smsagent.Message{msg("+358401", "x")}})
+			_, err := e.s.Enqueue(e.ctx, smsagent.Batch{Claim: "c" + itoa(claimSeq.Add(1)), Messages: []smsagent.Message{msg("+358401", "x")}})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
