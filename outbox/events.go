@@ -1,0 +1,67 @@
+package outbox
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/smsagent/smsagent"
+	bolt "go.etcd.io/bbolt"
+)
+
+// DefaultEventPage is the page size of Events when max is not positive.
+const DefaultEventPage = 100
+
+// Events returns up to max events with a sequence greater than after, in
+// sequence order. Events stay until EventsWritten removes them, so after a
+// crash the inbox writer reads them again and writes the same files.
+func (s *Store) Events(ctx context.Context, after uint64, max int) ([]smsagent.Event, error) {
+	if max <= 0 {
+		max = DefaultEventPage
+	}
+	var out []smsagent.Event
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bktEvents).Cursor()
+		for k, v := c.Seek(be64(nil, after+1)); k != nil && len(out) < max; k, v = c.Next() {
+			seq := beUint64(k)
+			ev, err := decodeEvent(seq, v)
+			if err != nil {
+				return fmt.Errorf("event %d: %w", seq, err)
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: events: %w", err)
+	}
+	return out, nil
+}
+
+// EventsWritten removes events whose files the inbox writer has made
+// durable. Unknown sequences (already removed) are ignored, so a repeat
+// after a crash is harmless.
+func (s *Store) EventsWritten(ctx context.Context, seqs []uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	if err := s.do(ctx, &writtenOp{seqs: seqs}); err != nil {
+		return fmt.Errorf("outbox: events written: %w", err)
+	}
+	return nil
+}
+
+type writtenOp struct{ seqs []uint64 }
+
+func (o *writtenOp) apply(w *wtx) error {
+	for _, seq := range o.seqs {
+		k := be64(nil, seq)
+		if w.value(w.events, k) == nil {
+			continue
+		}
+		if err := w.del(w.events, k); err != nil {
+			return err
+		}
+		w.c.Events--
+	}
+	return nil
+}

@@ -1,0 +1,209 @@
+package outbox_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/outbox"
+)
+
+// sentWithReceipt enqueues a message asking for a receipt and has all its
+// parts accepted.
+func (e *env) sentWithReceipt(total int) smsagent.MessageID {
+	e.t.Helper()
+	m := msg("+358401234567", "report me")
+	m.Report = true
+	m.ClientID = "r1"
+	id := e.enqueueOne(m)
+	e.claim(1)
+	var rs []outbox.PartResult
+	for i := 1; i <= total; i++ {
+		rs = append(rs, accept(id, i, total))
+	}
+	e.record(rs...)
+	return id
+}
+
+func TestStore_ApplyReceipts_Delivered(t *testing.T) {
+	e := newEnv(t)
+	id := e.sentWithReceipt(2)
+	if r := e.get(id); r.State != smsagent.StateSent || r.Final {
+		t.Fatalf("before receipts: %s final=%t", r.State, r.Final)
+	}
+	if st := e.stats(); st.Awaiting != 1 {
+		t.Fatalf("awaiting %d", st.Awaiting)
+	}
+	out := e.apply(receipt("s1-1", smsagent.StateSent, "ENROUTE"), receipt("s1-1", smsagent.StateDelivered, "DELIVRD"))
+	if !slices.Equal(out, []smsagent.ReceiptOutcome{smsagent.ReceiptMatched, smsagent.ReceiptMatched}) {
+		t.Fatalf("outcomes %v", out)
+	}
+	if r := e.get(id); r.State != smsagent.StateSent || r.Parts[0].State != smsagent.StateDelivered || r.Parts[0].Stat != "DELIVRD" {
+		t.Fatalf("after part 1: %+v", r)
+	}
+	if len(e.reports()) != 0 {
+		t.Fatal("report before every part is final")
+	}
+	e.clock.Add(time.Minute)
+	e.apply(receipt("s1-2", smsagent.StateDelivered, "DELIVRD"))
+	r := e.get(id)
+	if r.State != smsagent.StateDelivered || !r.Final || !r.Done.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("final: %+v", r)
+	}
+	rep := e.reports()[id.String()]
+	if rep == nil || rep.Status != "delivered" || rep.Stat != "DELIVRD" || rep.Err != "000" || rep.Error != "" ||
+		rep.ID != "r1" || rep.Parts.Items[0].Status != "delivered" {
+		t.Fatalf("report %+v", rep)
+	}
+	// The SMSC lost our deliver_sm_resp and sends it again.
+	if out := e.apply(receipt("s1-2", smsagent.StateDelivered, "DELIVRD")); out[0] != smsagent.ReceiptRepeated {
+		t.Fatalf("repeat: %v", out)
+	}
+	if evs := e.drainEvents(); len(evs) != 0 {
+		t.Fatalf("a repeated receipt made events: %+v", evs)
+	}
+	if st := e.stats(); st.Awaiting != 0 || st.ByState[smsagent.StateDelivered] != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// The message state is the first part's that was not delivered; the report
+// carries that part's stat and err and a readable error.
+func TestStore_ApplyReceipts_Undeliverable(t *testing.T) {
+	e := newEnv(t)
+	id := e.sentWithReceipt(2)
+	u := receipt("s1-2", smsagent.StateUndeliverable, "UNDELIV")
+	u.Err = "001"
+	e.apply(receipt("s1-1", smsagent.StateDelivered, "DELIVRD"), u)
+	if r := e.get(id); r.State != smsagent.StateUndeliverable {
+		t.Fatalf("%s", r.State)
+	}
+	rep := e.reports()[id.String()]
+	if rep.Status != "undeliverable" || rep.Stat != "UNDELIV" || rep.Err != "001" ||
+		rep.Error != "delivery receipt UNDELIV (err 001): the network could not deliver the message" {
+		t.Fatalf("report %+v", rep)
+	}
+}
+
+// Keys are tried in order: a receipt giving the id in another form (hex
+// for decimal) matches through its second key.
+func TestStore_ApplyReceipts_AlternativeKey(t *testing.T) {
+	e := newEnv(t)
+	id := e.sentWithReceipt(1)
+	rc := receipt("S1-1", smsagent.StateDelivered, "DELIVRD")
+	rc.Keys = []string{"S1-1", "s1-1"}
+	if out := e.apply(rc); out[0] != smsagent.ReceiptMatched {
+		t.Fatalf("%v", out)
+	}
+	if r := e.get(id); r.State != smsagent.StateDelivered {
+		t.Fatalf("%s", r.State)
+	}
+}
+
+// A receipt that arrives before the submit_sm_resp is committed is parked
+// and applied the moment the part is bound.
+func TestStore_ApplyReceipts_OrphanBoundLater(t *testing.T) {
+	e := newEnv(t)
+	m := msg("+358401", "fast receipt")
+	m.Report = true
+	id := e.enqueueOne(m)
+	e.claim(1)
+	early := receipt("s1-1", smsagent.StateDelivered, "DELIVRD")
+	if out := e.apply(early, early); !slices.Equal(out, []smsagent.ReceiptOutcome{smsagent.ReceiptParked, smsagent.ReceiptParked}) {
+		t.Fatalf("%v", out)
+	}
+	e.record(accept(id, 1, 1))
+	if r := e.get(id); r.State != smsagent.StateDelivered {
+		t.Fatalf("parked receipt not applied on bind: %s", r.State)
+	}
+	if rep := e.reports()[id.String()]; rep == nil || rep.Status != "delivered" {
+		t.Fatalf("report %+v", rep)
+	}
+	// Nothing is left to report as unmatched: the twin was not stored.
+	if res := e.sweep(t0.Add(time.Hour)); res.Unmatched != 0 {
+		t.Fatalf("sweep %+v", res)
+	}
+}
+
+func TestStore_ApplyReceipts_Unmatched(t *testing.T) {
+	e := newEnv(t, func(o *outbox.Options) { o.OrphanGrace = 5 * time.Minute })
+	rc := receipt("zz9", smsagent.StateDelivered, "DELIVRD")
+	rc.Source, rc.Dest, rc.Text = "358401", "12345", "id:zz9 stat:DELIVRD"
+	e.apply(rc)
+	if res := e.sweep(t0.Add(4 * time.Minute)); res.Unmatched != 0 {
+		t.Fatalf("reported within grace: %+v", res)
+	}
+	e.clock.Add(5 * time.Minute)
+	if res := e.sweep(t0.Add(5 * time.Minute)); res.Unmatched != 1 {
+		t.Fatalf("sweep %+v", res)
+	}
+	evs := e.drainEvents()
+	if len(evs) != 1 {
+		t.Fatalf("%d events", len(evs))
+	}
+	ev := evs[0]
+	if ev.Subject != "e1" || ev.Report.Status != "unmatched" || ev.Report.Receipt == nil ||
+		ev.Report.Receipt.SMSCID != "zz9" || ev.Report.Receipt.Text != "id:zz9 stat:DELIVRD" || ev.Report.Stat != "DELIVRD" {
+		t.Fatalf("event %+v report %+v", ev, ev.Report)
+	}
+}
+
+// A late result for a canceled message is recorded on the part; receipts
+// for it update the part and change nothing else.
+func TestStore_Cancel_LateResult(t *testing.T) {
+	e := newEnv(t)
+	m := msg("+358401", "x")
+	m.Report = true
+	id := e.enqueueOne(m)
+	e.claim(1)
+	if err := e.s.Cancel(e.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	rep := e.reports()[id.String()]
+	if rep == nil || rep.Status != "canceled" {
+		t.Fatalf("report %+v", rep)
+	}
+	e.record(accept(id, 1, 1))
+	r := e.get(id)
+	if r.State != smsagent.StateCanceled || r.Parts[0].State != smsagent.StateSent || r.Parts[0].SMSCID != "s1-1" {
+		t.Fatalf("%+v", r)
+	}
+	if out := e.apply(receipt("s1-1", smsagent.StateDelivered, "DELIVRD")); out[0] != smsagent.ReceiptMatched {
+		t.Fatalf("%v", out)
+	}
+	if r := e.get(id); r.State != smsagent.StateCanceled || r.Parts[0].State != smsagent.StateDelivered {
+		t.Fatalf("%+v", r)
+	}
+	if evs := e.drainEvents(); len(evs) != 0 {
+		t.Fatalf("second report: %+v", evs)
+	}
+}
+
+func TestStore_Sweep_ReceiptTimeout(t *testing.T) {
+	e := newEnv(t, func(o *outbox.Options) { o.ReceiptTimeout = time.Hour })
+	id := e.sentWithReceipt(1)
+	if res := e.sweep(t0.Add(59 * time.Minute)); res.ReceiptTimeouts != 0 {
+		t.Fatalf("%+v", res)
+	}
+	if res := e.sweep(t0.Add(time.Hour)); res.ReceiptTimeouts != 1 {
+		t.Fatalf("%+v", res)
+	}
+	r := e.get(id)
+	if r.State != smsagent.StateSent || !r.Final {
+		t.Fatalf("%+v", r)
+	}
+	if rep := e.reports()[id.String()]; rep.Status != "sent" || rep.Error != "no delivery receipt within 1h0m0s" {
+		t.Fatalf("%+v", rep)
+	}
+	if st := e.stats(); st.Awaiting != 0 || st.ByState[smsagent.StateSent] != 1 {
+		t.Fatalf("%+v", st)
+	}
+	// A receipt after the timeout is kept on the part, without a report.
+	if out := e.apply(receipt("s1-1", smsagent.StateDelivered, "DELIVRD")); out[0] != smsagent.ReceiptMatched {
+		t.Fatalf("%v", out)
+	}
+	if len(e.drainEvents()) != 0 {
+		t.Fatal("late receipt made a report")
+	}
+}

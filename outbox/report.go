@@ -1,0 +1,115 @@
+package outbox
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/smsagent/smsagent"
+)
+
+// finish makes r final in state st at w.now and creates its report event.
+// decider is the 1-based part whose outcome decided the state (0: none, as
+// for an expiry or a cancel); reason is the readable error, empty for
+// success. The caller has called modify and calls save afterwards.
+func (w *wtx) finish(r *record, st smsagent.State, decider int, reason string) error {
+	r.State = st
+	r.Final = true
+	r.Done = w.now
+	r.Deadline = time.Time{}
+	r.RoundTemp = false
+	if reason != "" {
+		r.LastError = reason
+	}
+	return w.addEvent(&smsagent.Event{
+		Kind:    smsagent.EventReport,
+		Time:    r.Done,
+		Subject: r.ID.String(),
+		Report:  buildReport(r, decider, reason),
+	})
+}
+
+// buildReport fills every field of the report of a final message.
+func buildReport(r *record, decider int, reason string) *smsagent.Report {
+	rep := &smsagent.Report{
+		Type:      "report",
+		ID:        r.ClientID,
+		MessageID: r.ID,
+		To:        r.To.String(),
+		From:      r.From.String(),
+		Status:    r.State.String(),
+		Error:     reason,
+		Done:      r.Done,
+		File:      r.File,
+		Meta:      r.Meta,
+	}
+	if decider > 0 && decider <= len(r.Parts) {
+		p := r.Parts[decider-1]
+		rep.Stat, rep.Err = p.Stat, p.Err
+		if rep.Error == "" {
+			rep.Error = p.Error
+		}
+	}
+	if !r.Submitted.IsZero() {
+		t := r.Submitted
+		rep.Submitted = &t
+	}
+	if len(r.Parts) > 0 {
+		rep.Parts = &smsagent.ReportParts{Count: len(r.Parts), Items: make([]smsagent.ReportPart, len(r.Parts))}
+		for i, p := range r.Parts {
+			rep.Parts.Items[i] = smsagent.ReportPart{
+				Seq: i + 1, SMSCID: p.SMSCID, Status: p.State.String(),
+				Stat: p.Stat, Err: p.Err, Error: p.Error,
+			}
+		}
+	}
+	return rep
+}
+
+// receiptReason is the readable error of a part that a receipt made final
+// without delivering it.
+func receiptReason(st smsagent.State, stat, errCode string) string {
+	var what string
+	switch st {
+	case smsagent.StateUndeliverable:
+		what = "the network could not deliver the message"
+	case smsagent.StateExpired:
+		what = "the message expired in the network before delivery"
+	case smsagent.StateRejected:
+		what = "the SMSC rejected the message"
+	default:
+		what = "the message was not delivered"
+	}
+	if stat == "" {
+		return "delivery receipt: " + what
+	}
+	if errCode == "" {
+		return fmt.Sprintf("delivery receipt %s: %s", stat, what)
+	}
+	return fmt.Sprintf("delivery receipt %s (err %s): %s", stat, errCode, what)
+}
+
+// expiryReason says which limit ended a message: the smaller of max_age and
+// the message's validity.
+func expiryReason(r *record, maxAge time.Duration) string {
+	if r.Validity > 0 && (maxAge <= 0 || r.Validity <= maxAge) {
+		return fmt.Sprintf("not sent within its validity of %s", r.Validity)
+	}
+	return fmt.Sprintf("not sent within max_age %s", maxAge)
+}
+
+// expiresAt is when a message received at received (or held until sendAt)
+// stops being sendable; zero when neither limit applies.
+func expiresAt(m *smsagent.Message, maxAge time.Duration) time.Time {
+	start := m.ReceivedAt
+	if m.SendAt.After(start) {
+		start = m.SendAt
+	}
+	limit := maxAge
+	if m.Validity > 0 && (limit <= 0 || m.Validity < limit) {
+		limit = m.Validity
+	}
+	if limit <= 0 {
+		return time.Time{}
+	}
+	return start.Add(limit)
+}
