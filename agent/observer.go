@@ -1,0 +1,37 @@
+package agent
+
+import "time"
+
+// Observer receives the agent's events as they happen, for metrics that
+// need event-time values (latency histograms, counters by status). The
+// metrics package implements it; a nil Observer in Options means none.
+// Methods are called from hot paths: they must be cheap and must not block.
+//
+// Gauges (queue depth by state, bind states, backlog) are not pushed
+// through Observer: they are read from the Status snapshot at scrape time.
+type Observer interface {
+	// FileAccepted is called once per file stored by intake.
+	FileAccepted(messages int)
+	// FileRejected is called once per file moved to failed/.
+	FileRejected()
+	// SubmitDone is called for every submit_sm response (or generic_nack),
+	// with the command_status name ("ESME_ROK", "ESME_RTHROTTLED", ...) and
+	// the round trip from write to response.
+	SubmitDone(status string, rtt time.Duration)
+	// SubmitTimedOut is called when a response deadline passes (outcome
+	// unknown; the part is not resent while its session lives).
+	SubmitTimedOut()
+	// FileToSubmit is the time from a message's intake to its first part
+	// being accepted by the SMSC.
+	FileToSubmit(d time.Duration)
+	// SubmitToReceipt is the time from a part's acceptance to its final
+	// receipt.
+	SubmitToReceipt(d time.Duration)
+	// ReceiptApplied is called per receipt with its raw stat word (or
+	// "none") and what applying it did ("matched", "repeated", "parked").
+	ReceiptApplied(stat, outcome string)
+	// MOReceived is called per complete incoming message.
+	MOReceived(parts int)
+	// ReportsWritten is called when the inbox writer made n files durable.
+	ReportsWritten(n int)
+}

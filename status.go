@@ -1,0 +1,65 @@
+package smsagent
+
+import "time"
+
+// Status is a snapshot of a running agent: what `smsagent status` prints and
+// what /metrics exports as gauges. The agent builds it; the admin API
+// serves it.
+type Status struct {
+	Version string       `json:"version"`
+	Started time.Time    `json:"started_at"`
+	Binds   []BindStatus `json:"binds"`
+	Queue   QueueStatus  `json:"queue"`
+	Intake  IntakeStatus `json:"intake"`
+	Inbox   InboxStatus  `json:"inbox"`
+	Rates   Rates        `json:"rates"`
+	// Health lists conditions an operator must act on, one readable line
+	// each ("smsc: bad credentials, not reconnecting", "intake stalled: no
+	// space left on device"). Empty when all is well.
+	Health []string `json:"health"`
+}
+
+// BindStatus describes one SMPP session slot of the bind pool.
+type BindStatus struct {
+	Slot        int       `json:"slot"`
+	Mode        string    `json:"mode"`  // transceiver | transmitter | receiver
+	State       string    `json:"state"` // connecting | bound | backoff | auth-failed | closed
+	Since       time.Time `json:"since"`
+	LastError   string    `json:"last_error,omitempty"`
+	Outstanding int       `json:"outstanding"`
+	Submitted   uint64    `json:"submitted"`
+	Reconnects  uint64    `json:"reconnects"`
+	Throttled   uint64    `json:"throttled"`
+}
+
+// QueueStatus counts messages by state word (see State.String) and the part
+// of "sent" still waiting for a receipt.
+type QueueStatus struct {
+	ByState  map[string]int `json:"by_state"`
+	Awaiting int            `json:"awaiting_receipt"`
+}
+
+// IntakeStatus describes the spool intake.
+type IntakeStatus struct {
+	FilesTaken    uint64 `json:"files_taken"`
+	FilesRejected uint64 `json:"files_rejected"`
+	Messages      uint64 `json:"messages"`
+	Duplicates    uint64 `json:"duplicates"`
+	Pending       int    `json:"pending"`
+	Stalled       bool   `json:"stalled"`
+	LastError     string `json:"last_error,omitempty"`
+}
+
+// InboxStatus describes the inbox writer.
+type InboxStatus struct {
+	Backlog   int    `json:"backlog"` // events not yet written
+	Written   uint64 `json:"written"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// Rates are per-second averages over the last minute.
+type Rates struct {
+	FilesPerSec    float64 `json:"files_per_sec"`
+	SubmitsPerSec  float64 `json:"submits_per_sec"`
+	ReceiptsPerSec float64 `json:"receipts_per_sec"`
+}
