@@ -11,3 +11,5 @@ require (
 )
 
 require golang.org/x/sys v0.50.0
+
+require github.com/prometheus/client_golang v1.25.0 // indirect
