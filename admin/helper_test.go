@@ -30,7 +30,7 @@ const testToken = "0123456789abcdef0123456789abcdef-test"
 // the states an operator meets most: queued, sent (awaiting a receipt),
 // delivered, rejected.
 type queue struct {
-	store                               *outbox.Store
+	store                             *outbox.Store
 	queued, sent, delivered, rejected smsagent.MessageID
 }
 

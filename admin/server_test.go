@@ -421,9 +421,9 @@ func TestNew_RefusesExposureWithoutToken(t *testing.T) {
 		t.Errorf("Serve on a wildcard listener: %v", err)
 	}
 	for _, bad := range []admin.Options{
-		{Queue: q.store, Status: &fakeStatus{}},                    // no token at all
-		{Queue: q.store, Token: testToken},                         // no status
-		{Status: &fakeStatus{}, Token: testToken},                  // no queue
+		{Queue: q.store, Status: &fakeStatus{}},                     // no token at all
+		{Queue: q.store, Token: testToken},                          // no status
+		{Status: &fakeStatus{}, Token: testToken},                   // no queue
 		{Queue: q.store, Status: &fakeStatus{}, Token: "two words"}, // not a header value
 		{Queue: q.store, Status: &fakeStatus{}, Token: testToken, Listen: "127.0.0.1"},
 	} {
