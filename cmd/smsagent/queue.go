@@ -478,7 +478,40 @@ func printJSON(w io.Writer, v any) error {
 	return err
 }
 
-func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
+// newTable aligns columns two spaces apart, without the padding tabwriter
+// leaves at the end of lines whose last cells are empty.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(&trimWriter{w: w}, 0, 0, 2, ' ', 0)
+}
+
+// trimWriter drops spaces before line ends. Spaces are held back until
+// something other than a line end follows them.
+type trimWriter struct {
+	w      io.Writer
+	spaces int
+}
+
+func (t *trimWriter) Write(p []byte) (int, error) {
+	out := make([]byte, 0, len(p))
+	for _, c := range p {
+		switch c {
+		case ' ':
+			t.spaces++
+		case '\n':
+			t.spaces = 0
+			out = append(out, c)
+		default:
+			for ; t.spaces > 0; t.spaces-- {
+				out = append(out, ' ')
+			}
+			out = append(out, c)
+		}
+	}
+	if _, err := t.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
 
 func printList(w io.Writer, ms []admin.Message) error {
 	tw := newTable(w)
