@@ -392,8 +392,9 @@ func (a *app) openQueue(configFile string, write bool) (*queueConn, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, noDatabase(path, err)
 	}
-	store, err := outbox.Open(path, outbox.Options{ReadOnly: !write, LockTimeout: lockWait,
-		Logger: slog.New(slog.DiscardHandler)})
+	opts := outboxOptions(cfg)
+	opts.ReadOnly, opts.LockTimeout = !write, lockWait
+	store, err := outbox.Open(path, opts)
 	if err == nil {
 		return &queueConn{
 			api:     admin.Local{Queue: store},
@@ -416,6 +417,22 @@ func (a *app) openQueue(configFile string, write bool) (*queueConn, error) {
 		return nil, err
 	}
 	return &queueConn{api: c, explain: explain, close: func() {}}, nil
+}
+
+// outboxOptions are the store settings of the configuration that the queue
+// commands can reach: a retry on a stopped agent computes the message's new
+// age limit from retry.max_age, as the agent would, and no write may grow
+// the file past store.max_size.
+func outboxOptions(cfg *config.Config) outbox.Options {
+	return outbox.Options{
+		Logger: slog.New(slog.DiscardHandler),
+		Retry: outbox.RetryPolicy{
+			Initial: cfg.Retry.Initial,
+			Max:     cfg.Retry.Max,
+			MaxAge:  cfg.Retry.MaxAge,
+		},
+		MaxSize: int(cfg.Store.MaxSize),
+	}
 }
 
 // adminClient prepares a client for the API of the agent cfg configures.

@@ -323,6 +323,29 @@ func TestQueue_Commands(t *testing.T) {
 	}
 }
 
+// TestQueue_RetryMaxAge: a retry on a stopped agent counts the configured
+// retry.max_age from now, as the agent would.
+func TestQueue_RetryMaxAge(t *testing.T) {
+	file, _ := writeConfig(t, "", "retry:\n  max_age: 1m\n")
+	db := filepath.Join(filepath.Dir(file), "state", "outbox.db")
+	fillQueue(t, db)
+	cli(t, "queue", "retry", "2", "--config", file).want(t, exitOK)
+	s, err := outbox.Open(db, outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	// Message 4 is due too; two minutes on, message 2 is past its minute.
+	got, err := s.Claim(context.Background(), time.Now().Add(2*time.Minute), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := s.Get(context.Background(), 2)
+	if len(got) != 1 || got[0].ID != 4 || r.State != smsagent.StateExpired {
+		t.Errorf("claimed %d messages, message 2 %s; want only 4 claimed and 2 expired", len(got), r.State)
+	}
+}
+
 func TestQueue_UsageErrors(t *testing.T) {
 	file, _ := queueConfig(t, "")
 	tests := []struct {
