@@ -470,8 +470,11 @@ func adminClient(cfg *config.Config) (*admin.Client, func(error) error, error) {
 }
 
 func noDatabase(path string, err error) error {
-	if errors.Is(err, fs.ErrNotExist) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("no database at %s: the agent has not run with this configuration yet (store.path)", path)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w (run as the agent's user or root)", err)
 	}
 	return err
 }
