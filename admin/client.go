@@ -1,0 +1,191 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smsagent/smsagent"
+)
+
+// ErrUnreachable says that nothing answered at the API's address: the agent
+// is not running, or runs with another admin.listen.
+var ErrUnreachable = errors.New("admin: API not reachable")
+
+// maxAnswer bounds an answer read by the Client: a full page of long
+// concatenated messages stays well below it.
+const maxAnswer = 64 << 20
+
+// ClientOptions configure a Client.
+type ClientOptions struct {
+	// Listen is the API's address as configured (admin.listen). A wildcard
+	// host ("", 0.0.0.0, ::) is reached on loopback.
+	Listen string
+	// Token is sent as a bearer token when not empty.
+	Token string
+	// Timeout bounds each call (default 30 s).
+	Timeout time.Duration
+}
+
+// Client calls a running agent's admin API: the CLI's way to the queue while
+// the agent holds the database. Its methods mirror Local's, with the same
+// results and the same *Error values.
+type Client struct {
+	base  string
+	addr  string
+	token string
+	hc    *http.Client
+}
+
+// NewClient prepares a client; it does not connect.
+func NewClient(opts ClientOptions) (*Client, error) {
+	host, port, err := net.SplitHostPort(opts.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("admin: listen address %q: %w", opts.Listen, err)
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	addr := net.JoinHostPort(host, port)
+	return &Client{
+		base:  "http://" + addr,
+		addr:  addr,
+		token: opts.Token,
+		hc: &http.Client{
+			Timeout: timeout,
+			// No proxy: the bearer token must go to the agent and nowhere
+			// else, whatever HTTP_PROXY says.
+			Transport: &http.Transport{Proxy: nil, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext},
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+	}, nil
+}
+
+// Addr is the host:port the client calls.
+func (c *Client) Addr() string { return c.addr }
+
+// Status returns the agent's snapshot.
+func (c *Client) Status(ctx context.Context) (smsagent.Status, error) {
+	var st smsagent.Status
+	return st, c.call(ctx, http.MethodGet, "/api/v1/status", nil, &st)
+}
+
+// Stats counts the messages by state.
+func (c *Client) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	return st, c.call(ctx, http.MethodGet, "/api/v1/queue/stats", nil, &st)
+}
+
+// List returns one page of messages.
+func (c *Client) List(ctx context.Context, p ListParams) (Page, error) {
+	q := url.Values{}
+	if p.State != smsagent.StateUnknown {
+		q.Set("state", p.State.String())
+	}
+	if p.After != 0 {
+		q.Set("after", p.After.String())
+	}
+	if p.Limit != 0 {
+		q.Set("limit", strconv.Itoa(p.Limit))
+	}
+	var page Page
+	return page, c.call(ctx, http.MethodGet, "/api/v1/queue", q, &page)
+}
+
+// Message returns one message.
+func (c *Client) Message(ctx context.Context, id smsagent.MessageID) (Message, error) {
+	var m Message
+	return m, c.call(ctx, http.MethodGet, "/api/v1/queue/"+id.String(), nil, &m)
+}
+
+// Retry makes a message due now or sends a failed one again.
+func (c *Client) Retry(ctx context.Context, id smsagent.MessageID) (Message, error) {
+	var m Message
+	return m, c.call(ctx, http.MethodPost, "/api/v1/queue/"+id.String()+"/retry", nil, &m)
+}
+
+// RetryFailed sends every failed message again and returns how many.
+func (c *Client) RetryFailed(ctx context.Context) (int, error) {
+	var r RetryResult
+	err := c.call(ctx, http.MethodPost, "/api/v1/queue/retry-failed", nil, &r)
+	return r.Retried, err
+}
+
+// Cancel cancels a message that is not final.
+func (c *Client) Cancel(ctx context.Context, id smsagent.MessageID) (Message, error) {
+	var m Message
+	return m, c.call(ctx, http.MethodPost, "/api/v1/queue/"+id.String()+"/cancel", nil, &m)
+}
+
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, out any) error {
+	u := c.base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return fmt.Errorf("admin: %s %s: no answer from %s within %s", method, path, c.addr, c.hc.Timeout)
+		}
+		return fmt.Errorf("%w at %s: %v", ErrUnreachable, c.addr, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil {
+		return fmt.Errorf("admin: %s %s: read the answer: %w", method, path, err)
+	}
+	if len(body) > maxAnswer {
+		return fmt.Errorf("admin: %s %s: answer larger than %d bytes", method, path, maxAnswer)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var eb errorBody
+		if json.Unmarshal(body, &eb) != nil || eb.Error == "" {
+			eb.Error = fmt.Sprintf("%s %s: %s", method, path, resp.Status)
+		}
+		return &Error{Status: resp.StatusCode, Message: eb.Error}
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("admin: %s %s: bad answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// unwrapURLError drops the "Get \"http://…\":" prefix a *url.Error adds,
+// which repeats what the caller's message already says.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return errors.New(strings.TrimPrefix(oe.Err.Error(), "connect: "))
+	}
+	return err
+}

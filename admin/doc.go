@@ -1,0 +1,47 @@
+// Package admin is smsagent's local HTTP API: health and readiness probes,
+// the Prometheus /metrics endpoint, the agent's status snapshot and the queue
+// commands (list, show, retry, cancel) that `smsagent queue` and `smsagent
+// status` use while the agent runs. HTTP semantics follow RFC 9110; answers
+// are JSON (RFC 8259) with times in RFC 3339; authentication is a bearer
+// token (RFC 6750 §2.1).
+//
+// # Endpoints
+//
+//	GET  /healthz                     200 "ok" while the process serves
+//	GET  /readyz                      200 "ready", or 503 "not ready: <reason>"
+//	GET  /metrics                     Prometheus text exposition
+//	GET  /api/v1/status               smsagent.Status
+//	GET  /api/v1/queue/stats          Stats
+//	GET  /api/v1/queue?state=S&after=ID&limit=N    Page (limit 1..1000, default 100)
+//	GET  /api/v1/queue/{id}           Message
+//	POST /api/v1/queue/{id}/retry     Message, as it is after the retry
+//	POST /api/v1/queue/{id}/cancel    Message, as it is after the cancel
+//	POST /api/v1/queue/retry-failed   {"retried": N}
+//
+// Every error is {"error": "a sentence"} with its status: 400 for bad input
+// (an id that is not a positive number, an unknown state or parameter), 401
+// without a valid token, 403 for a Host that is not loopback on a loopback
+// listener, 404 for an unknown message or endpoint, 405 for the wrong method
+// (with Allow), 409 when the message's state does not allow the command, 413
+// for a body over 64 KiB (no call takes one), 503 while the agent cannot
+// answer. The JSON shapes (Message, Stats, Page) are the CLI's --json output
+// too: Local produces them from the store on either side.
+//
+// # Who may call
+//
+// The token is admin.token (or admin.token_file) from the configuration;
+// without one, New reads admin.token in the state folder, or writes a new
+// random one there (256 bits, mode 0600, durably) when it does not exist.
+// Calls that change the queue and calls that show messages (numbers and
+// texts) always need "Authorization: Bearer <token>"; health, readiness,
+// metrics, status and queue counters are open on a loopback listener. On a
+// listener that is not loopback every call needs the token, and New and
+// Serve refuse such a listener unless the token is configured rather than
+// generated. Tokens are compared as SHA-256 digests with
+// crypto/subtle.ConstantTimeCompare, so neither the length nor a matching
+// prefix shows in the timing. A loopback listener answers only requests whose
+// Host is a loopback name, which defeats DNS rebinding from a web page.
+//
+// Nothing served carries a secret: the status snapshot has none, the token
+// is never echoed, and answers are marked Cache-Control: no-store.
+package admin

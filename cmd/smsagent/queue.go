@@ -1,0 +1,681 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/admin"
+	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/internal/fsutil"
+	"github.com/smsagent/smsagent/outbox"
+)
+
+func init() {
+	addCommand("queue", "List, show, retry and cancel queued messages; queue statistics; compact the database.",
+		func() any { return &queueCmd{} })
+}
+
+// The queue commands work whether the agent runs or not, in the manner of
+// Postfix's postqueue and postsuper: while it is stopped they open the
+// database themselves (read-only for reads); while it runs the database is
+// locked, and they ask the agent through its admin API. Both ways go through
+// admin.Local in the end, so the output is the same.
+
+type queueCmd struct {
+	List    queueListCmd    `cmd:"" help:"List messages in id order (oldest first)."`
+	Show    queueShowCmd    `cmd:"" help:"Show one message with its parts."`
+	Retry   queueRetryCmd   `cmd:"" help:"Send a failed, rejected, expired or undeliverable message again, or make a queued one due now."`
+	Cancel  queueCancelCmd  `cmd:"" help:"Cancel a message that is not final (it gets a \"canceled\" report)."`
+	Stats   queueStatsCmd   `cmd:"" help:"Count messages by state."`
+	Compact queueCompactCmd `cmd:"" help:"Rewrite the database without its free space (agent stopped only)."`
+}
+
+type queueFlags struct {
+	Config string `short:"c" default:"${default_config}" placeholder:"FILE" help:"Configuration file (${default})."`
+}
+
+type queueListCmd struct {
+	queueFlags
+	State string `placeholder:"STATE" help:"Only messages in this state: queued, sending, sent, delivered, undeliverable, expired, rejected, failed or canceled."`
+	Limit int    `default:"100" placeholder:"N" help:"At most N messages (1 to 1000)."`
+	After uint64 `placeholder:"ID" help:"Start after this message id (the previous page's last)."`
+	JSON  bool   `help:"Print the page as JSON."`
+}
+
+func (c *queueListCmd) Run(a *app) error {
+	p := admin.ListParams{After: smsagent.MessageID(c.After), Limit: c.Limit}
+	if c.State != "" {
+		st, err := smsagent.ParseState(c.State)
+		if err != nil {
+			return usagef("--state: %v", err)
+		}
+		p.State = st
+	}
+	if c.Limit < 1 || c.Limit > admin.MaxListLimit {
+		return usagef("--limit: must be between 1 and %d, got %d", admin.MaxListLimit, c.Limit)
+	}
+	q, err := a.openQueue(c.Config, false)
+	if err != nil {
+		return err
+	}
+	defer q.close()
+	page, err := q.api.List(a.ctx, p)
+	if err != nil {
+		return q.explain(err)
+	}
+	if c.JSON {
+		return printJSON(a.stdout, page)
+	}
+	if len(page.Messages) == 0 {
+		_, err := fmt.Fprintln(a.stdout, "no messages")
+		return err
+	}
+	if err := printList(a.stdout, page.Messages); err != nil {
+		return err
+	}
+	if page.NextAfter != 0 {
+		next := "smsagent queue list"
+		if c.State != "" {
+			next += " --state " + c.State
+		}
+		fmt.Fprintf(a.stderr, "more: %s --limit %d --after %s\n", next, c.Limit, page.NextAfter)
+	}
+	return nil
+}
+
+type queueShowCmd struct {
+	queueFlags
+	ID   string `arg:"" help:"Message id (as in reports' message_id)."`
+	JSON bool   `help:"Print the message as JSON."`
+}
+
+func (c *queueShowCmd) Run(a *app) error {
+	id, err := parseID(c.ID)
+	if err != nil {
+		return err
+	}
+	q, err := a.openQueue(c.Config, false)
+	if err != nil {
+		return err
+	}
+	defer q.close()
+	m, err := q.api.Message(a.ctx, id)
+	if err != nil {
+		return q.explain(err)
+	}
+	if c.JSON {
+		return printJSON(a.stdout, m)
+	}
+	return printMessage(a.stdout, m)
+}
+
+type queueRetryCmd struct {
+	queueFlags
+	ID        string `arg:"" optional:"" help:"Message id."`
+	AllFailed bool   `name:"all-failed" help:"Retry every failed, rejected, expired and undeliverable message."`
+}
+
+func (c *queueRetryCmd) Run(a *app) error {
+	if (c.ID == "") == !c.AllFailed {
+		return usagef("give either a message id or --all-failed")
+	}
+	var id smsagent.MessageID
+	if !c.AllFailed {
+		var err error
+		if id, err = parseID(c.ID); err != nil {
+			return err
+		}
+	}
+	q, err := a.openQueue(c.Config, true)
+	if err != nil {
+		return err
+	}
+	defer q.close()
+	if c.AllFailed {
+		n, err := q.api.RetryFailed(a.ctx)
+		if err != nil {
+			return q.explain(err)
+		}
+		_, err = fmt.Fprintf(a.stdout, "retried %d %s\n", n, plural(n, "message", "messages"))
+		return err
+	}
+	m, err := q.api.Retry(a.ctx, id)
+	if err != nil {
+		return q.explain(err)
+	}
+	due := ""
+	if m.Due != nil {
+		due = ", due " + stamp(*m.Due)
+	}
+	_, err = fmt.Fprintf(a.stdout, "retried message %s: now %s%s\n", id, m.State, due)
+	return err
+}
+
+type queueCancelCmd struct {
+	queueFlags
+	ID string `arg:"" help:"Message id."`
+}
+
+func (c *queueCancelCmd) Run(a *app) error {
+	id, err := parseID(c.ID)
+	if err != nil {
+		return err
+	}
+	q, err := a.openQueue(c.Config, true)
+	if err != nil {
+		return err
+	}
+	defer q.close()
+	if _, err := q.api.Cancel(a.ctx, id); err != nil {
+		return q.explain(err)
+	}
+	_, err = fmt.Fprintf(a.stdout, "canceled message %s\n", id)
+	return err
+}
+
+type queueStatsCmd struct {
+	queueFlags
+	JSON bool `help:"Print the counts as JSON."`
+}
+
+func (c *queueStatsCmd) Run(a *app) error {
+	q, err := a.openQueue(c.Config, false)
+	if err != nil {
+		return err
+	}
+	defer q.close()
+	st, err := q.api.Stats(a.ctx)
+	if err != nil {
+		return q.explain(err)
+	}
+	if c.JSON {
+		return printJSON(a.stdout, st)
+	}
+	tw := newTable(a.stdout)
+	for _, s := range admin.States {
+		n := st.ByState[s.String()]
+		if s == smsagent.StateSent && st.Awaiting > 0 {
+			fmt.Fprintf(tw, "%s\t%d\t(%d awaiting receipt)\n", s, n, st.Awaiting)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t\n", s, n)
+	}
+	fmt.Fprintf(tw, "total\t%d\t\n", st.Total)
+	fmt.Fprintf(tw, "inbox backlog\t%d\t\n", st.InboxBacklog)
+	return tw.Flush()
+}
+
+type queueCompactCmd struct {
+	queueFlags
+}
+
+// compactLockGrace is how long compact keeps the old file locked after
+// swapping in the compacted one: longer than an agent's wait for the lock
+// (outbox.DefaultLockTimeout), so an agent that opened the old file during
+// the swap gives up instead of running on a file that is no longer the
+// database. A variable for the tests.
+var compactLockGrace = outbox.DefaultLockTimeout + 500*time.Millisecond
+
+// Run compacts the database into a temporary file beside it, checks the
+// copy, and renames it over the original.
+//
+// Crash story: until the rename the original is untouched and only read; a
+// crash leaves a hidden .compact-*.tmp file beside it, which a later run
+// does not reuse and which may be deleted. The copy is complete and synced
+// (every bbolt commit of outbox.Compact, then an fsync after the owner and
+// mode are set) before the rename; the folder is synced after it. So the
+// path names either the old file or the complete new one.
+//
+// An agent started meanwhile: during the copy it cannot lock the file and
+// fails with "in use"; between the copy and the swap the file is locked
+// again (a failure to do so means the agent won the race, and nothing is
+// replaced); after the swap the old file stays locked for compactLockGrace,
+// so an agent that opened it in that moment gives up too.
+func (c *queueCompactCmd) Run(a *app) error {
+	cfg, err := a.loadConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	path := cfg.Store.Path
+	before, err := os.Stat(path)
+	if err != nil {
+		return noDatabase(path, err)
+	}
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".compact-"+strconv.Itoa(os.Getpid())+".tmp")
+	if err := compactInto(path, tmp, before); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(a.stdout, "compacted %s: %s -> %s\n", path, humanBytes(before.Size()), humanBytes(after.Size()))
+	return err
+}
+
+func compactInto(path, tmp string, before os.FileInfo) error {
+	if err := outbox.Compact(path, tmp); err != nil {
+		if errors.Is(err, outbox.ErrLocked) {
+			return fmt.Errorf("the agent is running (it holds %s): stop it first, then compact", path)
+		}
+		return err
+	}
+	held, err := outbox.Open(path, outbox.Options{ReadOnly: true, LockTimeout: 100 * time.Millisecond})
+	if err != nil {
+		if errors.Is(err, outbox.ErrLocked) {
+			return fmt.Errorf("the agent started while %s was being compacted; nothing was changed", path)
+		}
+		return err
+	}
+	release := func() { _ = held.Close(context.Background()) }
+	defer func() { release() }()
+	if err := verifyCopy(held, tmp); err != nil {
+		return err
+	}
+	if err := keepOwner(tmp, before); err != nil {
+		return err
+	}
+	if err := syncFile(tmp); err != nil {
+		return err
+	}
+	if runtime.GOOS == "windows" {
+		// Windows refuses to replace a file that is open. An agent that
+		// opens it from here on makes the rename fail, which leaves it
+		// running on the original: safe without the grace below.
+		release()
+		release = func() {}
+	}
+	if err := fsutil.Rename(tmp, path); err != nil {
+		return fmt.Errorf("replace %s: %w", path, err)
+	}
+	if err := fsutil.SyncDir(filepath.Dir(path)); err != nil {
+		return err
+	}
+	if runtime.GOOS != "windows" {
+		time.Sleep(compactLockGrace)
+	}
+	return nil
+}
+
+// verifyCopy checks the compacted file's invariants and that it counts
+// the same messages as the original.
+func verifyCopy(orig *outbox.Store, tmp string) error {
+	ctx := context.Background()
+	cp, err := outbox.Open(tmp, outbox.Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("check the compacted copy: %w", err)
+	}
+	defer cp.Close(ctx)
+	if err := cp.Check(); err != nil {
+		return fmt.Errorf("check the compacted copy: %w", err)
+	}
+	a, err := orig.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := cp.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	if fmt.Sprint(admin.NewStats(a)) != fmt.Sprint(admin.NewStats(b)) {
+		return fmt.Errorf("the compacted copy counts %v, the database %v; nothing was changed", b.ByState, a.ByState)
+	}
+	return nil
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("fsync %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// queueConn is the way to the queue: the database or the admin API.
+type queueConn struct {
+	api queueAPI
+	// explain turns an API error into a sentence about what to do.
+	explain func(error) error
+	close   func()
+}
+
+// queueAPI is what the queue commands need; admin.Local over the database
+// and *admin.Client over HTTP both provide it.
+type queueAPI interface {
+	List(ctx context.Context, p admin.ListParams) (admin.Page, error)
+	Message(ctx context.Context, id smsagent.MessageID) (admin.Message, error)
+	Retry(ctx context.Context, id smsagent.MessageID) (admin.Message, error)
+	RetryFailed(ctx context.Context) (int, error)
+	Cancel(ctx context.Context, id smsagent.MessageID) (admin.Message, error)
+	Stats(ctx context.Context) (admin.Stats, error)
+}
+
+var (
+	_ queueAPI = admin.Local{}
+	_ queueAPI = (*admin.Client)(nil)
+)
+
+// lockWait is how long the queue commands wait for the database lock. The
+// agent holds it for as long as it runs, so a short wait tells the two
+// cases apart.
+const lockWait = 200 * time.Millisecond
+
+// openQueue opens the database (read-only unless write), or, when the agent
+// holds it, connects to the agent's admin API.
+func (a *app) openQueue(configFile string, write bool) (*queueConn, error) {
+	cfg, err := a.loadConfig(configFile)
+	if err != nil {
+		return nil, err
+	}
+	path := cfg.Store.Path
+	// Opening for writing would create a missing file.
+	if _, err := os.Stat(path); err != nil {
+		return nil, noDatabase(path, err)
+	}
+	opts := outboxOptions(cfg)
+	opts.ReadOnly, opts.LockTimeout = !write, lockWait
+	store, err := outbox.Open(path, opts)
+	if err == nil {
+		return &queueConn{
+			api:     admin.Local{Queue: store},
+			explain: func(err error) error { return err },
+			close:   func() { _ = store.Close(context.Background()) },
+		}, nil
+	}
+	if !errors.Is(err, outbox.ErrLocked) {
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("%w (run as the agent's user or root)", err)
+		}
+		return nil, err
+	}
+	if cfg.Admin.Listen == "" {
+		return nil, fmt.Errorf("the agent is running (it holds %s), but its admin API is disabled (admin.listen is empty "+
+			"in %s): set admin.listen and restart the agent, or stop it, to use the queue commands", path, cfg.File)
+	}
+	c, explain, err := adminClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &queueConn{api: c, explain: explain, close: func() {}}, nil
+}
+
+// outboxOptions are the store settings of the configuration that the queue
+// commands can reach: a retry on a stopped agent computes the message's new
+// age limit from retry.max_age, as the agent would, and no write may grow
+// the file past store.max_size.
+func outboxOptions(cfg *config.Config) outbox.Options {
+	return outbox.Options{
+		Logger: slog.New(slog.DiscardHandler),
+		Retry: outbox.RetryPolicy{
+			Initial: cfg.Retry.Initial,
+			Max:     cfg.Retry.Max,
+			MaxAge:  cfg.Retry.MaxAge,
+		},
+		MaxSize: int(cfg.Store.MaxSize),
+	}
+}
+
+// adminClient prepares a client for the API of the agent cfg configures.
+// The token is read here but needed only for some calls, so a token that
+// cannot be read is reported only when the API asks for one.
+func adminClient(cfg *config.Config) (*admin.Client, func(error) error, error) {
+	token, source := cfg.Admin.Token.Reveal(), "admin.token in "+cfg.File
+	var tokenErr error
+	switch {
+	case cfg.Admin.GenerateToken:
+		source = cfg.Admin.TokenFile
+		token, tokenErr = admin.ReadToken(cfg.Admin.TokenFile)
+	case cfg.Admin.TokenFile != "":
+		source = cfg.Admin.TokenFile
+	}
+	c, err := admin.NewClient(admin.ClientOptions{Listen: cfg.Admin.Listen, Token: token})
+	if err != nil {
+		return nil, nil, err
+	}
+	explain := func(err error) error {
+		var e *admin.Error
+		switch {
+		case errors.Is(err, admin.ErrUnreachable):
+			return fmt.Errorf("the agent is running, but its admin API does not answer at %s (%v): "+
+				"does admin.listen in %s match the running agent's?", c.Addr(), errors.Unwrap(err), cfg.File)
+		case errors.As(err, &e) && e.Status == http.StatusUnauthorized && tokenErr != nil:
+			return fmt.Errorf("the admin API wants its token, which could not be read: %v "+
+				"(run as the agent's user or root)", tokenErr)
+		case errors.As(err, &e) && e.Status == http.StatusUnauthorized:
+			return fmt.Errorf("the admin API refused the token from %s: it is not the running agent's token", source)
+		}
+		return err
+	}
+	return c, explain, nil
+}
+
+func noDatabase(path string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("no database at %s: the agent has not run with this configuration yet (store.path)", path)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w (run as the agent's user or root)", err)
+	}
+	return err
+}
+
+func parseID(s string) (smsagent.MessageID, error) {
+	id, err := smsagent.ParseMessageID(s)
+	if err != nil {
+		return 0, usagef("%v", err)
+	}
+	return id, nil
+}
+
+// printJSON writes the API's JSON shape, indented for people who read it
+// and unchanged for scripts.
+func printJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// newTable aligns columns two spaces apart, without the padding tabwriter
+// leaves at the end of lines whose last cells are empty.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(&trimWriter{w: w}, 0, 0, 2, ' ', 0)
+}
+
+// trimWriter drops spaces before line ends. Spaces are held back until
+// something other than a line end follows them.
+type trimWriter struct {
+	w      io.Writer
+	spaces int
+}
+
+func (t *trimWriter) Write(p []byte) (int, error) {
+	out := make([]byte, 0, len(p))
+	for _, c := range p {
+		switch c {
+		case ' ':
+			t.spaces++
+		case '\n':
+			t.spaces = 0
+			out = append(out, c)
+		default:
+			for ; t.spaces > 0; t.spaces-- {
+				out = append(out, ' ')
+			}
+			out = append(out, c)
+		}
+	}
+	if _, err := t.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func printList(w io.Writer, ms []admin.Message) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ID\tSTATE\tTO\tCLIENT ID\tPARTS\tATTEMPTS\tRECEIVED\tDUE/DONE\tERROR")
+	for _, m := range ms {
+		when := "-"
+		switch {
+		case m.Due != nil:
+			when = stamp(*m.Due)
+		case m.Done != nil:
+			when = stamp(*m.Done)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", m.MessageID, m.State, cell(m.To, 24),
+			cell(m.ID, 24), len(m.Parts), m.Attempts, stamp(m.Received), when, cell(messageError(m), 60))
+	}
+	return tw.Flush()
+}
+
+// messageError is the reason a person wants to see first: the message's
+// own, else the first part's.
+func messageError(m admin.Message) string {
+	if m.LastError != "" {
+		return m.LastError
+	}
+	for _, p := range m.Parts {
+		if p.Error != "" {
+			return p.Error
+		}
+	}
+	return ""
+}
+
+func printMessage(w io.Writer, m admin.Message) error {
+	tw := newTable(w)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", k, v)
+		}
+	}
+	state := m.State.String()
+	if m.State == smsagent.StateSent && !m.Final {
+		state += " (awaiting receipt)"
+	}
+	row("message", m.MessageID.String())
+	row("client id", cell(m.ID, 0))
+	row("state", state)
+	row("to", m.To)
+	row("from", m.From)
+	// Quoted: a text may hold line breaks and control characters.
+	row("text", strconv.Quote(m.Text))
+	row("udh", m.UDH)
+	row("file", cell(m.File, 0))
+	row("received", stamp(m.Received))
+	row("due", optStamp(m.Due))
+	row("submitted", optStamp(m.Submitted))
+	row("done", optStamp(m.Done))
+	row("attempts", strconv.Itoa(m.Attempts))
+	row("report", yesNo(m.Report))
+	row("encoding", m.Encoding)
+	row("priority", m.Priority)
+	row("split", m.Split)
+	if m.ValiditySeconds > 0 {
+		row("validity", config.FormatDuration(time.Duration(m.ValiditySeconds)*time.Second))
+	}
+	row("send at", optStamp(m.SendAt))
+	if m.Flash {
+		row("flash", "yes")
+	}
+	row("meta", string(m.Meta))
+	row("last error", cell(m.LastError, 0))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(m.Parts) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw = newTable(w)
+	fmt.Fprintln(tw, "PART\tSTATE\tSMSC ID\tSUBMITTED\tDONE\tSTAT\tERR\tSTATUS\tERROR")
+	for _, p := range m.Parts {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Seq, p.State, dash(cell(p.SMSCID, 40)),
+			dash(optStamp(p.Submitted)), dash(optStamp(p.Done)), dash(cell(p.Stat, 12)), dash(cell(p.Err, 12)),
+			dash(p.CommandStatus), dash(cell(p.Error, 60)))
+	}
+	return tw.Flush()
+}
+
+// stamp is the tables' time format: RFC 3339 in UTC, to the second.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func optStamp(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return stamp(*t)
+}
+
+// cell makes a value safe for a table: control characters (a tab would
+// break the columns, an escape sequence would reach the terminal) become
+// spaces, and a long value is cut at max runes (0: no limit).
+func cell(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if r := []rune(s); max > 0 && len(r) > max {
+		return string(r[:max-1]) + "…"
+	}
+	return s
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// humanBytes prints a file size in binary units.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package main
+
+import "os"
+
+// keepOwner has nothing to do where files carry no Unix owner: a new file
+// inherits the ACL of its folder, the state folder the agent owns.
+func keepOwner(string, os.FileInfo) error { return nil }

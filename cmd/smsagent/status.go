@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/admin"
+	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/outbox"
+)
+
+func init() {
+	addCommand("status", "Show the running agent: binds, queue, rates, intake, inbox and health.",
+		func() any { return &statusCmd{} })
+}
+
+type statusCmd struct {
+	Config string `short:"c" default:"${default_config}" placeholder:"FILE" help:"Configuration file (${default})."`
+	JSON   bool   `help:"Print the status snapshot as JSON."`
+}
+
+// Run asks the agent through its admin API; only a running agent has a
+// status. When nothing answers, the database lock tells "not running" from
+// "running, but the API is off or elsewhere".
+func (c *statusCmd) Run(a *app) error {
+	cfg, err := a.loadConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	if cfg.Admin.Listen == "" {
+		if agentRunning(cfg) {
+			return fmt.Errorf("the agent is running, but its admin API is disabled (admin.listen is empty in %s): "+
+				"set admin.listen and restart it to see its status", cfg.File)
+		}
+		return errors.New("smsagent is not running")
+	}
+	client, explain, err := adminClient(cfg)
+	if err != nil {
+		return err
+	}
+	st, err := client.Status(a.ctx)
+	if err != nil {
+		if errors.Is(err, admin.ErrUnreachable) && !agentRunning(cfg) {
+			return fmt.Errorf("smsagent is not running (nothing answers at %s)", client.Addr())
+		}
+		return explain(err)
+	}
+	if c.JSON {
+		return printJSON(a.stdout, st)
+	}
+	return printStatus(a.stdout, st, a.now())
+}
+
+// agentRunning reports whether a process holds the database.
+func agentRunning(cfg *config.Config) bool {
+	if _, err := os.Stat(cfg.Store.Path); err != nil {
+		return false
+	}
+	s, err := outbox.Open(cfg.Store.Path, outbox.Options{ReadOnly: true, LockTimeout: lockWait})
+	if err != nil {
+		return errors.Is(err, outbox.ErrLocked)
+	}
+	_ = s.Close(context.Background())
+	return false
+}
+
+func printStatus(w io.Writer, st smsagent.Status, now time.Time) error {
+	up := now.Sub(st.Started).Round(time.Second)
+	fmt.Fprintf(w, "smsagent %s, up %s (since %s)\n\n", st.Version, config.FormatDuration(up), stamp(st.Started))
+
+	tw := newTable(w)
+	fmt.Fprintln(tw, "BIND\tMODE\tSTATE\tSINCE\tOUTSTANDING\tSUBMITTED\tRECONNECTS\tTHROTTLED\tLAST ERROR")
+	for _, b := range st.Binds {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", b.Slot, cell(b.Mode, 20), cell(b.State, 20),
+			stamp(b.Since), b.Outstanding, b.Submitted, b.Reconnects, b.Throttled, dash(cell(b.LastError, 80)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+
+	tw = newTable(w)
+	fmt.Fprintf(tw, "queue:\t%s\n", queueLine(st.Queue))
+	fmt.Fprintf(tw, "rates:\t%.1f files/s, %.1f submits/s, %.1f receipts/s (last minute)\n",
+		st.Rates.FilesPerSec, st.Rates.SubmitsPerSec, st.Rates.ReceiptsPerSec)
+	in := st.Intake
+	intake := fmt.Sprintf("%d %s taken, %d rejected, %d messages, %d duplicates; %d pending",
+		in.FilesTaken, plural(int(in.FilesTaken), "file", "files"), in.FilesRejected, in.Messages, in.Duplicates, in.Pending)
+	if in.Stalled {
+		intake += "; STALLED"
+	}
+	if in.LastError != "" {
+		intake += "; last error: " + cell(in.LastError, 0)
+	}
+	fmt.Fprintf(tw, "intake:\t%s\n", intake)
+	inbox := fmt.Sprintf("%d to write, %d written", st.Inbox.Backlog, st.Inbox.Written)
+	if st.Inbox.LastError != "" {
+		inbox += "; last error: " + cell(st.Inbox.LastError, 0)
+	}
+	fmt.Fprintf(tw, "inbox:\t%s\n", inbox)
+	if len(st.Health) == 0 {
+		fmt.Fprintf(tw, "health:\tok\n")
+	} else {
+		for i, h := range st.Health {
+			label := ""
+			if i == 0 {
+				label = "health:"
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", label, cell(h, 0))
+		}
+	}
+	return tw.Flush()
+}
+
+// queueLine lists the states that hold messages, in life order.
+func queueLine(q smsagent.QueueStatus) string {
+	var parts []string
+	for _, s := range admin.States {
+		n := q.ByState[s.String()]
+		if n == 0 {
+			continue
+		}
+		p := fmt.Sprintf("%d %s", n, s)
+		if s == smsagent.StateSent && q.Awaiting > 0 {
+			p += fmt.Sprintf(" (%d awaiting receipt)", q.Awaiting)
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return "empty"
+	}
+	return strings.Join(parts, ", ")
+}
