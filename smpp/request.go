@@ -24,11 +24,12 @@ type request struct {
 	kind kind
 	mode BindMode // kindBind: the mode asked for
 
-	done func(Result)  // kindUser
-	ch   chan Result   // kindBind, kindUnbind
-	end  uint64        // wbuf offset just past the PDU: was it handed to the network?
-	prev *request      // the waiting list, oldest first (kindUser until timed out)
-	next *request      //
+	done func(Result) // kindUser
+	ch   chan Result  // kindBind, kindUnbind
+	end  uint64       // wbuf offset just past the PDU: was it handed to the network?
+	// prev and next link the waiting list, oldest first: user requests
+	// until they time out.
+	prev, next *request
 	// deadline is when the response timeout passes, on the session's clock.
 	deadline int64
 	// queued: in the waiting list, holding a window slot. timedOut: the

@@ -150,7 +150,7 @@ func TestSession_Submit_refused(t *testing.T) {
 	go func() { _, err := s.Submit(context.Background(), submit("1")); errc <- err }()
 	h, _ := p.expect(pdu.SubmitSMID)
 	p.writeRaw(mustHex(t, "00000010 80000004 00000058")) // length 16, ESME_RTHROTTLED ...
-	p.writeRaw(seqBytes(h.Sequence))                      // ... split across writes
+	p.writeRaw(seqBytes(h.Sequence))                     // ... split across writes
 	var re *smpp.RequestError
 	if err := <-errc; !errors.As(err, &re) || re.Status != pdu.StatusThrottled || re.Nack {
 		t.Fatalf("Submit = %v, want ESME_RTHROTTLED", err)
