@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"errors"
 	"net"
 	"runtime"
 	"strings"
@@ -22,10 +21,18 @@ type peer struct {
 	t    testing.TB
 	conn net.Conn
 	r    *pdu.Reader
+	// wait bounds every read and write: 10 s of real time, or much longer
+	// in a synctest bubble, where it costs nothing and must not fire
+	// before the session's own timers.
+	wait time.Duration
 }
 
+// patience is how long the helpers wait for an event in a synctest
+// bubble, where the fake clock makes any length free.
+const patience = 24 * time.Hour
+
 func newPeer(t testing.TB, conn net.Conn) *peer {
-	return &peer{t: t, conn: conn, r: pdu.NewReader(conn, 0)}
+	return &peer{t: t, conn: conn, r: pdu.NewReader(conn, 0), wait: 10 * time.Second}
 }
 
 // pipeSession starts a session on one end of a pipe and returns the
@@ -47,7 +54,7 @@ func pipeSession(t testing.TB, opts smpp.SessionOptions) (*smpp.Session, *peer) 
 // readFrame reads the next PDU the session wrote, as a copy.
 func (p *peer) readFrame() []byte {
 	p.t.Helper()
-	_ = p.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = p.conn.SetReadDeadline(time.Now().Add(p.wait))
 	f, err := p.r.ReadFrame()
 	if err != nil {
 		p.t.Fatalf("peer: read: %v", err)
@@ -98,7 +105,7 @@ func (p *peer) write(body pdu.PDU, status pdu.Status, seq uint32) {
 
 func (p *peer) writeRaw(b []byte) {
 	p.t.Helper()
-	_ = p.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_ = p.conn.SetWriteDeadline(time.Now().Add(p.wait))
 	if _, err := p.conn.Write(b); err != nil {
 		p.t.Fatalf("peer: write: %v", err)
 	}
@@ -128,27 +135,32 @@ func mustHex(t testing.TB, s string) []byte {
 }
 
 // results collects the done calls of Send.
-type results chan smpp.Result
+type results struct {
+	ch   chan smpp.Result
+	wait time.Duration
+}
 
-func newResults(n int) results { return make(results, n) }
+func newResults(n int) *results {
+	return &results{ch: make(chan smpp.Result, n), wait: 10 * time.Second}
+}
 
-func (r results) done(res smpp.Result) { r <- res }
+func (r *results) done(res smpp.Result) { r.ch <- res }
 
-func (r results) next(t testing.TB) smpp.Result {
+func (r *results) next(t testing.TB) smpp.Result {
 	t.Helper()
 	select {
-	case res := <-r:
+	case res := <-r.ch:
 		return res
-	case <-time.After(10 * time.Second):
-		t.Fatal("no result within 10s")
+	case <-time.After(r.wait):
+		t.Fatalf("no result within %v", r.wait)
 	}
 	return smpp.Result{}
 }
 
-func (r results) none(t testing.TB) {
+func (r *results) none(t testing.TB) {
 	t.Helper()
 	select {
-	case res := <-r:
+	case res := <-r.ch:
 		t.Fatalf("unexpected result %+v", res)
 	default:
 	}
@@ -157,11 +169,16 @@ func (r results) none(t testing.TB) {
 // waitDone waits for the session to end and returns its cause.
 func waitDone(t testing.TB, s *smpp.Session) error {
 	t.Helper()
+	return waitDoneWithin(t, s, 10*time.Second)
+}
+
+func waitDoneWithin(t testing.TB, s *smpp.Session, d time.Duration) error {
+	t.Helper()
 	select {
 	case <-s.Done():
 		return s.Err()
-	case <-time.After(10 * time.Second):
-		t.Fatal("session did not end within 10s")
+	case <-time.After(d):
+		t.Fatalf("session did not end within %v", d)
 	}
 	return nil
 }
@@ -195,5 +212,3 @@ func submit(dest string) *pdu.SubmitSM {
 		ShortMessage: []byte("hi"),
 	}
 }
-
-func isErr(err, target error) bool { return errors.Is(err, target) }
