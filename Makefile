@@ -14,7 +14,14 @@ all: build
 
 build:
 	@mkdir -p $(BIN)
-	@if [ -d cmd/smsagent ]; then $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/smsagent ./cmd/smsagent; fi
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/smsagent ./cmd/smsagent
+
+# Linux .deb and .rpm (amd64, arm64) and the Windows zip into dist/, from the
+# binaries `cross` builds; see packaging/package.sh for VERSION and signing.
+# `go test ./packaging` builds the same packages and checks their contents.
+.PHONY: package
+package: cross
+	packaging/package.sh $(BIN) dist
 
 # The README's test command: vet, race-enabled tests, then a short run of every fuzz target.
 test: vet test-race fuzz-short

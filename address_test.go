@@ -76,3 +76,12 @@ func TestState_RoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestMessage_ValidateMeta(t *testing.T) {
+	for meta, ok := range map[string]bool{`{"a":1}`: true, ` {}`: true, `[1]`: false, `"x"`: false, `{`: false, `null`: false} {
+		m := smsagent.Message{To: smsagent.Address{Value: "1"}, Text: "x", Meta: []byte(meta)}
+		if err := m.Validate(); (err == nil) != ok {
+			t.Errorf("Validate(meta %s) = %v, want ok=%v", meta, err, ok)
+		}
+	}
+}

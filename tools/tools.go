@@ -5,5 +5,6 @@
 package tools
 
 import (
+	_ "github.com/goreleaser/nfpm/v2/cmd/nfpm"
 	_ "honnef.co/go/tools/cmd/staticcheck"
 )

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/smsagent/smsagent/service"
+)
+
+func init() {
+	addCommand("service", "Install and control smsagent as a system service (systemd, Windows).",
+		func() any { return &serviceCmd{} })
+}
+
+// serviceManager is what the service commands need of *service.Manager.
+type serviceManager interface {
+	Install() error
+	Uninstall() error
+	Start() error
+	Stop() error
+	Restart() error
+	Status() (service.Status, error)
+}
+
+var _ serviceManager = (*service.Manager)(nil)
+
+type serviceCmd struct {
+	Install   serviceInstallCmd `cmd:"" help:"Register the service to start at boot (does not start it)."`
+	Uninstall serviceOpCmd      `cmd:"" help:"Stop the service and remove it."`
+	Start     serviceOpCmd      `cmd:"" help:"Start the service."`
+	Stop      serviceOpCmd      `cmd:"" help:"Stop the service."`
+	Restart   serviceOpCmd      `cmd:"" help:"Restart the service."`
+	Status    serviceStatusCmd  `cmd:"" help:"Print whether the service is running."`
+}
+
+type serviceFlags struct {
+	Config string `short:"c" default:"${default_config}" placeholder:"FILE" help:"Configuration file the service runs with (${default})."`
+}
+
+type serviceInstallCmd struct{ serviceFlags }
+
+// Run checks the configuration first: a service installed with a broken
+// one would only fail at boot.
+func (c *serviceInstallCmd) Run(a *app) error {
+	cfg, err := a.loadConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	m, err := a.services(service.Options{
+		ConfigFile:    cfg.File,
+		WritablePaths: []string{cfg.Spool.Dir, cfg.Store.Dir()},
+	})
+	if err != nil {
+		return err
+	}
+	if err := m.Install(); err != nil {
+		return err
+	}
+	where := "as the Windows service " + service.Name
+	if runtime.GOOS != "windows" {
+		where = "as " + service.AdminUnitPath
+	}
+	_, err = fmt.Fprintf(a.stdout, "installed %s, running with %s\nstart it with: smsagent service start\n", where, cfg.File)
+	return err
+}
+
+type serviceOpCmd struct{ serviceFlags }
+
+// Run performs the subcommand named on the command line.
+func (c *serviceOpCmd) Run(a *app, kctx *kong.Context) error {
+	m, err := a.services(service.Options{ConfigFile: c.Config})
+	if err != nil {
+		return err
+	}
+	var op func() error
+	var done string
+	name := kctx.Selected().Name
+	switch name {
+	case "uninstall":
+		op, done = m.Uninstall, "removed"
+	case "start":
+		op, done = m.Start, "started"
+	case "stop":
+		op, done = m.Stop, "stopped"
+	case "restart":
+		op, done = m.Restart, "restarted"
+	default:
+		return fmt.Errorf("unknown service operation %q", name)
+	}
+	if err := op(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(a.stdout, "%s %s\n", service.Name, done)
+	return err
+}
+
+type serviceStatusCmd struct{ serviceFlags }
+
+func (c *serviceStatusCmd) Run(a *app) error {
+	m, err := a.services(service.Options{ConfigFile: c.Config})
+	if err != nil {
+		return err
+	}
+	st, err := m.Status()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(a.stdout, st)
+	return err
+}

@@ -1,0 +1,302 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/smsagent/smsagent"
+)
+
+// Config is the whole configuration. The yaml tags are the keys of the file;
+// docs/configuration.md describes each one.
+type Config struct {
+	SMSC  SMSC  `yaml:"smsc"`
+	Spool Spool `yaml:"spool"`
+	Store Store `yaml:"store"`
+	Retry Retry `yaml:"retry"`
+	Admin Admin `yaml:"admin"`
+	Log   Log   `yaml:"log"`
+
+	// File is the absolute path of the file the configuration was loaded
+	// from; "" when it was parsed from bytes.
+	File string `yaml:"-"`
+	// Warnings lists things that work but deserve attention (a password
+	// readable by others, certificate checks turned off). The caller logs
+	// them at start; config check prints them.
+	Warnings []Problem `yaml:"-"`
+}
+
+// SMSC is how to reach and bind to the SMSC (SMPP 3.4 §4.1).
+type SMSC struct {
+	Address       string `yaml:"address"`
+	TLS           bool   `yaml:"tls"`
+	TLSInsecure   bool   `yaml:"tls_insecure"`
+	TLSServerName string `yaml:"tls_server_name"`
+	SystemID      string `yaml:"system_id"`
+	Password      Secret `yaml:"password"`
+	PasswordFile  string `yaml:"password_file"`
+	SystemType    string `yaml:"system_type"`
+	AddressRange  string `yaml:"address_range"`
+	Bind          Bind   `yaml:"bind"`
+	// Sessions is the number of binds held open; with
+	// BindTransmitterReceiver, this many of each kind.
+	Sessions int `yaml:"sessions"`
+	// Window is the number of requests outstanding per session.
+	Window int `yaml:"window"`
+	// Throughput caps submit_sm per second across all sessions; 0 means no
+	// limit.
+	Throughput      int           `yaml:"throughput"`
+	EnquireLink     time.Duration `yaml:"enquire_link"`
+	ResponseTimeout time.Duration `yaml:"response_timeout"`
+	BindTimeout     time.Duration `yaml:"bind_timeout"`
+	// MessageID is the rule for matching a receipt's message id to the id
+	// of a submit_sm_resp.
+	MessageID MessageIDRule `yaml:"message_id"`
+	Split     Split         `yaml:"split"`
+	// DefaultFrom is the sender of messages that name none; "" leaves it to
+	// the SMSC. It is valid for smsagent.ParseSender; see DefaultSender.
+	DefaultFrom string `yaml:"default_from"`
+	// ReceiptGrace is how long a receipt that matches no message is kept in
+	// case its submit_sm_resp has not been committed yet.
+	ReceiptGrace time.Duration `yaml:"receipt_grace"`
+}
+
+// DefaultSender is DefaultFrom parsed; the zero Address when none is set.
+func (s *SMSC) DefaultSender() smsagent.Address {
+	a, _ := smsagent.ParseSender(s.DefaultFrom) // validated when loaded
+	return a
+}
+
+// Spool is the folder tree files are exchanged through.
+type Spool struct {
+	Dir            string        `yaml:"dir"`
+	Archive        bool          `yaml:"archive"`
+	RescanInterval time.Duration `yaml:"rescan_interval"`
+	Settle         time.Duration `yaml:"settle"`
+	MaxFileSize    ByteSize      `yaml:"max_file_size"`
+	Charset        Charset       `yaml:"charset"`
+	InboxFormat    InboxFormat   `yaml:"inbox_format"`
+	FileMode       os.FileMode   `yaml:"file_mode"`
+}
+
+// Store is the bbolt database holding the queue.
+type Store struct {
+	Path      string        `yaml:"path"`
+	Retention time.Duration `yaml:"retention"`
+	// MaxSize stops the database from growing past this many bytes; 0 means
+	// no limit.
+	MaxSize ByteSize `yaml:"max_size"`
+}
+
+// Dir is the folder of the database, also the agent's state folder.
+func (s *Store) Dir() string { return filepath.Dir(s.Path) }
+
+// Retry is how failed submissions are retried and when the agent gives up.
+type Retry struct {
+	Initial        time.Duration `yaml:"initial"`
+	Max            time.Duration `yaml:"max"`
+	MaxAge         time.Duration `yaml:"max_age"`
+	ReceiptTimeout time.Duration `yaml:"receipt_timeout"`
+}
+
+// Admin is the local HTTP API.
+type Admin struct {
+	// Listen is host:port; "" disables the API.
+	Listen string `yaml:"listen"`
+	Token  Secret `yaml:"token"`
+	// TokenFile holds the token when it is not given inline; a configured
+	// token file is read into Token at load.
+	TokenFile string `yaml:"token_file"`
+	// GenerateToken is set when the file configures no token: TokenFile is
+	// then "admin.token" in the state folder, and the admin API reads it,
+	// or creates it with a random token when it does not exist. It is not
+	// read at load because the state folder is private to the service user.
+	GenerateToken bool `yaml:"-"`
+}
+
+// Log is the agent's own log.
+type Log struct {
+	Level  Level     `yaml:"level"`
+	Format LogFormat `yaml:"format"`
+}
+
+// Bind is the kind of SMPP bind (SMPP 3.4 §4.1).
+type Bind string
+
+const (
+	BindTransceiver         Bind = "transceiver"
+	BindTransmitterReceiver Bind = "transmitter_receiver"
+	BindTransmitter         Bind = "transmitter"
+)
+
+// MessageIDRule says how a receipt's message id is compared with the id in
+// submit_sm_resp: SMSCs disagree on hex versus decimal (SMPP 3.4 Appendix B
+// leaves the receipt text's id format to the SMSC).
+type MessageIDRule string
+
+const (
+	// MessageIDAuto tries the exact id, then hex and decimal readings.
+	MessageIDAuto MessageIDRule = "auto"
+	// MessageIDExact compares the ids as strings.
+	MessageIDExact MessageIDRule = "exact"
+	// MessageIDHex reads both ids as hexadecimal numbers.
+	MessageIDHex MessageIDRule = "hex"
+	// MessageIDDec reads both ids as decimal numbers.
+	MessageIDDec MessageIDRule = "dec"
+	// MessageIDHexDec: submit_sm_resp id hexadecimal, receipt id decimal.
+	MessageIDHexDec MessageIDRule = "hexdec"
+	// MessageIDDecHex: submit_sm_resp id decimal, receipt id hexadecimal.
+	MessageIDDecHex MessageIDRule = "dechex"
+)
+
+// Split is how a long text is concatenated.
+type Split string
+
+const (
+	// SplitUDH uses an 8-bit reference concatenation UDH (3GPP TS 23.040
+	// §9.2.3.24.1).
+	SplitUDH Split = "udh"
+	// SplitUDH16 uses a 16-bit reference UDH (§9.2.3.24.8).
+	SplitUDH16 Split = "udh16"
+	// SplitSAR uses the SMPP 3.4 sar_* TLVs (§5.3.2.22-§5.3.2.24).
+	SplitSAR Split = "sar"
+	// SplitPayload sends the whole text in message_payload (§5.3.2.32) and
+	// lets the SMSC split it.
+	SplitPayload Split = "payload"
+)
+
+// Charset is the body charset of smstools3 files.
+type Charset string
+
+const (
+	CharsetUTF8      Charset = "utf-8"
+	CharsetISO885915 Charset = "iso-8859-15"
+)
+
+// InboxFormat is the format of the files written to inbox/.
+type InboxFormat string
+
+const (
+	InboxJSON     InboxFormat = "json"
+	InboxSMSTools InboxFormat = "smstools"
+)
+
+// Level is the log level.
+type Level string
+
+const (
+	LevelDebug Level = "debug"
+	LevelInfo  Level = "info"
+	LevelWarn  Level = "warn"
+	LevelError Level = "error"
+)
+
+// LogFormat is how log records are written.
+type LogFormat string
+
+const (
+	LogText LogFormat = "text"
+	LogJSON LogFormat = "json"
+)
+
+// PasswordEnv names the environment variable that, when set and not empty,
+// supplies the SMSC password ahead of smsc.password_file and smsc.password.
+const PasswordEnv = "SMSAGENT_SMSC_PASSWORD"
+
+// Default returns the configuration used for every key the file leaves out.
+// It is the only place defaults are written down. Required keys
+// (smsc.address, smsc.system_id) have none.
+func Default() *Config {
+	paths := DefaultPaths()
+	return &Config{
+		SMSC: SMSC{
+			Bind:            BindTransceiver,
+			Sessions:        4,
+			Window:          10,
+			EnquireLink:     30 * time.Second,
+			ResponseTimeout: 10 * time.Second,
+			BindTimeout:     10 * time.Second,
+			MessageID:       MessageIDAuto,
+			Split:           SplitUDH,
+			ReceiptGrace:    5 * time.Minute,
+		},
+		Spool: Spool{
+			Dir:            paths.Spool,
+			RescanInterval: 10 * time.Second,
+			Settle:         time.Second,
+			MaxFileSize:    64 * MiB,
+			Charset:        CharsetUTF8,
+			InboxFormat:    InboxJSON,
+			FileMode:       0o640,
+		},
+		Store: Store{
+			Path:      paths.Store,
+			Retention: 7 * day,
+		},
+		Retry: Retry{
+			Initial:        10 * time.Second,
+			Max:            10 * time.Minute,
+			MaxAge:         48 * time.Hour,
+			ReceiptTimeout: 72 * time.Hour,
+		},
+		Admin: Admin{
+			Listen: "127.0.0.1:9180",
+		},
+		Log: Log{
+			Level:  LevelInfo,
+			Format: LogText,
+		},
+	}
+}
+
+// Load reads and checks the configuration file at path. Relative paths in
+// it are resolved against the file's folder. On problems it returns an
+// *Error listing all of them.
+func Load(path string) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return parse(data, source{file: abs, dir: filepath.Dir(abs), mode: fi.Mode()})
+}
+
+// Parse reads and checks a configuration held in memory. Relative paths are
+// resolved against the working folder.
+func Parse(data []byte) (*Config, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return parse(data, source{dir: wd})
+}
+
+// source is where a document came from.
+type source struct {
+	file string      // absolute path, "" for Parse
+	dir  string      // folder relative paths are resolved against
+	mode os.FileMode // permissions of file
+}
+
+func parse(data []byte, src source) (*Config, error) {
+	c := Default()
+	c.File = src.file
+	var ps problems
+	if decodeDocument(data, c, &ps) {
+		c.resolve(src, &ps)
+		c.validate(&ps)
+	}
+	if len(ps) > 0 {
+		return nil, &Error{File: src.file, Problems: ps}
+	}
+	return c, nil
+}

@@ -1,0 +1,286 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smsagent/smsagent"
+)
+
+// resolve fills the values that depend on other values or on the
+// environment: absolute paths, the password and token sources, the TLS
+// server name. It records warnings in c.Warnings.
+func (c *Config) resolve(src source, ps *problems) {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(src.dir, p)
+	}
+	c.Spool.Dir = abs(c.Spool.Dir)
+	c.Store.Path = abs(c.Store.Path)
+	c.SMSC.PasswordFile = abs(c.SMSC.PasswordFile)
+	c.Admin.TokenFile = abs(c.Admin.TokenFile)
+
+	inlineSecret := ""
+	if !c.SMSC.Password.IsZero() {
+		inlineSecret = "smsc.password"
+	} else if !c.Admin.Token.IsZero() {
+		inlineSecret = "admin.token"
+	}
+	if src.file != "" && inlineSecret != "" && src.mode.Perm()&0o044 != 0 && checksModes() {
+		c.warn("", "%s holds %s and is readable by its group or others (mode %s); "+
+			"move the secret to a file only the service user can read (smsc.password_file, admin.token_file) "+
+			"or, for the password, the %s environment variable",
+			src.file, inlineSecret, FormatFileMode(src.mode), PasswordEnv)
+	}
+	if src.file != "" && src.mode.Perm()&0o022 != 0 && checksModes() {
+		c.warn("", "%s is writable by its group or others (mode %s): whoever can write it controls the agent",
+			src.file, FormatFileMode(src.mode))
+	}
+
+	c.resolvePassword(ps)
+	c.resolveToken(ps)
+
+	if c.SMSC.TLSServerName == "" {
+		if host, _, err := net.SplitHostPort(c.SMSC.Address); err == nil {
+			c.SMSC.TLSServerName = host
+		}
+	}
+	switch {
+	case c.SMSC.TLSInsecure && c.SMSC.TLS:
+		c.warn("smsc.tls_insecure", "the SMSC's certificate is not verified: anyone on the network path can "+
+			"pose as the SMSC and read the password and every message")
+	case c.SMSC.TLSInsecure:
+		c.warn("smsc.tls_insecure", "has no effect without smsc.tls: true")
+	}
+}
+
+func (c *Config) resolvePassword(ps *problems) {
+	s := &c.SMSC
+	if !s.Password.IsZero() && s.PasswordFile != "" {
+		ps.add("smsc.password_file", "set either smsc.password or smsc.password_file, not both")
+		return
+	}
+	if env := os.Getenv(PasswordEnv); env != "" {
+		if !s.Password.IsZero() || s.PasswordFile != "" {
+			c.warn("smsc.password", "%s is set and takes precedence over the password in the file", PasswordEnv)
+		}
+		s.Password = NewSecret(env)
+		return
+	}
+	if s.PasswordFile == "" {
+		return
+	}
+	v, err := c.readSecretFile("smsc.password_file", s.PasswordFile)
+	if err != nil {
+		ps.add("smsc.password_file", "%v", err)
+		return
+	}
+	s.Password = NewSecret(v)
+}
+
+func (c *Config) resolveToken(ps *problems) {
+	a := &c.Admin
+	if !a.Token.IsZero() && a.TokenFile != "" {
+		ps.add("admin.token_file", "set either admin.token or admin.token_file, not both")
+		return
+	}
+	if a.TokenFile != "" {
+		v, err := c.readSecretFile("admin.token_file", a.TokenFile)
+		if err != nil {
+			ps.add("admin.token_file", "%v", err)
+			return
+		}
+		if v == "" {
+			ps.add("admin.token_file", "%s is empty", a.TokenFile)
+			return
+		}
+		a.Token = NewSecret(v)
+		return
+	}
+	if a.Token.IsZero() && a.Listen != "" && c.Store.Path != "" {
+		// Not read here: the state folder is private to the service user,
+		// and config check must work for an administrator who is not it.
+		a.TokenFile = filepath.Join(c.Store.Dir(), "admin.token")
+		a.GenerateToken = true
+	}
+}
+
+// readSecretFile reads a password or token file: its content less trailing
+// line breaks (editors add one).
+func (c *Config) readSecretFile(key, path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return "", fmt.Errorf("cannot read %s: %v", path, pe.Err)
+		}
+		return "", err
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o044 != 0 && checksModes() {
+		c.warn(key, "%s is readable by its group or others (mode %s); chmod 0600 or 0400",
+			path, FormatFileMode(fi.Mode()))
+	}
+	return strings.TrimRight(string(data), "\r\n"), nil
+}
+
+// checksModes reports whether Unix permission bits mean anything here;
+// on Windows every file reports 0666 or 0444.
+func checksModes() bool { return runtime.GOOS != "windows" }
+
+func (c *Config) warn(key, format string, args ...any) {
+	c.Warnings = append(c.Warnings, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+}
+
+// validate checks every value and records each problem.
+func (c *Config) validate(ps *problems) {
+	s := &c.SMSC
+	if s.Address == "" {
+		ps.add("smsc.address", "required (host:port of the SMSC)")
+	} else if err := checkHostPort(s.Address, true); err != nil {
+		ps.add("smsc.address", "%v", err)
+	}
+	if s.SystemID == "" {
+		ps.add("smsc.system_id", "required (the account name the SMSC gave you)")
+	}
+	// SMPP 3.4 §4.1.1: the bind fields are C-Octet Strings with a maximum
+	// size that includes the terminating NUL.
+	checkCOctet(ps, "smsc.system_id", s.SystemID, 15)
+	checkCOctet(ps, "smsc.password", s.Password.Reveal(), 8)
+	checkCOctet(ps, "smsc.system_type", s.SystemType, 12)
+	checkCOctet(ps, "smsc.address_range", s.AddressRange, 40)
+	checkEnum(ps, "smsc.bind", s.Bind, BindTransceiver, BindTransmitterReceiver, BindTransmitter)
+	checkInt(ps, "smsc.sessions", s.Sessions, 1, 64)
+	checkInt(ps, "smsc.window", s.Window, 1, 1000)
+	checkInt(ps, "smsc.throughput", s.Throughput, 0, 100000)
+	checkDuration(ps, "smsc.enquire_link", s.EnquireLink, time.Second, time.Hour)
+	checkDuration(ps, "smsc.response_timeout", s.ResponseTimeout, time.Second, 5*time.Minute)
+	checkDuration(ps, "smsc.bind_timeout", s.BindTimeout, time.Second, 5*time.Minute)
+	checkEnum(ps, "smsc.message_id", s.MessageID,
+		MessageIDAuto, MessageIDExact, MessageIDHex, MessageIDDec, MessageIDHexDec, MessageIDDecHex)
+	checkEnum(ps, "smsc.split", s.Split, SplitUDH, SplitUDH16, SplitSAR, SplitPayload)
+	if _, err := smsagent.ParseSender(s.DefaultFrom); err != nil {
+		ps.add("smsc.default_from", "%v", err)
+	}
+	checkDuration(ps, "smsc.receipt_grace", s.ReceiptGrace, 0, 24*time.Hour)
+
+	sp := &c.Spool
+	if sp.Dir == "" {
+		ps.add("spool.dir", "required")
+	}
+	checkDuration(ps, "spool.rescan_interval", sp.RescanInterval, time.Second, time.Hour)
+	checkDuration(ps, "spool.settle", sp.Settle, 0, time.Minute)
+	if sp.MaxFileSize < KiB || sp.MaxFileSize > GiB {
+		ps.add("spool.max_file_size", "must be between 1KiB and 1GiB, got %s", sp.MaxFileSize)
+	}
+	checkEnum(ps, "spool.charset", sp.Charset, CharsetUTF8, CharsetISO885915)
+	checkEnum(ps, "spool.inbox_format", sp.InboxFormat, InboxJSON, InboxSMSTools)
+	if sp.FileMode&0o600 != 0o600 {
+		ps.add("spool.file_mode", "must let the owner read and write (0600), got %s", FormatFileMode(sp.FileMode))
+	}
+
+	st := &c.Store
+	if st.Path == "" {
+		ps.add("store.path", "required")
+	}
+	checkDuration(ps, "store.retention", st.Retention, time.Minute, 0)
+	if st.MaxSize != 0 && st.MaxSize < MiB {
+		ps.add("store.max_size", "must be 0 (no limit) or at least 1MiB, got %s", st.MaxSize)
+	}
+
+	r := &c.Retry
+	checkDuration(ps, "retry.initial", r.Initial, 100*time.Millisecond, 0)
+	checkDuration(ps, "retry.max", r.Max, 100*time.Millisecond, 0)
+	if r.Initial > r.Max {
+		ps.add("retry.initial", "must not be longer than retry.max (%s), got %s",
+			FormatDuration(r.Max), FormatDuration(r.Initial))
+	}
+	checkDuration(ps, "retry.max_age", r.MaxAge, time.Minute, 0)
+	checkDuration(ps, "retry.receipt_timeout", r.ReceiptTimeout, time.Minute, 0)
+
+	a := &c.Admin
+	if a.Listen != "" {
+		if err := checkHostPort(a.Listen, false); err != nil {
+			ps.add("admin.listen", "%v", err)
+		} else if !isLoopback(a.Listen) && a.Token.IsZero() {
+			ps.add("admin.token", "required when admin.listen (%s) is not a loopback address; "+
+				"set admin.token or admin.token_file", a.Listen)
+		}
+	}
+
+	checkEnum(ps, "log.level", c.Log.Level, LevelDebug, LevelInfo, LevelWarn, LevelError)
+	checkEnum(ps, "log.format", c.Log.Format, LogText, LogJSON)
+}
+
+// checkHostPort checks a host:port; without needHost, ":port" (every
+// interface) is allowed.
+func checkHostPort(s string, needHost bool) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || needHost && host == "" {
+		return fmt.Errorf("must be host:port, got %q", s)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port must be a number between 1 and 65535, got %q", port)
+	}
+	return nil
+}
+
+// isLoopback reports whether a host:port listens on loopback only. An empty
+// host means every interface.
+func isLoopback(hostport string) bool {
+	host, _, _ := net.SplitHostPort(hostport)
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func checkCOctet(ps *problems, key, v string, max int) {
+	if len(v) > max {
+		ps.add(key, "must be at most %d characters (SMPP 3.4 allows %d octets with the NUL), got %d",
+			max, max+1, len(v))
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		ps.add(key, "must not contain a NUL character")
+	}
+}
+
+func checkEnum[T ~string](ps *problems, key string, v T, allowed ...T) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	words := make([]string, len(allowed))
+	for i, a := range allowed {
+		words[i] = string(a)
+	}
+	ps.add(key, "must be one of %s; got %q", strings.Join(words, ", "), string(v))
+}
+
+func checkInt(ps *problems, key string, v, lo, hi int) {
+	if v < lo || v > hi {
+		ps.add(key, "must be between %d and %d, got %d", lo, hi, v)
+	}
+}
+
+// checkDuration checks lo <= v <= hi; hi 0 means no upper bound.
+func checkDuration(ps *problems, key string, v, lo, hi time.Duration) {
+	switch {
+	case hi == 0 && v < lo:
+		ps.add(key, "must be at least %s, got %s", FormatDuration(lo), FormatDuration(v))
+	case hi != 0 && (v < lo || v > hi):
+		ps.add(key, "must be between %s and %s, got %s", FormatDuration(lo), FormatDuration(hi), FormatDuration(v))
+	}
+}

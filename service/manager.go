@@ -1,0 +1,291 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"strconv"
+)
+
+// Errors of the install and uninstall commands, for errors.Is.
+var (
+	// ErrInstalledByPackage: the unit came with the .deb or .rpm; systemctl
+	// manages it, and service install or uninstall would fight the package.
+	ErrInstalledByPackage = errors.New("installed by a package")
+	// ErrAlreadyInstalled: a unit or Windows service of this name exists.
+	ErrAlreadyInstalled = errors.New("already installed")
+	// ErrNotInstalled: there is no such service.
+	ErrNotInstalled = errors.New("not installed")
+)
+
+// Status is what the service manager says about the service.
+type Status int
+
+const (
+	StatusUnknown Status = iota
+	StatusNotInstalled
+	StatusStopped
+	StatusRunning
+	// StatusFailed: systemd holds the unit in the failed state (it exited
+	// with an error and is not being restarted).
+	StatusFailed
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusNotInstalled:
+		return "not installed"
+	case StatusStopped:
+		return "stopped"
+	case StatusRunning:
+		return "running"
+	case StatusFailed:
+		return "failed"
+	}
+	return "unknown"
+}
+
+// Controller drives the system's service manager for one service. The
+// default is kardianos/service (systemd on Linux, the SCM on Windows); tests
+// pass a fake.
+type Controller interface {
+	Install() error
+	Uninstall() error
+	Start() error
+	Stop() error
+	Restart() error
+	Status() (Status, error)
+}
+
+// Options configure a Manager.
+type Options struct {
+	// ConfigFile is the configuration the service runs with; made
+	// absolute.
+	ConfigFile string
+	// Executable is the smsagent binary; "" means this program.
+	Executable string
+	// WritablePaths are folders the service writes besides its state
+	// folder (Linux; see Unit.WritablePaths). Install creates the missing
+	// ones, owned by the service user.
+	WritablePaths []string
+	// User is the account the Linux service runs as; "" means
+	// DefaultUser.
+	User string
+	// Root is the folder the systemd unit folders and WritablePaths are
+	// looked up under; "" means "/". Tests point it at a temporary folder.
+	Root string
+	// Controller replaces kardianos/service; tests pass a fake.
+	Controller Controller
+	// LookupUser resolves the service account to its ids; nil means
+	// os/user.Lookup.
+	LookupUser func(name string) (uid, gid int, err error)
+}
+
+// Manager installs, removes and controls the smsagent service: the
+// implementation of "smsagent service install|uninstall|start|stop|restart|
+// status".
+type Manager struct {
+	opts    Options
+	goos    string
+	unit    string // the rendered systemd unit (Linux)
+	unitErr error  // why the unit could not be rendered; reported by Install
+	ctl     Controller
+}
+
+// NewManager prepares a Manager. It fails when this system's service
+// manager is not one smsagent supports (systemd, the Windows SCM).
+func NewManager(opts Options) (*Manager, error) {
+	return newManager(opts, runtime.GOOS)
+}
+
+func newManager(opts Options, goos string) (*Manager, error) {
+	if opts.ConfigFile == "" {
+		return nil, errors.New("service: no configuration file")
+	}
+	abs, err := filepath.Abs(opts.ConfigFile)
+	if err != nil {
+		return nil, fmt.Errorf("service: %w", err)
+	}
+	opts.ConfigFile = abs
+	if opts.Executable == "" {
+		if opts.Executable, err = executable(); err != nil {
+			return nil, fmt.Errorf("service: cannot find this program's path: %w", err)
+		}
+	}
+	if opts.User == "" {
+		opts.User = DefaultUser
+	}
+	if opts.LookupUser == nil {
+		opts.LookupUser = lookupUser
+	}
+	m := &Manager{opts: opts, goos: goos}
+	if goos == "linux" {
+		m.unit, m.unitErr = Unit{
+			Exec:          opts.Executable,
+			ConfigFile:    opts.ConfigFile,
+			WritablePaths: opts.WritablePaths,
+			User:          opts.User,
+		}.Render()
+	}
+	m.ctl = opts.Controller
+	if m.ctl == nil {
+		if m.ctl, err = newController(m.kardianosConfig()); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// executable is this program's path with symbolic links resolved, so that a
+// unit does not break when a link is repointed.
+func executable() (string, error) {
+	p, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(p)
+}
+
+func lookupUser(name string) (uid, gid int, err error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	uid, err = strconv.Atoi(u.Uid)
+	if err != nil {
+		return 0, 0, err
+	}
+	gid, err = strconv.Atoi(u.Gid)
+	return uid, gid, err
+}
+
+// Unit returns the systemd unit Install writes (Linux).
+func (m *Manager) Unit() (string, error) { return m.unit, m.unitErr }
+
+// Install registers the service to start at boot. It does not start it.
+//
+// On Linux it refuses when the package's unit exists (systemctl manages
+// that one) or when an administrator's unit exists, checks the service user
+// exists, and creates the writable folders that are missing, owned by that
+// user. On Windows it also sets the recovery actions.
+func (m *Manager) Install() error {
+	if m.goos == "linux" {
+		if m.unitErr != nil {
+			return m.unitErr
+		}
+		if err := m.checkUnitFree(); err != nil {
+			return err
+		}
+		uid, gid, err := m.opts.LookupUser(m.opts.User)
+		if err != nil {
+			return fmt.Errorf("service: user %[1]s does not exist (%[2]v); create it first: "+
+				"groupadd --system %[1]s && useradd --system --gid %[1]s --home-dir %[3]s --shell /usr/sbin/nologin %[1]s",
+				m.opts.User, err, StateDir)
+		}
+		if err := m.makeWritablePaths(uid, gid); err != nil {
+			return err
+		}
+	}
+	if err := m.ctl.Install(); err != nil {
+		return fmt.Errorf("service: install: %w", err)
+	}
+	return nil
+}
+
+// checkUnitFree refuses to shadow a packaged unit or overwrite an existing
+// one: /etc/systemd/system wins over /usr/lib/systemd/system, so a unit
+// written there would silently replace the package's on every upgrade.
+func (m *Manager) checkUnitFree() error {
+	if m.exists(PackagedUnitPath) {
+		return fmt.Errorf("service: %s is %w; use systemctl enable --now smsagent", PackagedUnitPath, ErrInstalledByPackage)
+	}
+	if m.exists(AdminUnitPath) {
+		return fmt.Errorf("service: %s exists: %w; run smsagent service uninstall first, or edit it with systemctl edit --full smsagent",
+			AdminUnitPath, ErrAlreadyInstalled)
+	}
+	return nil
+}
+
+func (m *Manager) exists(p string) bool {
+	_, err := os.Lstat(m.rooted(p))
+	return err == nil
+}
+
+func (m *Manager) rooted(p string) string {
+	if m.opts.Root == "" {
+		return p
+	}
+	return filepath.Join(m.opts.Root, p)
+}
+
+// makeWritablePaths creates the writable folders that do not exist yet:
+// under ProtectSystem=strict the service itself cannot create them. Existing
+// folders are left as the administrator made them.
+func (m *Manager) makeWritablePaths(uid, gid int) error {
+	for _, p := range m.opts.WritablePaths {
+		dir := m.rooted(p)
+		if _, err := os.Stat(dir); err == nil {
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("service: %w", err)
+		}
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("service: %w", err)
+		}
+		if err := os.Chown(dir, uid, gid); err != nil {
+			return fmt.Errorf("service: %w", err)
+		}
+	}
+	return nil
+}
+
+// Uninstall stops the service if it runs and removes it. On Linux it
+// refuses to remove the package's unit.
+func (m *Manager) Uninstall() error {
+	if m.goos == "linux" && !m.exists(AdminUnitPath) {
+		if m.exists(PackagedUnitPath) {
+			return fmt.Errorf("service: %s is %w; remove the package instead (apt remove smsagent, dnf remove smsagent)",
+				PackagedUnitPath, ErrInstalledByPackage)
+		}
+		return fmt.Errorf("service: %s: %w", AdminUnitPath, ErrNotInstalled)
+	}
+	if st, err := m.ctl.Status(); err == nil && st == StatusRunning {
+		if err := m.ctl.Stop(); err != nil {
+			return fmt.Errorf("service: stop before uninstall: %w", err)
+		}
+	}
+	if err := m.ctl.Uninstall(); err != nil {
+		return fmt.Errorf("service: uninstall: %w", err)
+	}
+	return nil
+}
+
+// Start asks the service manager to start the service.
+func (m *Manager) Start() error { return wrap("start", m.ctl.Start()) }
+
+// Stop asks the service manager to stop the service and waits, boundedly,
+// until it has.
+func (m *Manager) Stop() error { return wrap("stop", m.ctl.Stop()) }
+
+// Restart stops and starts the service.
+func (m *Manager) Restart() error { return wrap("restart", m.ctl.Restart()) }
+
+// Status reports the service's state.
+func (m *Manager) Status() (Status, error) {
+	st, err := m.ctl.Status()
+	if err != nil {
+		return st, fmt.Errorf("service: status: %w", err)
+	}
+	return st, nil
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("service: %s: %w", op, err)
+}
