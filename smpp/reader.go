@@ -29,8 +29,11 @@ func (s *Session) readLoop() {
 		// Decode copies what it returns: a response goes to a caller that
 		// may keep it, a request to the Handler's goroutine.
 		h, p, err := pdu.Decode(frame)
-		var de *pdu.DecodeError
-		if err != nil && !errors.As(err, &de) {
+		// A type assertion, not errors.As: Decode returns the
+		// *DecodeError itself, and a pointer taken for errors.As would
+		// cost an allocation per PDU.
+		de, isDecodeErr := err.(*pdu.DecodeError)
+		if err != nil && !isDecodeErr {
 			// Decode fails without a DecodeError only on a frame shorter
 			// than a header, which the Reader never returns.
 			s.fail(fmt.Errorf("smpp: read: %w", err), false)
