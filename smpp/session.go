@@ -265,7 +265,13 @@ func (s *Session) Bind(ctx context.Context, req BindRequest) error {
 		s.fail(err, false)
 		return err
 	case <-s.quit:
-		return fmt.Errorf("smpp: bind: %w", s.Err())
+		// A peer that refuses and hangs up at once ends the session
+		// with the answer already delivered: the answer is the news.
+		select {
+		case res = <-ch:
+		default:
+			return fmt.Errorf("smpp: bind: %w", s.Err())
+		}
 	}
 	if res.Err != nil {
 		err := fmt.Errorf("smpp: bind: %w", res.Err)

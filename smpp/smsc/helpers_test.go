@@ -2,6 +2,7 @@ package smsc_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -70,4 +71,22 @@ func sm(dest, text string) *pdu.SubmitSM {
 		RegisteredDelivery: pdu.RegDeliveryFinal,
 		ShortMessage:       []byte(text),
 	}
+}
+
+// checkNoLeak fails if goroutines started during the test outlive it,
+// polling with a deadline for the count to come back.
+func checkNoLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				t.Errorf("%d goroutines after the test, %d before:\n%s", runtime.NumGoroutine(), before,
+					buf[:runtime.Stack(buf, true)])
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // polling with a deadline
+		}
+	})
 }
