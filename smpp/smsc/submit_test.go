@@ -38,7 +38,9 @@ func TestServer_submitValidation(t *testing.T) {
 		{"empty destination", func(p *pdu.SubmitSM) { p.Dest.Addr = "" }, pdu.StatusInvDstAdr},
 		{"destination npi", func(p *pdu.SubmitSM) { p.Dest.NPI = 2 }, pdu.StatusInvDstNPI},
 		{"long alphanumeric sender", func(p *pdu.SubmitSM) { p.Source.Addr = "TWELVE_CHARS" }, pdu.StatusInvSrcAdr},
-		{"letters in numeric sender", func(p *pdu.SubmitSM) { p.Source = pdu.Address{TON: pdu.TONInternational, NPI: pdu.NPIISDN, Addr: "35840x"} }, pdu.StatusInvSrcAdr},
+		{"letters in numeric sender", func(p *pdu.SubmitSM) {
+			p.Source = pdu.Address{TON: pdu.TONInternational, NPI: pdu.NPIISDN, Addr: "35840x"}
+		}, pdu.StatusInvSrcAdr},
 		{"source ton", func(p *pdu.SubmitSM) { p.Source.TON = 7 }, pdu.StatusInvSrcTON},
 		{"161 septets", func(p *pdu.SubmitSM) { p.ShortMessage = long }, pdu.StatusInvMsgLen},
 		{"160 septets", func(p *pdu.SubmitSM) { p.ShortMessage = long[:160] }, pdu.StatusOK},
