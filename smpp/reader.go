@@ -149,11 +149,19 @@ func (s *Session) onResponse(h pdu.Header, p pdu.PDU, decodeErr error) bool {
 		<-s.sem
 	}
 	res := Result{Seq: h.Sequence, Header: h, Resp: p, Err: decodeErr}
-	if r.kind == kindUser {
+	switch r.kind {
+	case kindUser:
 		s.cbMu.Lock()
 		r.finish(res)
 		s.cbMu.Unlock()
-	} else {
+	case kindUnbind:
+		r.finish(res)
+		// Close's unbind is answered: the session ends here, closed by
+		// us, whatever the peer does next (it usually hangs up at once,
+		// and that EOF must not become the cause).
+		s.fail(ErrClosed, true)
+		return false
+	default:
 		r.finish(res)
 	}
 	return true
