@@ -18,7 +18,9 @@ const tcpKeepAlive = 30 * time.Second
 // set from addr's host, so the certificate is checked against the name
 // dialled. The connection is ready for NewSession.
 func Dial(ctx context.Context, network, addr string, tlsConfig *tls.Config) (net.Conn, error) {
-	d := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: tcpKeepAlive, Interval: tcpKeepAlive}}
+	// Count -1 keeps the system's probe count: Windows before 10 1709
+	// cannot change it.
+	d := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: tcpKeepAlive, Interval: tcpKeepAlive, Count: -1}}
 	conn, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, fmt.Errorf("smpp: dial %s: %w", addr, err)

@@ -64,6 +64,7 @@ func TestSession_Bind(t *testing.T) {
 // credentials from a busy slot; a generic_nack is a refusal too; the
 // session ends either way.
 func TestSession_Bind_refused(t *testing.T) {
+	checkNoLeak(t)
 	for _, tc := range []struct {
 		name   string
 		answer pdu.PDU

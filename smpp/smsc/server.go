@@ -332,24 +332,27 @@ func (c *client) bind(req smpp.Request, b *pdu.Bind) {
 			status = pdu.StatusInvPaswd
 		}
 	}
-	a := s.accountLocked(b.SystemID)
-	if status == pdu.StatusOK && a.bound >= s.opts.MaxBinds {
+	if a := s.accounts[b.SystemID]; status == pdu.StatusOK && a != nil && a.bound >= s.opts.MaxBinds {
 		status = pdu.StatusAlyBnd
 	}
 	if status != pdu.StatusOK {
 		s.stats.BindsRefused++
+		// Hang up once the refusal is out, as SMSCs do; not from the
+		// Handler, which Close waits for. The session's watcher holds
+		// the wait group above zero, so Add is safe here.
+		s.wg.Add(1)
 		s.mu.Unlock()
 		s.log.Info("smsc: bind refused", "system_id", b.SystemID, "status", status.String())
 		_ = req.Ack(status)
-		// Hang up once the refusal is out, as SMSCs do; not from the
-		// Handler, which Close waits for.
 		go func() {
+			defer s.wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
 			_ = c.sess.Close(ctx)
 		}()
 		return
 	}
+	a := s.accountLocked(b.SystemID)
 	// Count the bind before answering, so two binds racing for the last
 	// slot cannot both win.
 	a.bound++
