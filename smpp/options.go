@@ -152,8 +152,10 @@ type SessionOptions struct {
 	// Logger receives PDUs at debug level (passwords redacted) and
 	// protocol oddities at warn. Nil discards.
 	Logger *slog.Logger
-	// OnPDU, when set, is called for every PDU sent or received, from a
-	// session goroutine; it must be quick (count, not log).
+	// OnPDU, when set, is called for every PDU sent or received, from
+	// whichever goroutine sends or reads it, concurrently; outgoing PDUs
+	// are reported under the session's lock, so it must be quick (count,
+	// not log) and must not call the session.
 	OnPDU func(dir Direction, h pdu.Header)
 }
 

@@ -132,7 +132,7 @@ func (s *Session) onResponse(h pdu.Header, p pdu.PDU, decodeErr error) bool {
 			s.elSeq = 0
 		}
 	case kindBind:
-		if decodeErr == nil && h.ID != pdu.GenericNackID && h.Status == pdu.StatusOK && s.state == stateBinding {
+		if h.ID != pdu.GenericNackID && h.Status == pdu.StatusOK && s.state == stateBinding {
 			// Bound from this very PDU on: the next one may be a
 			// deliver_sm, and the reader must already know.
 			br, _ := p.(*pdu.BindResp)

@@ -208,8 +208,9 @@ type BindRequest struct {
 // Bind binds an ESME session (§2.2, §4.1). It returns once the peer
 // accepted, or with a *BindError carrying the refusal's status (a
 // generic_nack included), ErrBindTimeout, or the context's error. A
-// session binds once: after any failure it is closed, and the caller dials
-// again.
+// session binds once: after a refusal, a timeout or an ended context it is
+// closed, and the caller dials again. A request that cannot be encoded (a
+// system_id over 15 characters) fails before anything is sent.
 func (s *Session) Bind(ctx context.Context, req BindRequest) error {
 	if s.opts.Role != ESME {
 		return errors.New("smpp: bind: an SMSC session does not bind; it answers binds")
@@ -273,12 +274,8 @@ func (s *Session) Bind(ctx context.Context, req BindRequest) error {
 			return fmt.Errorf("smpp: bind: %w", s.Err())
 		}
 	}
-	if res.Err != nil {
-		err := fmt.Errorf("smpp: bind: %w", res.Err)
-		s.fail(err, false)
-		return err
-	}
-	if res.Header.ID == pdu.GenericNackID || res.Header.Status != pdu.StatusOK {
+	switch {
+	case res.Header.ID == pdu.GenericNackID || (res.Header.ID != 0 && res.Header.Status != pdu.StatusOK):
 		be := &BindError{Status: res.Header.Status, Nack: res.Header.ID == pdu.GenericNackID}
 		if be.Status == pdu.StatusOK {
 			// A generic_nack that claims success is still a refusal.
@@ -286,6 +283,14 @@ func (s *Session) Bind(ctx context.Context, req BindRequest) error {
 		}
 		s.fail(be, true)
 		return be
+	case res.Header.ID == 0:
+		err := fmt.Errorf("smpp: bind: %w", res.Err)
+		s.fail(err, false)
+		return err
+	case res.Err != nil:
+		// Accepted, with a body we cannot read (a system_id over 15
+		// characters, say): the SMSC said yes, and that is what counts.
+		s.log.Warn("smpp: bind accepted with a malformed response body", "error", res.Err.Error())
 	}
 	s.kickKeeper()
 	return nil

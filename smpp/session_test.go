@@ -602,3 +602,20 @@ func TestSession_InboundWindow(t *testing.T) {
 	}
 	mu.Unlock()
 }
+
+// An SMSC that says yes with a system_id longer than the spec allows is
+// still a yes: the bind succeeds, the odd body is only logged.
+func TestSession_Bind_malformedAcceptance(t *testing.T) {
+	s, p := pipeSession(t, smpp.SessionOptions{})
+	errc := make(chan error, 1)
+	go func() { errc <- s.Bind(context.Background(), smpp.BindRequest{Mode: smpp.Transceiver}) }()
+	h, _ := p.expect(pdu.BindTransceiverID)
+	p.writeRaw(append(mustHex(t, "00000025 80000009 00000000"), seqBytes(h.Sequence)...))
+	p.writeRaw([]byte("ABCDEFGHIJKLMNOPQRST\x00"))
+	if err := <-errc; err != nil {
+		t.Fatalf("Bind = %v", err)
+	}
+	if s.Mode() != smpp.Transceiver {
+		t.Errorf("mode %s", s.Mode())
+	}
+}

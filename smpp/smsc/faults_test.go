@@ -93,7 +93,7 @@ func TestServer_SetFaults_delayAndWindow(t *testing.T) {
 	srv := startServer(t, smsc.Options{})
 	const window = 5
 	s := bind(t, srv, smpp.Transmitter, smpp.SessionOptions{Window: window, ResponseTimeout: 20 * time.Millisecond, MaxUnanswered: 100})
-	srv.SetFaults(smsc.Faults{Delay: 100 * time.Millisecond})
+	srv.SetFaults(smsc.Faults{Delay: 300 * time.Millisecond})
 	res := make(chan smpp.Result, 100)
 	const n = 20
 	for range n {
@@ -128,7 +128,7 @@ func TestServer_SetFaults_delayAndWindow(t *testing.T) {
 
 	srv2 := startServer(t, smsc.Options{})
 	s2 := bind(t, srv2, smpp.Transmitter, smpp.SessionOptions{Window: window})
-	srv2.SetFaults(smsc.Faults{Delay: 20 * time.Millisecond})
+	srv2.SetFaults(smsc.Faults{Delay: 100 * time.Millisecond})
 	var wg sync.WaitGroup
 	for range 4 * window {
 		wg.Add(1)
