@@ -27,6 +27,10 @@ var (
 	// stayed up. Ending the session bounds memory and the number of
 	// messages whose outcome is unknown.
 	ErrUnanswered = errors.New("smpp: peer stopped answering requests")
+	// ErrNotReading: the peer kept sending requests the session answers
+	// itself (enquire_link, refusals) but read none of the answers, until
+	// 16 MiB waited: a broken or hostile peer.
+	ErrNotReading = errors.New("smpp: the peer sends without reading our answers")
 	// ErrBindTimeout: no answer to the bind within SessionOptions.BindTimeout.
 	ErrBindTimeout = errors.New("smpp: bind: no response in time")
 	// ErrNotBound: a request was offered before Bind succeeded; nothing

@@ -7,3 +7,11 @@ func (s *Session) SetNextSequence(seq uint32) {
 	s.seq = seq - 1
 	s.mu.Unlock()
 }
+
+// SetMaxBacklog lowers the write backlog limit for a test; the returned
+// function restores it.
+func SetMaxBacklog(n int) (restore func()) {
+	old := maxBacklog
+	maxBacklog = n
+	return func() { maxBacklog = old }
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/smsagent/smsagent/smpp/pdu"
 )
@@ -47,14 +48,18 @@ func (s *Session) readLoop() {
 			continue
 		}
 		if de != nil {
-			s.log.Warn("smpp: malformed request", "cmd", h.ID.String(), "seq", h.Sequence,
+			s.oddity("smpp: malformed request", "cmd", h.ID.String(), "seq", h.Sequence,
 				"reply", de.Action().String(), "error", de.Error())
 			s.mu.Lock()
 			if reply, ok := de.AppendReply(s.wbuf); ok && s.state != stateEnded {
 				s.appendRawLocked(reply)
 			}
+			backlog := len(s.wbuf)
 			s.mu.Unlock()
 			s.wakeWriter()
+			if !s.checkBacklog(backlog) {
+				return
+			}
 			continue
 		}
 		if !s.onRequest(h, p) {
@@ -113,7 +118,7 @@ func (s *Session) onResponse(h pdu.Header, p pdu.PDU, decodeErr error) bool {
 			s.fail(fmt.Errorf("smpp: peer sent generic_nack with sequence 0 (it lost the framing of our stream): %w", h.Status), false)
 			return false
 		}
-		s.log.Warn("smpp: response to no request of ours, dropped", "cmd", h.ID.String(), "seq", h.Sequence,
+		s.oddity("smpp: response to no request of ours, dropped", "cmd", h.ID.String(), "seq", h.Sequence,
 			"status", h.Status.String())
 		return true
 	}
@@ -175,14 +180,13 @@ func (s *Session) onRequest(h pdu.Header, p pdu.PDU) bool {
 	switch h.ID {
 	case pdu.EnquireLinkID:
 		// Echo the peer's sequence number (python-smpplib#52).
-		s.reply(&pdu.EnquireLinkResp{}, pdu.StatusOK, h.Sequence)
-		return true
+		return s.checkBacklog(s.reply(&pdu.EnquireLinkResp{}, pdu.StatusOK, h.Sequence))
 	case pdu.UnbindID:
 		s.reply(&pdu.UnbindResp{}, pdu.StatusOK, h.Sequence)
 		s.fail(ErrUnbound, true)
 		return false
 	case pdu.OutbindID:
-		s.log.Warn("smpp: outbind ignored: this session was dialled", "seq", h.Sequence)
+		s.oddity("smpp: outbind ignored: this session was dialled", "seq", h.Sequence)
 		return true
 	}
 
@@ -221,9 +225,43 @@ func (s *Session) onRequest(h pdu.Header, p pdu.PDU) bool {
 	} else {
 		s.log.Debug("smpp: request without response dropped", "cmd", h.ID.String(), "status", status.String())
 	}
+	backlog := len(s.wbuf)
 	s.mu.Unlock()
 	s.wakeWriter()
-	return true
+	return s.checkBacklog(backlog)
+}
+
+// maxBacklog bounds the octets waiting in the write buffer when the
+// reader adds an answer of its own. Requests and the Handler's answers are
+// bounded by the two windows; these answers are not, so a peer that sends
+// enquire_link after enquire_link and never reads would otherwise grow
+// the buffer without end.
+var maxBacklog = 16 << 20
+
+// checkBacklog ends the session when the peer has stopped reading what we
+// answer; it reports whether the reader may go on.
+func (s *Session) checkBacklog(queued int) bool {
+	if queued <= maxBacklog {
+		return true
+	}
+	s.fail(fmt.Errorf("%w (%d octets of answers queued)", ErrNotReading, queued), false)
+	return false
+}
+
+// oddityInterval is the least time between two warnings about protocol
+// oddities of one session; the ones in between go to debug, so a broken
+// or hostile peer cannot fill the disk with logs.
+const oddityInterval = time.Second
+
+// oddity logs a protocol oddity at warn, at most once per oddityInterval.
+func (s *Session) oddity(msg string, args ...any) {
+	now := s.now()
+	last := s.lastOddity.Load()
+	if now-last >= int64(oddityInterval) && s.lastOddity.CompareAndSwap(last, now) {
+		s.log.Warn(msg, args...)
+		return
+	}
+	s.log.Debug(msg, args...)
 }
 
 // admitLocked decides whether the Handler gets a request (StatusOK), or
@@ -256,12 +294,15 @@ func (s *Session) admitLocked(id pdu.CommandID) (status pdu.Status, nack bool) {
 	return pdu.StatusInvCmdID, true
 }
 
-// reply queues a response the session sends on its own.
-func (s *Session) reply(p pdu.PDU, status pdu.Status, seq uint32) {
+// reply queues a response the session sends on its own and returns the
+// octets now waiting to be written.
+func (s *Session) reply(p pdu.PDU, status pdu.Status, seq uint32) int {
 	s.mu.Lock()
 	s.replyLocked(p, status, seq)
+	n := len(s.wbuf)
 	s.mu.Unlock()
 	s.wakeWriter()
+	return n
 }
 
 func (s *Session) replyLocked(p pdu.PDU, status pdu.Status, seq uint32) {

@@ -78,6 +78,8 @@ type Session struct {
 
 	// lastRecv is when the last PDU arrived, in nanoseconds since epoch.
 	lastRecv atomic.Int64
+	// lastOddity is when the last protocol oddity was logged at warn.
+	lastOddity atomic.Int64
 
 	// cbMu orders the calls of done: the keeper holds it from the moment
 	// it times a request out until its Pending call returned, so a late
@@ -131,7 +133,7 @@ func NewSession(conn net.Conn, opts SessionOptions) *Session {
 	for i := range s.inFree {
 		s.inFree[i] = int32(len(s.inFree) - 1 - i)
 	}
-	s.lastRecv.Store(0)
+	s.lastOddity.Store(-int64(oddityInterval))
 	s.aux.Add(2)
 	go s.writeLoop()
 	go s.keep()

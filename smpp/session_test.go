@@ -619,3 +619,23 @@ func TestSession_Bind_malformedAcceptance(t *testing.T) {
 		t.Errorf("mode %s", s.Mode())
 	}
 }
+
+// A peer that sends and never reads cannot make the session buffer its
+// answers without end: past the backlog limit the session ends.
+func TestSession_peerNotReading(t *testing.T) {
+	defer smpp.SetMaxBacklog(1024)()
+	s, p := pipeSession(t, smpp.SessionOptions{})
+	p.bind(s, smpp.Transceiver)
+	go func() {
+		for seq := uint32(1); ; seq++ {
+			frame, _ := pdu.Encode(&pdu.EnquireLink{}, pdu.StatusOK, seq)
+			_ = p.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := p.conn.Write(frame); err != nil {
+				return
+			}
+		}
+	}()
+	if err := waitDone(t, s); !errors.Is(err, smpp.ErrNotReading) {
+		t.Fatalf("Err = %v", err)
+	}
+}
