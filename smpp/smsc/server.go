@@ -226,7 +226,7 @@ func (s *Server) clientsLocked(systemID string) []*client {
 	return out
 }
 
-func (s *Server) clients_(systemID string) []*client {
+func (s *Server) clientsOf(systemID string) []*client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.clientsLocked(systemID)
@@ -236,7 +236,7 @@ func (s *Server) clients_(systemID string) []*client {
 // for the unbind_resp up to ctx: an SMSC ending the sessions itself.
 func (s *Server) Unbind(ctx context.Context, systemID string) error {
 	var errs []error
-	for _, c := range s.clients_(systemID) {
+	for _, c := range s.clientsOf(systemID) {
 		if err := c.sess.Close(ctx); err != nil {
 			errs = append(errs, err)
 		}
@@ -247,7 +247,7 @@ func (s *Server) Unbind(ctx context.Context, systemID string) error {
 // Drop closes the connections of systemID ("" for all) without unbinding:
 // with a RST when rst is set, else a FIN.
 func (s *Server) Drop(systemID string, rst bool) {
-	for _, c := range s.clients_(systemID) {
+	for _, c := range s.clientsOf(systemID) {
 		c.conn.drop(rst)
 	}
 }
@@ -256,7 +256,7 @@ func (s *Server) Drop(systemID string, rst bool) {
 // and writing for d without closing: a half-open link, which only the
 // ESME's enquire_link can find out.
 func (s *Server) GoSilent(systemID string, d time.Duration) {
-	for _, c := range s.clients_(systemID) {
+	for _, c := range s.clientsOf(systemID) {
 		c.conn.goSilent(d)
 	}
 }
@@ -264,7 +264,7 @@ func (s *Server) GoSilent(systemID string, d time.Duration) {
 // Inject writes raw octets to the connections of systemID ("" for all),
 // between two PDUs: garbage, or a header with an absurd command_length.
 func (s *Server) Inject(systemID string, raw []byte) {
-	for _, c := range s.clients_(systemID) {
+	for _, c := range s.clientsOf(systemID) {
 		if err := c.conn.inject(raw); err != nil {
 			s.log.Debug("smsc: inject", "error", err)
 		}
