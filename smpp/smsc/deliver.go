@@ -273,33 +273,48 @@ func snippet(text string) string {
 	return string(out)
 }
 
-// queueReceipts queues receipts for the account; onFinal, when set, runs
-// after each one's first copy is settled.
-func (s *Server) queueReceipts(systemID string, rs []*delivery, onFinal func()) {
+// queueReceipts counts and records receipts, then queues them for the
+// account; onFinal, when set, runs after each one's first copy is
+// settled. Counting comes first so that the counters already show the
+// receipts when the submit_sm_resp goes out, while the receipts
+// themselves can only be sent after it.
+func (s *Server) queueReceipts(systemID string, rs []*delivery, onFinal func(), respond func()) {
 	if len(rs) == 0 {
+		if respond != nil {
+			respond()
+		}
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.accountLocked(systemID)
+	all := make([]*delivery, 0, 2*len(rs))
 	for _, d := range rs {
 		if onFinal != nil {
 			d.due = time.Now()
 			d.onFinal = onFinal
 		}
-		a.pushLocked(d)
-		s.stats.ReceiptsQueued++
-		s.rec.receipt(d.receipt)
+		all = append(all, d)
 		if s.opts.DuplicateReceipts {
 			dup := &delivery{pdu: d.pdu, due: d.due, max: d.max, retry: d.retry}
 			rr := *d.receipt
 			rr.Duplicate = true
 			dup.receipt = &rr
-			a.pushLocked(dup)
-			s.stats.ReceiptsQueued++
-			s.rec.receipt(dup.receipt)
+			all = append(all, dup)
 		}
 	}
+	for _, d := range all {
+		s.stats.ReceiptsQueued++
+		s.rec.receipt(d.receipt)
+	}
+	s.mu.Unlock()
+	if respond != nil {
+		respond()
+	}
+	s.mu.Lock()
+	a := s.accountLocked(systemID)
+	for _, d := range all {
+		a.pushLocked(d)
+	}
+	s.mu.Unlock()
 }
 
 // MOOptions say how InjectMO sends a text.

@@ -164,7 +164,9 @@ func TestServer_SetFaults_drop(t *testing.T) {
 	if r := <-res; !errors.Is(r.Err, smpp.ErrClosed) {
 		t.Errorf("final %+v", r)
 	}
-	if st := srv.Stats(); st.Dropped != 1 || st.Accepted != 2 || st.ReceiptsQueued != 2 {
+	if st, err := srv.WaitFor(ctx10(t), func(st smsc.Stats) bool {
+		return st.Dropped == 1 && st.Accepted == 2 && st.ReceiptsQueued == 2
+	}); err != nil {
 		t.Errorf("stats %+v", st)
 	}
 }

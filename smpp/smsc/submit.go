@@ -398,7 +398,7 @@ func (c *client) submit(req smpp.Request, in *incoming) {
 		s.mu.Unlock()
 		req.Drop()
 		c.answered()
-		s.queueReceipts(c.systemID, receipts, nil)
+		s.queueReceipts(c.systemID, receipts, nil, nil)
 		return
 	}
 	if s.opts.ReceiptsFirst && len(receipts) > 0 {
@@ -409,11 +409,12 @@ func (c *client) submit(req smpp.Request, in *incoming) {
 			if left.Add(-1) == 0 {
 				c.respond(req, pdu.StatusOK, resp)
 			}
-		})
+		}, nil)
 		return
 	}
-	c.respond(req, pdu.StatusOK, resp)
-	s.queueReceipts(c.systemID, receipts, nil)
+	// The receipts are queued after the response is: an SMSC reports on
+	// a message it has acknowledged.
+	s.queueReceipts(c.systemID, receipts, nil, func() { c.respond(req, pdu.StatusOK, resp) })
 }
 
 // respond answers a submission now, or after the Delay fault.
