@@ -71,5 +71,14 @@
 // still waiting with ErrClosed. Done and Err say when and why a session
 // ended: ErrClosed, ErrUnbound, ErrLinkDead, ErrIdle, ErrUnanswered, a
 // *BindError, a *pdu.FramingError (the peer is not speaking SMPP: an HTTP
-// server, a TLS port) or the network's error.
+// server, a TLS port), ErrNotReading or the network's error.
+//
+// # A hostile peer
+//
+// Nothing the peer sends can make the session panic, block its reader or
+// grow its memory without bound: frames are capped (MaxPDULength), the
+// peer's requests by InboundWindow, late responses by MaxUnanswered, the
+// answers the session queues on its own by a backlog limit
+// (ErrNotReading), and warnings about protocol oddities by a rate limit.
+// FuzzSession_peer feeds it arbitrary streams.
 package smpp
