@@ -156,6 +156,7 @@ func (s *Session) onResponse(h pdu.Header, p pdu.PDU, decodeErr error) bool {
 	res := Result{Seq: h.Sequence, Header: h, Resp: p, Err: decodeErr}
 	switch r.kind {
 	case kindUser:
+		res.RTT = time.Duration(s.now() - r.sent)
 		s.cbMu.Lock()
 		r.finish(res)
 		s.cbMu.Unlock()

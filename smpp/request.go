@@ -30,8 +30,9 @@ type request struct {
 	// prev and next link the waiting list, oldest first: user requests
 	// until they time out.
 	prev, next *request
-	// deadline is when the response timeout passes, on the session's clock.
-	deadline int64
+	// sent is when Send queued it and deadline when its response timeout
+	// passes, on the session's clock.
+	sent, deadline int64
 	// queued: in the waiting list, holding a window slot. timedOut: the
 	// Pending call was made; the slot is free, a late response is awaited.
 	queued, timedOut bool

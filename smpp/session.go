@@ -55,6 +55,8 @@ type Result struct {
 	// second, final Result follows: the late response, or the session's
 	// end.
 	Pending bool
+	// RTT is the time from Send to the response; zero without one.
+	RTT time.Duration
 }
 
 // Session is one SMPP 3.4 session over a connection: the ESME side that
@@ -342,7 +344,8 @@ func (s *Session) Send(ctx context.Context, req pdu.PDU, done func(Result)) erro
 	}
 	r := s.newRequestLocked(id, kindUser)
 	r.done = done
-	r.deadline = s.now() + int64(s.opts.ResponseTimeout)
+	r.sent = s.now()
+	r.deadline = r.sent + int64(s.opts.ResponseTimeout)
 	if err := s.appendRequestLocked(r, req); err != nil {
 		s.mu.Unlock()
 		<-s.sem

@@ -42,10 +42,11 @@ func TestSession_ResponseTimeout_lateResponse(t *testing.T) {
 			t.Fatal(err)
 		}
 		next, _ := p.expect(pdu.SubmitSMID)
+		time.Sleep(5 * time.Second) // fake time: the response is 15 s late
 		p.write(&pdu.SubmitSMResp{MessageID: "late"}, pdu.StatusOK, late.Sequence)
 		r = res.next(t)
-		if r.Pending || r.Seq != late.Sequence || r.Resp.(*pdu.SubmitSMResp).MessageID != "late" {
-			t.Fatalf("final call %+v, want the late response", r)
+		if r.Pending || r.Seq != late.Sequence || r.Resp.(*pdu.SubmitSMResp).MessageID != "late" || r.RTT != 15*time.Second {
+			t.Fatalf("final call %+v, want the late response after 15s", r)
 		}
 		p.write(&pdu.SubmitSMResp{MessageID: "on time"}, pdu.StatusOK, next.Sequence)
 		if r := res.next(t); r.Pending || r.Seq != next.Sequence {
