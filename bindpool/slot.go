@@ -82,8 +82,7 @@ func (p *Pool) run(ctx context.Context, sl *slot) {
 				}
 			}
 			failures++
-			delay = strategy.Calculate(failures)
-			p.failed(sl, err, failures, delay)
+			delay = p.failed(sl, err, failures, strategy)
 			continue
 		}
 		boundAt := p.now()
@@ -93,12 +92,12 @@ func (p *Pool) run(ctx context.Context, sl *slot) {
 			p.stop(sl, stateClosed)
 			return
 		}
-		if p.now().Sub(boundAt) >= stableAfter {
+		lasted := p.now().Sub(boundAt)
+		if lasted >= stableAfter {
 			failures = 0
 		}
 		failures++
-		delay = p.opts.Backoff.Calculate(failures)
-		p.lost(sl, cause, p.now().Sub(boundAt), delay)
+		delay = p.lost(sl, cause, lasted, failures)
 	}
 }
 
@@ -272,33 +271,38 @@ func (p *Pool) detachLocked(sl *slot, sess *smpp.Session) {
 	p.broadcastLocked()
 }
 
-// failed records a failed attempt. The log says it at warn level when it
-// is news (the first in a row, or a different error) and at debug level
-// while the same failure repeats, so a site offline for a day does not
-// drown its log.
-func (p *Pool) failed(sl *slot, err error, failures int, delay time.Duration) {
+// failed records a failed attempt and returns the wait before the next.
+// The log says it at warn level when it is news (the first in a row, or a
+// different error) and at debug level while the same failure repeats, so
+// a site offline for a day does not drown its log.
+func (p *Pool) failed(sl *slot, err error, failures int, strategy BackoffStrategy) time.Duration {
 	msg := err.Error()
 	p.mu.Lock()
 	news := failures == 1 || msg != sl.lastErr
 	p.setStateLocked(sl, stateBackoff, msg)
 	p.mu.Unlock()
+	delay := strategy.Calculate(failures)
 	level := slog.LevelDebug
 	if news {
 		level = slog.LevelWarn
 	}
 	p.log.Log(context.Background(), level, "smsc connection failed", "slot", sl.index, "mode", sl.mode.String(),
 		"error", msg, "failures", failures, "retry_in", delay.Round(time.Millisecond))
+	return delay
 }
 
-// lost records the end of a bound session.
-func (p *Pool) lost(sl *slot, cause error, lasted, delay time.Duration) {
+// lost records the end of a bound session and returns the wait before
+// binding again.
+func (p *Pool) lost(sl *slot, cause error, lasted time.Duration, failures int) time.Duration {
 	msg := "session ended"
 	if cause != nil {
 		msg = cause.Error()
 	}
 	p.setState(sl, stateBackoff, msg)
+	delay := p.opts.Backoff.Calculate(failures)
 	p.log.Warn("smsc session lost", "slot", sl.index, "mode", sl.mode.String(), "error", msg,
 		"bound_for", lasted.Round(time.Millisecond), "retry_in", delay.Round(time.Millisecond))
+	return delay
 }
 
 // refused stops the whole account after bad credentials. Retrying cannot
