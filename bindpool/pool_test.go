@@ -79,6 +79,44 @@ func TestPool_Submit(t *testing.T) {
 	}
 }
 
+// Submit picks the session with the fewest requests outstanding, and
+// under a light load takes turns, so every bind stays in use.
+func TestPool_Submit_leastOutstanding(t *testing.T) {
+	srv := startServer(t, smsc.Options{})
+	o := options(srv)
+	o.Sessions = 3
+	p := startPool(t, o)
+	eventually(t, "all slots bound", func() bool { return allBound(p) })
+
+	// One at a time, each answered before the next: turns.
+	for range 6 {
+		submit(t, p, "4915100000001")
+	}
+	for _, s := range p.Status() {
+		if s.Submitted != 2 {
+			t.Errorf("slot %d submitted %d of 6 sent one at a time, want 2: %+v", s.Slot, s.Submitted, p.Status())
+		}
+	}
+	// Unanswered: each submission goes where the fewest wait.
+	srv.SetFaults(smsc.Faults{DropEvery: 1})
+	r := newResults()
+	for i := range 7 {
+		if err := p.Submit(context.Background(), sm("4915100000001"), r.done); err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := 100, 0
+		for _, s := range p.Status() {
+			lo, hi = min(lo, s.Outstanding), max(hi, s.Outstanding)
+		}
+		if hi-lo > 1 || hi != (i+3)/3 {
+			t.Fatalf("after %d unanswered: outstanding from %d to %d, want an even spread: %+v", i+1, lo, hi, p.Status())
+		}
+	}
+	if got := p.Capacity(); got != 3*10-7 {
+		t.Errorf("Capacity %d, want %d", got, 3*10-7)
+	}
+}
+
 // Submit blocks while every window is full and goes on when a slot frees,
 // here when the response timeout passes (the SMSC never answers).
 func TestPool_Submit_windowFull(t *testing.T) {
