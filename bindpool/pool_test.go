@@ -115,6 +115,28 @@ func TestPool_Submit_leastOutstanding(t *testing.T) {
 	if got := p.Capacity(); got != 3*10-7 {
 		t.Errorf("Capacity %d, want %d", got, 3*10-7)
 	}
+	// Answered again, once the simulator has dropped all seven: the slot
+	// holding three unanswered requests is passed over while the others
+	// hold two.
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if st, err := srv.WaitFor(ctx, func(st smsc.Stats) bool { return st.Dropped == 7 }); err != nil {
+		t.Fatalf("simulator: %+v: %v", st, err)
+	}
+	srv.SetFaults(smsc.Faults{})
+	busy := -1
+	for _, s := range p.Status() {
+		if s.Outstanding == 3 {
+			busy = s.Slot
+		}
+	}
+	before := p.Status()[busy].Submitted
+	for range 6 {
+		submit(t, p, "4915100000001")
+	}
+	if after := p.Status()[busy].Submitted; after != before {
+		t.Errorf("slot %d with 3 outstanding took %d of 6 while the others had 2", busy, after-before)
+	}
 }
 
 // Submit blocks while every window is full and goes on when a slot frees,
@@ -148,7 +170,9 @@ func TestPool_Submit_windowFull(t *testing.T) {
 		t.Fatalf("Submit with a full window: %v, want it to block until its context ended", err)
 	}
 	// The response timeout frees the slots (Pending), and Submit goes on.
-	if err := p.Submit(context.Background(), sm("4915100000001"), r.done); err != nil {
+	ctx, cancel = context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if err := p.Submit(ctx, sm("4915100000001"), r.done); err != nil {
 		t.Fatal(err)
 	}
 	if el := time.Since(start); el < 270*time.Millisecond {
@@ -183,7 +207,8 @@ func TestPool_Submit_notStarted(t *testing.T) {
 // report closed.
 func TestPool_Close(t *testing.T) {
 	checkNoLeak(t)
-	srv := startServer(t, smsc.Options{})
+	simLog := &logBuffer{}
+	srv := startServer(t, smsc.Options{Logger: simLog.Logger()})
 	p, err := bindpool.New(options(srv))
 	if err != nil {
 		t.Fatal(err)
@@ -206,9 +231,11 @@ func TestPool_Close(t *testing.T) {
 			t.Errorf("slot %d: %s after Close, want closed", s.Slot, s.State)
 		}
 	}
-	// The simulator saw unbinds, not dropped connections: its sessions
-	// are gone and it counted no error.
+	// The simulator saw unbinds, not dropped connections.
 	eventually(t, "the simulator's sessions to end", func() bool { return srv.Sessions() == 0 })
+	if n := simLog.Count(smpp.ErrUnbound.Error()); n != 2 {
+		t.Errorf("the simulator saw %d sessions end with an unbind, want 2", n)
+	}
 	if err := p.Close(ctx); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
