@@ -225,12 +225,14 @@ func checkNoLeak(t *testing.T) {
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
 		deadline := time.Now().Add(waitLimit)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
 		for runtime.NumGoroutine() > before {
 			if time.Now().After(deadline) {
 				buf := make([]byte, 1<<20)
 				t.Fatalf("goroutines: %d before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
 			}
-			time.Sleep(time.Millisecond)
+			<-tick.C
 		}
 	})
 }

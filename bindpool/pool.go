@@ -139,8 +139,11 @@ func (p *Pool) Submit(ctx context.Context, sm *pdu.SubmitSM, done func(smpp.Resu
 			return err
 		}
 		if wait := p.admitLocked(p.now()); wait > 0 {
+			// Also woken by a change, so a pool that loses every
+			// session during the pause says ErrNotBound at once.
+			changed := p.waitLocked()
 			p.mu.Unlock()
-			if err := p.sleep(ctx, wait); err != nil {
+			if err := p.sleep(ctx, wait, changed); err != nil {
 				return err
 			}
 			continue
@@ -256,12 +259,15 @@ func (p *Pool) broadcastLocked() {
 	}
 }
 
-// sleep waits d, unless ctx ends or the pool closes first.
-func (p *Pool) sleep(ctx context.Context, d time.Duration) error {
+// sleep waits d, or until changed is closed, unless ctx ends or the pool
+// closes first.
+func (p *Pool) sleep(ctx context.Context, d time.Duration, changed <-chan struct{}) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return nil
+	case <-changed:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("bindpool: submit: %w", ctx.Err())
