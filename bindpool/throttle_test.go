@@ -2,6 +2,7 @@ package bindpool_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -157,5 +158,37 @@ func TestPool_Submit_throughput(t *testing.T) {
 	t.Logf("%d messages in %v: %.0f/s against a cap of 200/s", n, el, n/el.Seconds())
 	if st := srv.Stats(); st.Accepted != n {
 		t.Errorf("simulator accepted %d, want %d", st.Accepted, n)
+	}
+}
+
+// A submitter waiting out a throttling pause hears at once when every
+// session is lost, instead of at the end of the pause.
+func TestPool_Submit_pauseThenLost(t *testing.T) {
+	srv := startServer(t, smsc.Options{})
+	o := options(srv)
+	o.Sessions = 1
+	o.Throttle = bindpool.ThrottleOptions{Pause: time.Hour}
+	gate := make(chan time.Duration)
+	o.Backoff = gateBackoff(gate)
+	p := startPool(t, o)
+	t.Cleanup(func() { close(gate) }) // before the pool's Close: let the slot go on
+	waitReady(t, p)
+
+	srv.SetFaults(smsc.Faults{ThrottleEvery: 1})
+	if res := submit(t, p, "4915100000001"); res.Header.Status != pdu.StatusThrottled {
+		t.Fatalf("result %+v", res)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		errc <- p.Submit(context.Background(), sm("4915100000001"), func(smpp.Result) { t.Error("done called") })
+	}()
+	srv.Drop("", false)
+	select {
+	case err := <-errc:
+		if !errors.Is(err, bindpool.ErrNotBound) {
+			t.Fatalf("Submit: %v, want ErrNotBound", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("Submit still waiting out the one-hour pause after every session was lost")
 	}
 }
