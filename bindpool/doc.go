@@ -41,6 +41,12 @@
 // blocking with it. The pool adds no goroutine per submission: the answer
 // reaches the caller's done on the session's goroutine.
 //
+// The pool holds no message of its own, so a crash loses nothing here: a
+// part lives in the caller's store until its answer is committed there. If
+// the process dies with parts in flight, or a session is lost before their
+// answers came, the caller sends them again; at most Sessions × Window parts
+// can be doubled that way (docs/DESIGN.md, "Delivery semantics").
+//
 // # Throttling
 //
 // ESME_RTHROTTLED and ESME_RMSGQFUL in an answer slow the whole pool, not

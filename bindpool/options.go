@@ -14,7 +14,8 @@ import (
 )
 
 // Options configure a Pool. Zero fields take the defaults named in their
-// comments; Address (or Dial) and Bind.SystemID are what a caller must give.
+// comments; only Address (or Dial) is required, and Bind carries the
+// account (system_id, password, system_type, address_range).
 type Options struct {
 	// Dial opens a connection to the SMSC. Nil dials Address with
 	// smpp.Dial (TCP keep-alive, and TLS when TLS is set). Each attempt is
