@@ -93,6 +93,10 @@ type Agent struct {
 	stopping  atomic.Bool
 	closed    sync.Once
 	closeErr  error
+	// poolClosed is set by Run once it closed the pool; Close closes a
+	// pool that Run never did (New succeeded, Run never ran or could not
+	// start).
+	poolClosed bool
 }
 
 // New checks the configuration, prepares the spool folders and opens the
@@ -218,8 +222,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.stopping.Load() {
 		return errors.New("agent: closed")
 	}
-	now := a.clock()
-	a.started.Store(&now)
 	a.log.Info("agent: starting", "version", a.opts.Version, "smsc", a.cfg.SMSC.Address,
 		"sessions", a.cfg.SMSC.Sessions, "window", a.cfg.SMSC.Window, "spool", a.cfg.Spool.Dir)
 
@@ -236,6 +238,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	writerCtx, endWriter := context.WithCancel(life)
 	defer endWriter()
 
+	// Intake first: a folder it cannot watch is the one failure that keeps
+	// the agent from starting, and nothing else has begun yet.
+	if err := a.intake.Start(); err != nil {
+		return errors.Join(fmt.Errorf("agent: intake: %w", err), a.Close(life))
+	}
 	var (
 		wg           sync.WaitGroup
 		settleQuit   = make(chan struct{})
@@ -243,13 +250,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		settleDone   = make(chan struct{})
 		applyDone    = make(chan struct{})
 		dispatchDone = make(chan struct{})
-		intakeDone   = make(chan struct{})
-		intakeErr    error
 	)
-	go func() {
-		defer close(intakeDone)
-		intakeErr = a.intake.Run(work)
-	}()
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -275,18 +276,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer close(dispatchDone)
 		a.d.run(work)
 	}()
+	now := a.clock()
+	a.started.Store(&now)
 
-	var runErr error
-	select {
-	case <-work.Done():
-	case <-intakeDone:
-		// Intake returns before ctx ends only when it cannot start.
-		if intakeErr != nil {
-			runErr = fmt.Errorf("agent: intake: %w", intakeErr)
-			a.log.Error("agent: cannot take files; stopping", "err", intakeErr)
-		}
-	}
-	endWork()
+	<-work.Done()
 	a.stopping.Store(true)
 	a.log.Info("agent: stopping")
 	begun := time.Now()
@@ -294,7 +287,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	// 1. No new work: intake finishes the files it is storing (each is
 	// stored whole or stays in .work/ for the next start), the dispatcher
 	// gives back the parts it has not submitted.
-	<-intakeDone
+	if err := a.intake.Close(life); err != nil {
+		a.log.Warn("agent: stopping intake", "err", err)
+	}
 	<-dispatchDone
 
 	// 2. Wait for the responses to what is out, so that their outcome is
@@ -324,6 +319,7 @@ wait:
 		a.log.Warn("agent: closing the SMSC sessions", "err", err)
 	}
 	cancel()
+	a.poolClosed = true
 
 	// 4. Record every result and every receipt received, answer the SMSC.
 	close(settleQuit)
@@ -337,17 +333,16 @@ wait:
 	wg.Wait()
 	err := a.Close(life)
 	a.log.Info("agent: stopped", "took", time.Since(begun).Round(time.Millisecond))
-	return errors.Join(runErr, err)
+	return err
 }
 
-// Close closes the outbox. Run calls it at its end; call it only for an
-// agent that New made and that is never run. Calling it again does
-// nothing.
+// Close closes the pool and the outbox. Run calls it at its end; call it
+// only for an agent that is never run, never while Run runs. Calling it
+// again does nothing.
 func (a *Agent) Close(ctx context.Context) error {
 	a.closed.Do(func() {
 		a.stopping.Store(true)
-		if !a.running.Load() {
-			// Never started: the pool was built but holds no session.
+		if !a.poolClosed {
 			_ = a.pool.Close(ctx)
 		}
 		// Crash story: the outbox's own; every operation handed to it
