@@ -46,12 +46,9 @@ func (c *runCmd) Run(a *app) error {
 	}
 	bi, ok := debug.ReadBuildInfo()
 	ver := resolveBuildInfo(version, commit, date, bi, ok).Version
-	err = service.Run(a.ctx, service.RunOptions{WorkDir: cfg.Store.Dir(), Logger: log},
+	// An error is printed by the caller, on standard error like the log.
+	return service.Run(a.ctx, service.RunOptions{WorkDir: cfg.Store.Dir(), Logger: log},
 		func(ctx context.Context) error { return serveAgent(ctx, cfg, log, ver) })
-	if err != nil {
-		log.Error("smsagent stopped with an error", "err", err)
-	}
-	return err
 }
 
 // serveAgent runs one agent with its admin API until ctx ends.
