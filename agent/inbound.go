@@ -49,10 +49,10 @@ func (h *receiver) handle(req smpp.Request) {
 	var m short
 	switch p := req.PDU.(type) {
 	case *pdu.DeliverSM:
-		m = short{esm: byte(p.ESMClass), dataCoding: byte(p.DataCoding), source: p.Source.Addr, dest: p.Dest.Addr,
+		m = short{esm: byte(p.ESMClass), dataCoding: byte(p.DataCoding), source: number(p.Source), dest: number(p.Dest),
 			data: p.ShortMessage, tlvs: p.TLVs}
 	case *pdu.DataSM:
-		m = short{esm: byte(p.ESMClass), dataCoding: byte(p.DataCoding), source: p.Source.Addr, dest: p.Dest.Addr,
+		m = short{esm: byte(p.ESMClass), dataCoding: byte(p.DataCoding), source: number(p.Source), dest: number(p.Dest),
 			tlvs: p.TLVs}
 	default:
 		// alert_notification (§4.12) says a handset is reachable again;
@@ -74,6 +74,15 @@ func (h *receiver) handle(req smpp.Request) {
 	}
 	mo := moPart(&m, req.PDU, now)
 	h.out.put(inbound{req: req, mo: &mo})
+}
+
+// number writes an address the way reports and incoming SMS show numbers:
+// "+" before an international one (TON 1, §5.2.5), as a person writes it.
+func number(a pdu.Address) string {
+	if a.TON == pdu.TONInternational && a.Addr != "" && a.Addr[0] != '+' {
+		return "+" + a.Addr
+	}
+	return a.Addr
 }
 
 // receipt reads a delivery receipt (SMPP 3.4 Appendix B, with the TLVs of

@@ -21,7 +21,7 @@ func deliver(esm pdu.ESMClass, dcs pdu.DataCoding, msg string, tlvs pdu.TLVs) *p
 }
 
 func shortOf(p *pdu.DeliverSM) *short {
-	m := &short{esm: byte(p.ESMClass), dataCoding: byte(p.DataCoding), source: p.Source.Addr, dest: p.Dest.Addr,
+	m := &short{esm: byte(p.ESMClass), dataCoding: byte(p.DataCoding), source: number(p.Source), dest: number(p.Dest),
 		data: p.ShortMessage, tlvs: p.TLVs}
 	if len(m.data) == 0 {
 		m.data, _ = p.TLVs.MessagePayload()
@@ -60,7 +60,7 @@ func TestReceiver_receipt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := h.receipt(shortOf(tt.p), t0)
 			w := tt.want
-			w.Received, w.Source, w.Dest = t0, "358401234567", "12345"
+			w.Received, w.Source, w.Dest = t0, "+358401234567", "12345"
 			if w.Text == "" {
 				w.Text = got.Text // the raw text is kept for unmatched reports; compared below
 			}
@@ -94,7 +94,7 @@ func TestMOPart(t *testing.T) {
 	sar.SetSARMsgRefNum(0x1234)
 	sar.SetSARTotalSegments(3)
 	sar.SetSARSegmentSeqnum(2)
-	from, to := "358401234567", "12345"
+	from, to := "+358401234567", "12345"
 	tests := []struct {
 		name       string
 		p          *pdu.DeliverSM
