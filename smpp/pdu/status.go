@@ -1,6 +1,10 @@
 package pdu
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Status is a command_status value (§5.1.3). Status implements error so that
 // a refusal from the peer can travel up as an error and be tested with
@@ -205,4 +209,26 @@ func (s Status) Class() Class {
 		return ClassBadCredentials
 	}
 	return ClassPermanent
+}
+
+// ParseStatus reads a command_status as a person writes it: the spec name
+// ("ESME_RTHROTTLED", case-insensitive, the "ESME_" prefix optional) or a
+// number ("0x58", "88").
+func ParseStatus(s string) (Status, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	if t == "" {
+		return 0, fmt.Errorf("empty command_status")
+	}
+	if !strings.HasPrefix(t, "ESME_") {
+		if n, err := strconv.ParseUint(strings.ToLower(t), 0, 32); err == nil {
+			return Status(n), nil
+		}
+		t = "ESME_" + t
+	}
+	for st, info := range statusTable {
+		if info.name == t {
+			return st, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown command_status %q: want a name such as ESME_RTHROTTLED or a number such as 0x58", s)
 }

@@ -136,3 +136,26 @@ func TestStatus_Class(t *testing.T) {
 		}
 	}
 }
+
+func TestParseStatus(t *testing.T) {
+	tests := []struct {
+		in   string
+		want pdu.Status
+		ok   bool
+	}{
+		{"ESME_RTHROTTLED", pdu.StatusThrottled, true},
+		{"rthrottled", pdu.StatusThrottled, true},
+		{"esme_rinvdstadr", pdu.StatusInvDstAdr, true},
+		{"0x58", pdu.StatusThrottled, true},
+		{"88", pdu.StatusThrottled, true},
+		{"0x400", pdu.Status(0x400), true},
+		{"ESME_NOPE", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := pdu.ParseStatus(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseStatus(%q) = %v, %v; want %v, ok=%v", tt.in, uint32(got), err, uint32(tt.want), tt.ok)
+		}
+	}
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smsagent/smsagent/smpp"
+	"github.com/smsagent/smsagent/smpp/pdu"
+)
+
+// syncBuffer lets the test read what a command running in another goroutine
+// has printed so far.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSim starts `smsagent sim` in process, binds to it as an ESME, checks
+// the accounts and a refusal rule, and stops it with the context as Ctrl-C
+// would.
+func TestSim(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"sim", "--listen", "127.0.0.1:0", "--account", "tester:secret",
+			"--rule", "+999=ESME_RINVDSTADR", "--receipt-delay", "0s", "--stats", "0"}, &out, &errOut)
+	}()
+	addrRE := regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
+	var addr string
+	deadline := time.Now().Add(10 * time.Second)
+	for addr == "" {
+		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
+			addr = m[1]
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("sim exited with %d before listening: %s", code, errOut.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sim did not print its address: %q", out.String())
+		}
+	}
+
+	bind := func(password string) (*smpp.Session, error) {
+		conn, err := smpp.Dial(ctx, "tcp", addr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := smpp.NewSession(conn, smpp.SessionOptions{})
+		bctx, bcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer bcancel()
+		return s, s.Bind(bctx, smpp.BindRequest{Mode: smpp.Transceiver, SystemID: "tester", Password: password})
+	}
+	if _, err := bind("wrong"); !errors.Is(err, pdu.StatusInvPaswd) {
+		t.Fatalf("bind with a wrong password: %v, want ESME_RINVPASWD", err)
+	}
+	s, err := bind("secret")
+	if err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+	defer scancel()
+	submit := func(dest string) error {
+		_, err := s.Submit(sctx, &pdu.SubmitSM{Dest: pdu.Address{TON: pdu.TONInternational, NPI: pdu.NPIISDN, Addr: dest}, ShortMessage: []byte("hi")})
+		return err
+	}
+	if err := submit("358401234567"); err != nil {
+		t.Errorf("submit to a delivered destination: %v", err)
+	}
+	if err := submit("999123"); !errors.Is(err, pdu.StatusInvDstAdr) {
+		t.Errorf("submit to +999: %v, want ESME_RINVDSTADR", err)
+	}
+	if err := s.Close(sctx); err != nil {
+		t.Logf("close: %v", err)
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("exit status %d, stderr %s", code, errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sim did not stop after the context ended")
+	}
+	if !strings.Contains(out.String(), "submits 2  accepted 1  refused 1") {
+		t.Errorf("final stats line missing or wrong:\n%s", out.String())
+	}
+}
+
+func TestSim_BadRule(t *testing.T) {
+	for _, rule := range []string{"nothing", "+1=ESME_NOPE", "=delivered", "+1=ESME_ROK"} {
+		r := cli(t, "sim", "--listen", "127.0.0.1:0", "--rule", rule)
+		r.want(t, exitUsage)
+		if !strings.Contains(r.stderr, "--rule") {
+			t.Errorf("rule %q: stderr %q does not name the flag", rule, r.stderr)
+		}
+	}
+}
