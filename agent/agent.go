@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/bindpool"
 	"github.com/smsagent/smsagent/config"
 	"github.com/smsagent/smsagent/inbox"
 	"github.com/smsagent/smsagent/msgfile"
@@ -55,6 +56,10 @@ type Options struct {
 	// with the SMSC's requests; nil builds package bindpool's pool from
 	// the configuration. Tests and benchmarks pass their own.
 	NewPool func(handler func(smpp.Request)) (Pool, error)
+	// TunePool adjusts the options of the bind pool built from the
+	// configuration, last (reconnect backoff and throttle pauses in tests
+	// that should not wait a minute); nil changes nothing.
+	TunePool func(*bindpool.Options)
 	// DrainTimeout, UnbindTimeout and SweepInterval default to the
 	// constants above.
 	DrainTimeout, UnbindTimeout, SweepInterval time.Duration
@@ -198,10 +203,10 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	}
 	newPool := opts.NewPool
 	if newPool == nil {
-		newPool = func(h func(smpp.Request)) (Pool, error) { return newBindPool(cfg, h, a.log, a.clock) }
+		newPool = func(h func(smpp.Request)) (Pool, error) { return newBindPool(cfg, h, a.log, a.clock, opts.TunePool) }
 	}
 	if a.pool, err = newPool(recv.handle); err != nil {
-		return nil, fmt.Errorf("agent: %w", err)
+		return nil, err
 	}
 	a.d.pool = a.pool
 	ok = true
