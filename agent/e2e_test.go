@@ -93,7 +93,7 @@ func TestAgent_e2e_formats(t *testing.T) {
 	startReal(t, cfg)
 
 	longGSM := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 8) // 360 septets: 3 parts
-	longUCS := strings.Repeat("Привет, мир! 😀 ", 10)                               // 160 units: 3 parts
+	longUCS := strings.Repeat("Привет, мир! 😀 ", 10)                              // 160 units: 3 parts
 	ext := "Braces {x} [y] ~z~ |w| \\v ^u€ and more"
 	drop(t, cfg, "one.json", `{"id":"gsm","to":"+358400011","text":"Hello @ £$¥ èéùìò Ç Øø Åå Δ_ΦΓΛΩΠΨΣΘΞ ÆæßÉ !\"#¤%&'()*+,-./:;<=>?¡ÄÖÑÜ§¿äöñüà","meta":{"k":[1,2]}}`)
 	drop(t, cfg, "many.ndjson", strings.Join([]string{
