@@ -20,6 +20,7 @@ import (
 
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/admin"
+	"github.com/smsagent/smsagent/agent"
 	"github.com/smsagent/smsagent/config"
 	"github.com/smsagent/smsagent/internal/fsutil"
 	"github.com/smsagent/smsagent/outbox"
@@ -392,7 +393,11 @@ func (a *app) openQueue(configFile string, write bool) (*queueConn, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, noDatabase(path, err)
 	}
-	opts := outboxOptions(cfg)
+	// The agent's mapping: a retry on a stopped agent computes the
+	// message's new age limit from retry.max_age as the agent would, and
+	// no write may grow the file past store.max_size.
+	opts := agent.OutboxOptions(cfg)
+	opts.Logger = slog.New(slog.DiscardHandler)
 	opts.ReadOnly, opts.LockTimeout = !write, lockWait
 	store, err := outbox.Open(path, opts)
 	if err == nil {
@@ -417,22 +422,6 @@ func (a *app) openQueue(configFile string, write bool) (*queueConn, error) {
 		return nil, err
 	}
 	return &queueConn{api: c, explain: explain, close: func() {}}, nil
-}
-
-// outboxOptions are the store settings of the configuration that the queue
-// commands can reach: a retry on a stopped agent computes the message's new
-// age limit from retry.max_age, as the agent would, and no write may grow
-// the file past store.max_size.
-func outboxOptions(cfg *config.Config) outbox.Options {
-	return outbox.Options{
-		Logger: slog.New(slog.DiscardHandler),
-		Retry: outbox.RetryPolicy{
-			Initial: cfg.Retry.Initial,
-			Max:     cfg.Retry.Max,
-			MaxAge:  cfg.Retry.MaxAge,
-		},
-		MaxSize: int(cfg.Store.MaxSize),
-	}
 }
 
 // adminClient prepares a client for the API of the agent cfg configures.

@@ -1,0 +1,96 @@
+package agent
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/inbox"
+	"github.com/smsagent/smsagent/msgfile"
+	"github.com/smsagent/smsagent/outbox"
+	"github.com/smsagent/smsagent/smpp/coding"
+	"github.com/smsagent/smsagent/smpp/dlr"
+)
+
+// MODedupWindow is how long the agent remembers an incoming part's
+// fingerprint to recognise the SMSC delivering it again after a lost
+// deliver_sm_resp. SMSCs retry within seconds to minutes; an hour covers
+// that, while a person who really sends the same text twice is
+// forgotten soon enough to be heard the second time.
+const MODedupWindow = time.Hour
+
+// OutboxOptions maps the configuration onto outbox.Options: the one place
+// that does, so the running agent and the queue commands on a stopped
+// agent compute the same retry policy, age limit and receipt timeouts.
+// Logger is nil (discard); the caller sets it, and DecodeMO, when it
+// writes incoming SMS.
+func OutboxOptions(cfg *config.Config) outbox.Options {
+	grace := cfg.SMSC.ReceiptGrace
+	if grace == 0 {
+		// smsc.receipt_grace: 0 means "no grace" in the configuration,
+		// while outbox.Options reads 0 as "the default" (5 min). The
+		// shortest positive grace reports an unmatched receipt at the next
+		// sweep.
+		grace = time.Nanosecond
+	}
+	return outbox.Options{
+		Retry: outbox.RetryPolicy{
+			Initial: cfg.Retry.Initial,
+			Max:     cfg.Retry.Max,
+			MaxAge:  cfg.Retry.MaxAge,
+		},
+		ReceiptTimeout: cfg.Retry.ReceiptTimeout,
+		OrphanGrace:    grace,
+		MODedupWindow:  MODedupWindow,
+		Retention:      cfg.Store.Retention,
+		MaxSize:        int(cfg.Store.MaxSize),
+	}
+}
+
+// decodeMO is outbox.Options.DecodeMO: the joined user data of an incoming
+// SMS decoded once by its data_coding (SMPP 3.4 §5.2.19, 23.038 §4).
+func decodeMO(dataCoding byte, data []byte) (text, encoding string) {
+	text, encoding, _ = coding.Decode(dataCoding, data) // text is usable even for a reserved data_coding
+	return text, encoding
+}
+
+// parseOptions are msgfile's options for the configured spool.
+func parseOptions(cfg *config.Config, log *slog.Logger) msgfile.Options {
+	cs := msgfile.CharsetUTF8
+	if cfg.Spool.Charset == config.CharsetISO885915 {
+		cs = msgfile.CharsetISO885915
+	}
+	return msgfile.Options{Logger: log, SMSToolsCharset: cs, MaxSize: int64(cfg.Spool.MaxFileSize)}
+}
+
+// splitMethod is the concatenation method configured for the SMSC
+// (smsc.split).
+func splitMethod(s config.Split) (coding.Method, error) {
+	switch s {
+	case config.SplitUDH, "":
+		return coding.SplitUDH8, nil
+	case config.SplitUDH16:
+		return coding.SplitUDH16, nil
+	case config.SplitSAR:
+		return coding.SplitSAR, nil
+	case config.SplitPayload:
+		return coding.SplitPayload, nil
+	}
+	return 0, fmt.Errorf("agent: unknown smsc.split %q", s)
+}
+
+func inboxFormat(f config.InboxFormat) inbox.Format {
+	if f == config.InboxSMSTools {
+		return inbox.FormatSMSTools
+	}
+	return inbox.FormatJSON
+}
+
+func idRule(r config.MessageIDRule) (dlr.Rule, error) {
+	rule, err := dlr.ParseRule(string(r))
+	if err != nil {
+		return 0, fmt.Errorf("agent: smsc.message_id: %w", err)
+	}
+	return rule, nil
+}

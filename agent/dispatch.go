@@ -1,0 +1,291 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/outbox"
+	"github.com/smsagent/smsagent/smpp"
+	"github.com/smsagent/smsagent/smpp/pdu"
+)
+
+// maxIdle caps the dispatcher's sleep when nothing is due, so that a missed
+// wake-up (there should be none) costs at most this long.
+const maxIdle = time.Minute
+
+// dispatcher moves due messages from the outbox to the pool. One goroutine
+// (run) owns it; the budget counters are shared with the settler, which
+// frees what it has committed.
+//
+// The budget is the duplicate bound of docs/DESIGN.md ("Delivery
+// semantics"): at most `budget` parts are submitted and not yet committed
+// (response recorded by outbox.RecordParts). A crash resends exactly those,
+// so whatever kills the process, the SMSC sees at most sessions × window
+// messages twice. A part whose response timed out (Result.Pending) leaves
+// the budget: its session's MaxUnanswered bounds those, and keeping them
+// would let a silent SMSC stop all sending while its link stays up.
+type dispatcher struct {
+	store  *outbox.Store
+	pool   Pool
+	enc    *encoder
+	clock  func() time.Time
+	log    *slog.Logger
+	health *health
+
+	// results goes to the settler: the pool's done calls, and the parts the
+	// dispatcher gives back unsent.
+	results *mailbox[partResult]
+	budget  int // sessions × window
+	page    int // messages claimed at once
+
+	// inflight counts parts submitted and neither committed nor pending;
+	// open counts parts submitted whose final result is not committed
+	// (pending ones included): what a graceful stop waits for.
+	inflight, open atomic.Int64
+
+	// wake is poked (capacity 1, never blocking) when there may be work:
+	// intake stored messages, an operator retried some, the settler freed
+	// budget or put messages back in the queue.
+	wake chan struct{}
+}
+
+// flight is one claimed message while its parts are out. The dispatcher
+// creates it; after the hand-off through the mailbox only the settler
+// touches it.
+type flight struct {
+	id       smsagent.MessageID
+	total    int
+	received time.Time
+	report   bool
+	// accepted is set once a part of the message was accepted by the SMSC
+	// (now or in an earlier round): FileToSubmit is observed once.
+	accepted bool
+}
+
+// partCall is one submitted part. Its done method is the pool's callback.
+type partCall struct {
+	f       *flight
+	seq     int
+	results *mailbox[partResult]
+	// pending is set by the settler when the response timed out, so that
+	// the final result does not free the budget twice.
+	pending bool
+}
+
+// done hands the session's result to the settler. It runs on a session
+// goroutine and must not block: put never does.
+func (c *partCall) done(res smpp.Result) {
+	c.results.put(partResult{call: c, res: res})
+}
+
+// partResult is one result on its way to the settler.
+type partResult struct {
+	call *partCall
+	res  smpp.Result
+	// unsent marks a part the dispatcher gives back without having
+	// submitted it (no bind, stopping): outcome released, no budget held.
+	unsent bool
+}
+
+func (d *dispatcher) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run dispatches until ctx ends. When it returns, every part it claimed was
+// either handed to the pool or handed to the settler as released: nothing
+// it claimed is left unaccounted for.
+//
+// Crash story: Claim commits the messages as sending. A crash after it and
+// before their results are committed leaves them sending; outbox.Open puts
+// them back in the queue at their old due time, and the parts that were
+// submitted are sent again (the duplicate window above); parts accepted in
+// an earlier, committed round keep their SMSC ids and are not resent.
+func (d *dispatcher) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		// Never claim what cannot go out: messages stay queued (and in
+		// order) while no session is bound.
+		select {
+		case <-d.pool.Ready():
+		case <-ctx.Done():
+			return
+		}
+		// The page is claimed before the budget has room for it: its
+		// commit then overlaps the responses the budget waits for, and
+		// claimed-but-unsent stays within one page.
+		recs, err := d.store.Claim(ctx, d.clock(), d.page)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.health.set(healthDispatch, fmt.Sprintf("dispatcher: cannot claim messages: %v", err))
+				d.log.Error("agent: claiming due messages failed; retrying", "err", err)
+				d.idle(ctx, d.clock().Add(time.Second))
+			}
+			continue
+		}
+		d.health.clear(healthDispatch)
+		if len(recs) == 0 {
+			d.idle(ctx, d.nextDue(ctx))
+			continue
+		}
+		d.send(ctx, recs)
+	}
+}
+
+// nextDue is when the earliest queued message becomes due, capped at
+// maxIdle from now.
+func (d *dispatcher) nextDue(ctx context.Context) time.Time {
+	now := d.clock()
+	limit := now.Add(maxIdle)
+	next, ok, err := d.store.NextDue(ctx)
+	if err != nil || !ok || next.After(limit) {
+		return limit
+	}
+	return next
+}
+
+// idle waits for a wake-up, until (zero: no timer) or the end of ctx.
+func (d *dispatcher) idle(ctx context.Context, until time.Time) {
+	var timer <-chan time.Time
+	if !until.IsZero() {
+		wait := until.Sub(d.clock())
+		if wait <= 0 {
+			return
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-d.wake:
+	case <-timer:
+	case <-ctx.Done():
+	}
+}
+
+// prepared is a claimed message ready to go: its flight and one submit_sm
+// per part still to send (nil for parts accepted in an earlier round,
+// which are never sent twice).
+type prepared struct {
+	f   *flight
+	sms []*pdu.SubmitSM
+}
+
+// send submits the parts of recs that are not accepted yet, in order,
+// within the budget. When the pool has no session or ctx ends, the parts
+// not submitted go back as released and send returns.
+func (d *dispatcher) send(ctx context.Context, recs []smsagent.Record) {
+	page := make([]prepared, 0, len(recs))
+	for i := range recs {
+		if p, ok := d.prepare(ctx, &recs[i]); ok {
+			page = append(page, p)
+		}
+	}
+	for i, p := range page {
+		for j, sm := range p.sms {
+			if sm == nil {
+				continue
+			}
+			call := &partCall{f: p.f, seq: j + 1, results: d.results}
+			if !d.reserve(ctx) {
+				d.release(page[i:], j)
+				return
+			}
+			if err := d.pool.Submit(ctx, sm, call.done); err != nil {
+				d.inflight.Add(-1)
+				d.open.Add(-1)
+				if ctx.Err() == nil {
+					d.log.Info("agent: SMSC link down; messages back to the queue", "err", err)
+				}
+				d.release(page[i:], j)
+				return
+			}
+		}
+	}
+}
+
+// prepare encodes a claimed message and builds its PDUs. A message that
+// cannot be sent is failed here, before any of its parts goes out.
+func (d *dispatcher) prepare(ctx context.Context, r *smsagent.Record) (prepared, bool) {
+	enc, err := d.enc.split(r)
+	if err == nil && len(r.Parts) != 0 && len(r.Parts) != len(enc.parts) {
+		err = fmt.Errorf("the text now makes %d parts where %d were sent before (smsc.split or the encoding "+
+			"changed); retry the message to send all of it again", len(enc.parts), len(r.Parts))
+	}
+	p := prepared{sms: make([]*pdu.SubmitSM, len(enc.parts))}
+	sending := 0
+	for j := range enc.parts {
+		if err != nil {
+			break
+		}
+		if len(r.Parts) != 0 && r.Parts[j].State != smsagent.StateSending {
+			continue
+		}
+		p.sms[j], err = d.enc.submit(&r.Message, &enc, enc.parts[j])
+		sending++
+	}
+	if err == nil && sending == 0 {
+		// Claim returned a queued message whose parts were all accepted:
+		// the outbox settles such a message as sent, so this is a broken
+		// record; failing it shows it to a person instead of looping.
+		err = errors.New("no part left to send")
+	}
+	if err != nil {
+		d.fail(ctx, r, err.Error())
+		return prepared{}, false
+	}
+	p.f = &flight{id: r.ID, total: len(enc.parts), received: r.ReceivedAt, report: r.Report,
+		accepted: !r.Submitted.IsZero()}
+	return p, true
+}
+
+// reserve takes one part of the budget, waiting for the settler to free
+// some. False when ctx ended first.
+func (d *dispatcher) reserve(ctx context.Context) bool {
+	for d.inflight.Load() >= int64(d.budget) {
+		select {
+		case <-d.wake:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	d.inflight.Add(1)
+	d.open.Add(1)
+	return true
+}
+
+// release gives back, unsent, part j of page[0] onwards and every part of
+// the rest of the page, for the settler to record as released: the
+// messages go back to the front of the queue without counting an attempt.
+//
+// Crash story: until the settler commits these results the messages stay
+// sending, and a restart queues them again; nothing of them was sent, so
+// nothing is doubled.
+func (d *dispatcher) release(page []prepared, j int) {
+	for i, p := range page {
+		for k, sm := range p.sms {
+			if sm == nil || (i == 0 && k < j) {
+				continue
+			}
+			d.results.put(partResult{call: &partCall{f: p.f, seq: k + 1, results: d.results}, unsent: true})
+		}
+	}
+}
+
+// fail makes a message that cannot be sent final as failed, with the
+// reason in its report.
+//
+// Crash story: Fail is one commit; a crash before it leaves the message
+// sending, queued again at start, and it fails again here.
+func (d *dispatcher) fail(ctx context.Context, r *smsagent.Record, reason string) {
+	d.log.Warn("agent: message cannot be sent; failed", "id", r.ID, "file", r.File, "reason", reason)
+	if err := d.store.Fail(ctx, r.ID, reason); err != nil && ctx.Err() == nil {
+		d.log.Error("agent: recording a failed message", "id", r.ID, "err", err)
+	}
+}

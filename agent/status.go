@@ -1,0 +1,129 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/outbox"
+)
+
+// housekeep runs the time-driven work until ctx ends: outbox.Sweep (receipt
+// timeouts, unmatched receipts, incomplete incoming SMS, expiry, pruning),
+// the rate samples, and the count of files intake refused.
+//
+// Crash story: Sweep's own; each of its transactions is whole, and what a
+// crash interrupts is found again by the next sweep.
+func (a *Agent) housekeep(ctx context.Context) {
+	t := time.NewTicker(a.opts.SweepInterval)
+	defer t.Stop()
+	var rejected uint64
+	for {
+		a.sweep(ctx)
+		now := a.clock()
+		if r := a.intake.Stats().Rejected; r > rejected {
+			for range r - rejected {
+				a.obs.FileRejected()
+			}
+			a.rates.files.Add(r - rejected)
+			rejected = r
+		}
+		a.rates.sample(now)
+		if bound(a.pool) {
+			a.downSince.Store(nil)
+		} else if a.downSince.Load() == nil {
+			a.downSince.Store(&now)
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (a *Agent) sweep(ctx context.Context) {
+	res, err := a.store.Sweep(ctx, a.clock())
+	if err != nil {
+		if ctx.Err() == nil {
+			a.health.set(healthSweep, fmt.Sprintf("outbox: sweep failed: %v", err))
+			a.log.Error("agent: sweeping the outbox failed", "err", err)
+		}
+		return
+	}
+	a.health.clear(healthSweep)
+	if res != (outbox.SweepResult{}) {
+		a.log.Debug("agent: swept", "unmatched", res.Unmatched, "incomplete_mo", res.IncompleteMO,
+			"receipt_timeouts", res.ReceiptTimeouts, "expired", res.Expired, "pruned", res.Pruned)
+	}
+}
+
+// linkDownAlarm is how long every session may be down before the status
+// lists it as a health problem: reconnecting takes a few seconds, a site
+// whose link comes and goes should not raise an alarm each time.
+const linkDownAlarm = time.Minute
+
+// Status is the snapshot `smsagent status`, the admin API and the metrics
+// scrape read. It fails only when the outbox cannot be read.
+func (a *Agent) Status(ctx context.Context) (smsagent.Status, error) {
+	stats, err := a.store.Stats(ctx)
+	if err != nil {
+		return smsagent.Status{}, fmt.Errorf("agent: status: %w", err)
+	}
+	now := a.clock()
+	st := smsagent.Status{
+		Version: a.opts.Version,
+		Binds:   a.pool.Status(),
+		Queue:   smsagent.QueueStatus{ByState: make(map[string]int, len(stats.ByState)), Awaiting: stats.Awaiting},
+		Health:  []string{},
+	}
+	if t := a.started.Load(); t != nil {
+		st.Started = *t
+	}
+	for s, n := range stats.ByState {
+		st.Queue.ByState[s.String()] = n
+	}
+	is := a.intake.Stats()
+	st.Intake = smsagent.IntakeStatus{
+		FilesTaken: is.Taken, FilesRejected: is.Rejected, Messages: is.Messages, Duplicates: is.Duplicates,
+		Pending: is.Pending, Stalled: is.Stalled != "", LastError: is.LastError,
+	}
+	st.Inbox = smsagent.InboxStatus{Backlog: stats.Events, Written: a.writer.Written()}
+	if err := a.writer.Err(); err != nil {
+		st.Inbox.LastError = err.Error()
+		st.Health = append(st.Health, fmt.Sprintf("inbox: reports not written: %v", err))
+	}
+	st.Rates.FilesPerSec, st.Rates.SubmitsPerSec, st.Rates.ReceiptsPerSec = a.rates.average(now)
+
+	if err := a.pool.AuthFailed(); err != nil {
+		st.Health = append(st.Health, fmt.Sprintf("smsc: credentials refused, not reconnecting until restarted: %v", err))
+	} else if line := a.linkDown(st.Binds, now); line != "" {
+		st.Health = append(st.Health, line)
+	}
+	if is.Stalled != "" {
+		st.Health = append(st.Health, "intake stalled: "+is.Stalled)
+	}
+	st.Health = append(st.Health, a.health.list()...)
+	return st, nil
+}
+
+// linkDown words a link that has been down longer than linkDownAlarm, with
+// the latest error a slot reported.
+func (a *Agent) linkDown(binds []smsagent.BindStatus, now time.Time) string {
+	since := a.downSince.Load()
+	if since == nil || bound(a.pool) || now.Sub(*since) < linkDownAlarm {
+		return ""
+	}
+	line := fmt.Sprintf("smsc: no session bound for %s", now.Sub(*since).Round(time.Second))
+	var last smsagent.BindStatus
+	for _, b := range binds {
+		if b.LastError != "" && !b.Since.Before(last.Since) {
+			last = b
+		}
+	}
+	if last.LastError != "" {
+		line += " (last error: " + last.LastError + ")"
+	}
+	return line
+}

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/smsagent/smsagent/outbox"
+	"github.com/smsagent/smsagent/smpp/smsc"
+)
+
+// TestRun_badConfig: a configuration with problems is a usage error (exit
+// 2) listing every problem, before anything is touched.
+func TestRun_badConfig(t *testing.T) {
+	file, _ := writeConfig(t, "  window: 0\n  sessions: 100\n", "")
+	r := cli(t, "run", "--config", file)
+	r.want(t, exitUsage)
+	for _, want := range []string{"2 problems", "smsc.window: must be between 1 and 1000, got 0",
+		"smsc.sessions: must be between 1 and 64, got 100"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}
+
+// TestRun_locked: a second agent on the same database does not start; it
+// says why and exits 1.
+func TestRun_locked(t *testing.T) {
+	file, _ := writeConfig(t, "", "admin:\n  listen: \"\"\n")
+	db := filepath.Join(filepath.Dir(file), "state", "outbox.db")
+	if err := os.MkdirAll(filepath.Dir(db), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	s, err := outbox.Open(db, outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close(context.Background()) }()
+	r := cli(t, "run", "--config", file)
+	r.want(t, exitFailure)
+	if !strings.Contains(r.stderr, "in use by another smsagent process") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+}
+
+// mainEnv makes a re-executed test binary run main instead of the tests,
+// so that signal tests stop a real process.
+const mainEnv = "SMSAGENT_TEST_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// simulator runs an SMSC simulator on loopback for the test.
+func simulator(t *testing.T, o smsc.Options) *smsc.Server {
+	t.Helper()
+	s := smsc.New(o)
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Close(ctx)
+	})
+	return s
+}
+
+// freeAddr is a loopback address to listen on.
+func freeAddr(t *testing.T) string {
+	ln := listen(t)
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// runConfig writes a configuration for an agent talking to the simulator,
+// with its admin API on a free loopback port.
+func runConfig(t *testing.T, sim *smsc.Server) (file, spool, api string) {
+	api = freeAddr(t)
+	file, spool = writeConfig(t, "  response_timeout: 30s\n",
+		fmt.Sprintf("admin:\n  listen: %q\n  token: test-token\nlog:\n  level: warn\n", api))
+	body, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = []byte(strings.Replace(string(body), "smsc.test:2775", sim.Addr(), 1))
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file, spool, api
+}
+
+func dropFile(t *testing.T, spool, name, content string) {
+	t.Helper()
+	tmp := filepath.Join(spool, "outgoing", "."+name)
+	if err := os.WriteFile(tmp, []byte(content), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(spool, "outgoing", name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestRun_simulator runs `smsagent run` in process against the simulator:
+// a file dropped gets its report in inbox/, the admin API serves readiness,
+// status and metrics, and the end of the context stops it cleanly.
+func TestRun_simulator(t *testing.T) {
+	sim := simulator(t, smsc.Options{})
+	file, spool, api := runConfig(t, sim)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan result, 1)
+	go func() {
+		var out, errOut strings.Builder
+		code := run(ctx, []string{"run", "--config", file}, &out, &errOut)
+		done <- result{out.String(), errOut.String(), code}
+	}()
+	dropFile(t, spool, "hello.json", `{"id":"h1","to":"+358401234567","text":"Hello"}`)
+	waitFor(t, 20*time.Second, "the report", func() bool {
+		m, _ := filepath.Glob(filepath.Join(spool, "inbox", "*.report.json"))
+		return len(m) == 1
+	})
+	m, _ := filepath.Glob(filepath.Join(spool, "inbox", "*.report.json"))
+	b, err := os.ReadFile(m[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"status": "delivered"`) || !strings.Contains(string(b), `"id": "h1"`) {
+		t.Errorf("report:\n%s", b)
+	}
+	if code, body := get(t, "http://"+api+"/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz: %d %s", code, body)
+	}
+	if code, body := get(t, "http://"+api+"/api/v1/status"); code != http.StatusOK || !strings.Contains(body, `"state":"bound"`) {
+		t.Errorf("/api/v1/status: %d %s", code, body)
+	}
+	code, body := get(t, "http://"+api+"/metrics")
+	// The receipt may come before the response is recorded: it is then
+	// parked, and applied when the response is.
+	if !strings.Contains(body, `smsagent_receipts_total{outcome="matched",stat="DELIVRD"} 1`) &&
+		!strings.Contains(body, `smsagent_receipts_total{outcome="parked",stat="DELIVRD"} 1`) {
+		t.Error("/metrics lacks the receipt")
+	}
+	for _, want := range []string{`smsagent_submits_total{status="ESME_ROK"} 1`, "smsagent_files_accepted_total 1",
+		"smsagent_inbox_files_written_total 1",
+		`smsagent_queue_messages{state="delivered"} 1`} {
+		if code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	cancel()
+	select {
+	case r := <-done:
+		r.want(t, exitOK)
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop within 10 s")
+	}
+}
+
+// process is `smsagent run` as a process of its own. done is closed when
+// it has exited; err is then how.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+func startProcess(t *testing.T, file string) *process {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "run", "--config", file)
+	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+func (p *process) signal(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRun_signals: SIGTERM stops the process gracefully, waiting for the
+// responses in flight, well within 10 s; a second signal stops it at once.
+// Either way, the next start finds everything in order.
+func TestRun_signals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("signals a process with SIGTERM")
+	}
+	sim := simulator(t, smsc.Options{})
+	file, spool, api := runConfig(t, sim)
+
+	// Graceful: a response delayed 1 s is waited for.
+	p := startProcess(t, file)
+	waitFor(t, 20*time.Second, "readiness", func() bool { code, _ := get(t, "http://"+api+"/readyz"); return code == 200 })
+	sim.SetFaults(smsc.Faults{Delay: time.Second})
+	dropFile(t, spool, "a.json", `{"id":"a","to":"+358401234567","text":"a"}`)
+	if _, err := sim.WaitFor(ctxTimeout(t, 10*time.Second), func(s smsc.Stats) bool { return s.Submits == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	begun := time.Now()
+	p.signal(t)
+	select {
+	case <-p.done:
+		if p.err != nil {
+			t.Fatalf("exit: %v", p.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit within 10 s of SIGTERM")
+	}
+	if took := time.Since(begun); took < 500*time.Millisecond {
+		t.Errorf("stopped after %s: it did not wait for the delayed response", took)
+	}
+
+	// Hurried: responses delayed 30 s; the second signal ends the wait.
+	sim.SetFaults(smsc.Faults{Delay: 30 * time.Second})
+	p = startProcess(t, file)
+	waitFor(t, 20*time.Second, "readiness", func() bool { code, _ := get(t, "http://"+api+"/readyz"); return code == 200 })
+	dropFile(t, spool, "b.json", `{"id":"b","to":"+358401234568","text":"b"}`)
+	if _, err := sim.WaitFor(ctxTimeout(t, 10*time.Second), func(s smsc.Stats) bool { return s.Submits == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	p.signal(t)
+	// The first signal is handled once the agent says it is stopping; the
+	// second must come after that to be a second one.
+	waitFor(t, 10*time.Second, "the agent stopping", func() bool {
+		code, body := get(t, "http://"+api+"/readyz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "stopping")
+	})
+	begun = time.Now()
+	p.signal(t)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no exit within 5 s of the second signal")
+	}
+	if took := time.Since(begun); took > 3*time.Second {
+		t.Errorf("the second signal took %s to stop it", took)
+	}
+
+	// The next start sends b again (its response never came) and reports
+	// each message once: reports of messages are named after their id,
+	// unmatched receipts (b's first copy) after their event ("-e7").
+	sim.SetFaults(smsc.Faults{})
+	startProcess(t, file)
+	waitFor(t, 20*time.Second, "two reports", func() bool {
+		m, _ := filepath.Glob(filepath.Join(spool, "inbox", "*-[0-9]*.report.json"))
+		return len(m) == 2
+	})
+}
+
+func ctxTimeout(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
