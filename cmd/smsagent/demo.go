@@ -405,7 +405,7 @@ func (d *demo) watch(ctx context.Context, runDone <-chan error) error {
 // the simulator. cause is why the demo ends early; nil after Ctrl-C or the
 // end of the caller's context.
 func (d *demo) stop(runDone <-chan error, cause error) error {
-	d.line.clear()
+	d.line.end()
 	begun := time.Now()
 	if cause == nil {
 		fmt.Fprintln(d.a.stdout, "Stopping...")
@@ -606,6 +606,15 @@ func (l *statusLine) clear() {
 	}
 }
 
+// end keeps the line on a terminal, with the last counts, and moves to
+// the next.
+func (l *statusLine) end() {
+	if l.tty && l.shown > 0 {
+		fmt.Fprintln(l.w)
+		l.shown = 0
+	}
+}
+
 // progressLine is the one-line summary of a status: messages waiting to be
 // sent, waiting for their receipt, delivered, failed for good, and the
 // binds up.
@@ -722,14 +731,21 @@ func terminal(w io.Writer) (bool, int) {
 	return true, width
 }
 
-// selfCommand is how the user runs this program again: `go run` builds it
-// into a temporary go-build folder whose path would mean nothing to them.
+// selfCommand is how the user runs this program again, from any folder:
+// by its name when it was found through PATH, else by its absolute path.
+// `go run` builds it into a temporary go-build folder, whose path would
+// mean nothing to them.
 func selfCommand() string {
 	exe, err := os.Executable()
-	if err == nil && strings.Contains(filepath.ToSlash(exe), "/go-build") {
+	switch {
+	case err != nil:
+		return "smsagent"
+	case strings.Contains(filepath.ToSlash(exe), "/go-build"):
 		return "go run ./cmd/smsagent"
+	case !strings.ContainsAny(os.Args[0], `/\`):
+		return os.Args[0]
 	}
-	return "smsagent"
+	return quoteArg(exe)
 }
 
 // dropExample is a one-line shell command that drops a message file the

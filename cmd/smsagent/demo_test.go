@@ -367,8 +367,9 @@ func TestDemo_again(t *testing.T) {
 }
 
 // TestStatusLine_show: on a terminal each line overwrites the one before
-// completely, a line too wide is cut so it cannot wrap, and clear leaves a
-// blank line to print on; elsewhere only changes are printed, one a line.
+// completely, a line too wide is cut so it cannot wrap, clear leaves a
+// blank line to print on and end a line with the last counts; elsewhere
+// only changes are printed, one a line.
 func TestStatusLine_show(t *testing.T) {
 	at := time.Date(2026, 11, 25, 18, 15, 0, 0, time.UTC)
 	var out bytes.Buffer
@@ -380,6 +381,16 @@ func TestStatusLine_show(t *testing.T) {
 	l.clear()
 	if want := "\rqueued 12\rsent 3   \rdelivered\r         \r"; out.String() != want {
 		t.Errorf("terminal: %q, want %q", out.String(), want)
+	}
+	// end keeps the last counts on the screen; what follows is not padded
+	// to the width of a line no longer there.
+	out.Reset()
+	l.show(at, "queued 12")
+	l.end()
+	l.end()
+	l.show(at, "sent 3")
+	if want := "\rqueued 12\n\rsent 3"; out.String() != want {
+		t.Errorf("terminal, after end: %q, want %q", out.String(), want)
 	}
 
 	out.Reset()
