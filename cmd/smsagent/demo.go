@@ -188,12 +188,16 @@ func (c *demoCmd) Run(a *app) error {
 	}
 	defer func() { _ = adminLn.Close() }() // in case the API never took it
 
-	file := filepath.Join(dir, "smsagent.yaml")
+	// The configuration takes its place only once this run holds the
+	// database: a second demo started on the same folder by mistake must
+	// not point the first one's `status --config` at itself.
 	text := fmt.Sprintf(demoConfig, sim.Addr(), demoSystemID, demoOwnNumber, adminLn.Addr())
-	if err := fsutil.WriteFile(file, []byte(text), 0o600, ""); err != nil {
+	draft, err := fsutil.WriteTemp(dir, "smsagent.yaml", []byte(text), 0o600)
+	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	cfg, err := a.loadConfig(file)
+	defer func() { _ = fsutil.Remove(draft) }() // gone already once installed
+	cfg, err := a.loadConfig(draft)
 	if err != nil {
 		return err
 	}
@@ -206,7 +210,7 @@ func (c *demoCmd) Run(a *app) error {
 	defer func() { _ = closeLog() }()
 
 	d := &demo{
-		a: a, cfg: cfg, sim: sim, file: file, logPath: logFile.Name(),
+		a: a, cfg: cfg, sim: sim, draft: draft, file: filepath.Join(dir, "smsagent.yaml"), logPath: logFile.Name(),
 		layout: spool.NewLayout(cfg.Spool.Dir), tag: now.UTC().Format("20060102T150405"),
 		seen: make(map[string]bool),
 	}
@@ -220,7 +224,8 @@ type demo struct {
 	a       *app
 	cfg     *config.Config
 	sim     *smsc.Server
-	file    string // the configuration
+	draft   string // the configuration, until it is installed as file
+	file    string
 	logPath string
 	layout  spool.Layout
 	tag     string // makes this run's file names and ids new
@@ -256,12 +261,19 @@ func (d *demo) run(ctx, force context.Context, log *slog.Logger, adminLn net.Lis
 	if err != nil {
 		var locked *outbox.LockedError
 		if errors.As(err, &locked) {
-			return fmt.Errorf("demo: %w (is another demo running with --dir %s?)", err, filepath.Dir(d.file))
+			return fmt.Errorf("demo: %w; is another demo running with --dir %s?", err, filepath.Dir(d.file))
 		}
 		return fmt.Errorf("demo: %w", err)
 	}
 	d.ag = ag
 	status.set(ag)
+	if err := fsutil.Rename(d.draft, d.file); err != nil {
+		return errors.Join(fmt.Errorf("demo: %w", err), ag.Close(context.Background()))
+	}
+	d.cfg.File = d.file
+	if err := fsutil.SyncDir(filepath.Dir(d.file)); err != nil {
+		return errors.Join(fmt.Errorf("demo: %w", err), ag.Close(context.Background()))
+	}
 	o := admin.Options{Token: d.cfg.Admin.Token.Reveal(), Queue: ag.Queue(), Status: ag, Metrics: m,
 		Ready: ag.Ready, Logger: log}
 	if d.cfg.Admin.GenerateToken {

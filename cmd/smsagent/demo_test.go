@@ -403,3 +403,46 @@ func TestStatusLine_show(t *testing.T) {
 		t.Errorf("not a terminal: %q, want %q", out.String(), want)
 	}
 }
+
+// TestDemo_busy: a second demo on the folder of a running one exits 1,
+// says why, and leaves the first one's configuration alone, so the
+// commands the first one printed still reach it.
+func TestDemo_busy(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	now := time.Date(2026, 11, 25, 18, 15, 0, 0, time.UTC)
+	d := startDemo(t, dir, now)
+	d.waitInbox(t, len(demoWant), 1)
+	file := filepath.Join(dir, "smsagent.yaml")
+	before, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var out, errOut bytes.Buffer
+	a := newApp(context.Background(), &out, &errOut)
+	a.now = func() time.Time { return now.Add(time.Minute) }
+	if code := a.run([]string{"demo", "--dir", dir}); code != exitFailure {
+		t.Fatalf("second demo: exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitFailure, out.String(), errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "in use by another smsagent process (lock not acquired within 1s); is another demo running with --dir "+dir+"?") {
+		t.Errorf("second demo: stderr:\n%s", errOut.String())
+	}
+	after, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Errorf("the second demo rewrote the configuration:\n%s\nwas:\n%s", after, before)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("the second demo left %s behind", e.Name())
+		}
+	}
+	cli(t, "status", "--config", file).want(t, exitOK)
+	d.stop(t)
+}
