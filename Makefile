@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 FUZZTIME ?= 10s
 BIN := bin
 
-.PHONY: all build test test-race fuzz fuzz-short lint fmt vet staticcheck bench cross clean
+.PHONY: all build demo test test-race fuzz fuzz-short lint fmt vet staticcheck bench cross clean
 
 all: build
 
@@ -22,6 +22,15 @@ build:
 .PHONY: package
 package: cross
 	packaging/package.sh $(BIN) dist
+
+# The README's first command: the agent and the built-in SMSC simulator in one
+# process, with sample messages, until Ctrl-C. DEMO_DIR keeps the configuration,
+# spool and database between runs. It runs the binary rather than `go run`,
+# which exits 1 after any Ctrl-C and would have make report a clean stop as an
+# error.
+DEMO_DIR ?= smsagent-demo
+demo: build
+	$(BIN)/smsagent demo --dir $(DEMO_DIR)
 
 # The README's test command: vet, race-enabled tests, then a short run of every fuzz target.
 test: vet test-race fuzz-short
