@@ -31,8 +31,9 @@
 // is already there.
 //
 // On Windows, Install also sets recovery actions (restart after 5 s, also on
-// non-crash failures, which kardianos/service never enables), registers the
-// event log source, and the running service moves out of System32 into its
+// non-crash failures, which kardianos/service never enables), gives
+// %ProgramData%\smsagent (and the folders it creates) a protected DACL for
+// LocalSystem and Administrators only, registers the event log source, and the running service moves out of System32 into its
 // working folder. Stop waits a bounded time (kardianos/service#337 can spin
 // forever).
 //

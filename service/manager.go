@@ -70,8 +70,15 @@ type Options struct {
 	Executable string
 	// WritablePaths are folders the service writes besides its state
 	// folder (Linux; see Unit.WritablePaths). Install creates the missing
-	// ones, owned by the service user.
+	// ones: on Linux owned by the service user, on Windows restricted like
+	// PrivateDirs. Folders that exist are left as the administrator made
+	// them.
 	WritablePaths []string
+	// PrivateDirs are folders Install (Windows) creates when missing and
+	// always restricts to LocalSystem and the Administrators group, with
+	// everything in them: the default %ProgramData%\smsagent, which holds
+	// the configuration with the SMPP password, the queue and the spool.
+	PrivateDirs []string
 	// User is the account the Linux service runs as; "" means
 	// DefaultUser.
 	User string
@@ -83,6 +90,9 @@ type Options struct {
 	// LookupUser resolves the service account to its ids; nil means
 	// os/user.Lookup.
 	LookupUser func(name string) (uid, gid int, err error)
+	// RestrictDir sets a folder's access control list as PrivateDirs
+	// describes (Windows); nil means the real one. Tests record the calls.
+	RestrictDir func(dir string) error
 }
 
 // Manager installs, removes and controls the smsagent service: the
@@ -121,6 +131,9 @@ func newManager(opts Options, goos string) (*Manager, error) {
 	}
 	if opts.LookupUser == nil {
 		opts.LookupUser = lookupUser
+	}
+	if opts.RestrictDir == nil {
+		opts.RestrictDir = restrictDir
 	}
 	m := &Manager{opts: opts, goos: goos}
 	if goos == "linux" {
@@ -171,8 +184,14 @@ func (m *Manager) Unit() (string, error) { return m.unit, m.unitErr }
 // On Linux it refuses when the package's unit exists (systemctl manages
 // that one) or when an administrator's unit exists, checks the service user
 // exists, and creates the writable folders that are missing, owned by that
-// user. On Windows it also sets the recovery actions.
+// user. On Windows it keeps ordinary users out of the private folders and
+// of the writable folders it creates, and sets the recovery actions.
 func (m *Manager) Install() error {
+	if m.goos == "windows" {
+		if err := m.restrictFolders(); err != nil {
+			return err
+		}
+	}
 	if m.goos == "linux" {
 		if m.unitErr != nil {
 			return m.unitErr
@@ -220,6 +239,30 @@ func (m *Manager) rooted(p string) string {
 		return p
 	}
 	return filepath.Join(m.opts.Root, p)
+}
+
+// restrictFolders gives the private folders, and the writable folders that
+// do not exist yet, an access control list that only the service and
+// administrators pass. A writable folder that exists may be shared with
+// others (a spool on a data volume) and is left alone.
+func (m *Manager) restrictFolders() error {
+	var dirs []string
+	for _, p := range m.opts.WritablePaths {
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			dirs = append(dirs, p)
+		} else if err != nil {
+			return fmt.Errorf("service: %w", err)
+		}
+	}
+	for _, p := range append(m.opts.PrivateDirs, dirs...) {
+		if err := os.MkdirAll(p, 0o750); err != nil {
+			return fmt.Errorf("service: %w", err)
+		}
+		if err := m.opts.RestrictDir(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // makeWritablePaths creates the writable folders that do not exist yet:

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -341,5 +342,30 @@ func TestService_NoServiceManager(t *testing.T) {
 	r.want(t, exitFailure)
 	if !strings.HasPrefix(r.stderr, "smsagent: service: the service commands support systemd and Windows") {
 		t.Errorf("stderr = %q", r.stderr)
+	}
+}
+
+func TestPrivateDirs(t *testing.T) {
+	env := func(k string) string {
+		if k == "ProgramData" {
+			return `D:\ProgramData`
+		}
+		return ""
+	}
+	for _, c := range []struct {
+		goos, file, store, spool string
+		want                     []string
+	}{
+		{"windows", `D:\ProgramData\smsagent\smsagent.yaml`, `D:\ProgramData\smsagent\data\outbox.db`, `D:\ProgramData\smsagent\spool`,
+			[]string{`D:\ProgramData\smsagent`}},
+		{"windows", `E:\sms\smsagent.yaml`, `E:\sms\outbox.db`, `d:\programdata\SMSAGENT\spool`, []string{`D:\ProgramData\smsagent`}},
+		{"windows", `E:\sms\smsagent.yaml`, `E:\sms\outbox.db`, `D:\ProgramData\smsagent-old\spool`, nil},
+		{"linux", "/etc/smsagent/smsagent.yaml", "/var/lib/smsagent/outbox.db", "/var/spool/smsagent", nil},
+	} {
+		cfg := &config.Config{File: c.file}
+		cfg.Store.Path, cfg.Spool.Dir = c.store, c.spool
+		if got := privateDirs(c.goos, env, cfg); !slices.Equal(got, c.want) {
+			t.Errorf("%s %s: %q, want %q", c.goos, c.spool, got, c.want)
+		}
 	}
 }

@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strings"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/smsagent/smsagent/config"
 	"github.com/smsagent/smsagent/service"
 )
 
@@ -51,6 +54,7 @@ func (c *serviceInstallCmd) Run(a *app) error {
 	m, err := a.services(service.Options{
 		ConfigFile:    cfg.File,
 		WritablePaths: []string{cfg.Spool.Dir, cfg.Store.Dir()},
+		PrivateDirs:   privateDirs(runtime.GOOS, os.Getenv, cfg),
 	})
 	if err != nil {
 		return err
@@ -64,6 +68,24 @@ func (c *serviceInstallCmd) Run(a *app) error {
 	}
 	_, err = fmt.Fprintf(a.stdout, "installed %s, running with %s\nstart it with: smsagent service start\n", where, cfg.File)
 	return err
+}
+
+// privateDirs names, on Windows, the default folder %ProgramData%\smsagent
+// when the configuration, the queue or the spool is in it: service install
+// keeps ordinary users out of it (they could read the SMPP password).
+func privateDirs(goos string, getenv func(string) string, cfg *config.Config) []string {
+	if goos != "windows" {
+		return nil
+	}
+	base := config.PathsFor(goos, getenv).File
+	base = base[:strings.LastIndexByte(base, '\\')]
+	inside := strings.ToLower(base) + `\`
+	for _, p := range []string{cfg.File, cfg.Store.Path, cfg.Spool.Dir} {
+		if strings.HasPrefix(strings.ToLower(p), inside) {
+			return []string{base}
+		}
+	}
+	return nil
 }
 
 type serviceOpCmd struct{ serviceFlags }
