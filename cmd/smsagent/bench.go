@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,8 @@ type benchCmd struct {
 	Sessions int           `default:"4" help:"SMPP sessions."`
 	Window   int           `default:"50" help:"Requests outstanding per session."`
 	JSON     bool          `name:"json" help:"Print the result as JSON."`
+	Standard bool          `help:"Run the standard workloads instead (make bench) and print the targets against what they measured; the workload flags are ignored."`
+	Micro    string        `type:"path" placeholder:"FILE" help:"With --standard: add the Benchmark lines of this go test -bench output to the summary."`
 
 	SMSC     string `name:"smsc" placeholder:"HOST:PORT" help:"Measure against this SMSC (your test account) instead of the built-in simulator: every message is really submitted."`
 	SystemID string `name:"system-id" help:"system_id for --smsc."`
@@ -42,29 +45,38 @@ type benchCmd struct {
 // Run runs one workload and prints its table (or JSON); Ctrl-C stops it
 // and removes its temporary folder.
 func (c *benchCmd) Run(a *app) error {
+	if c.SMSC != "" && c.SystemID == "" {
+		return usagef("bench: --smsc needs --system-id")
+	}
+	if c.Standard {
+		return c.runStandard(a)
+	}
 	w := bench.Workload{Messages: c.Messages, Arrival: bench.Arrival(c.Arrival), Rate: c.Rate,
 		Duration: c.Duration, Mix: bench.Mix(c.Mix), Receipts: c.Receipts == "on",
 		Sessions: c.Sessions, Window: c.Window}
 	if err := w.Validate(); err != nil {
 		return usagef("bench: %v", err)
 	}
-	if c.SMSC != "" && c.SystemID == "" {
-		return usagef("bench: --smsc needs --system-id")
-	}
 	ctx, stop := signal.NotifyContext(a.ctx, os.Interrupt)
 	defer stop()
-
-	if c.CPUProfile != "" {
-		f, err := os.Create(c.CPUProfile)
-		if err != nil {
-			return fmt.Errorf("bench: %w", err)
-		}
-		defer func() { _ = f.Close() }()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("bench: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := c.startCPUProfile()
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
+	res, err := c.run(ctx, a, w)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return writeJSON(a.stdout, res)
+	}
+	return res.WriteTable(a.stdout)
+}
+
+// run runs one workload with a progress display, then writes the
+// allocation profile if asked.
+func (c *benchCmd) run(ctx context.Context, a *app, w bench.Workload) (*bench.Result, error) {
 	p := newProgress(a.stderr, c.JSON)
 	res, err := bench.Run(ctx, w, bench.Options{
 		SMSC:     bench.Remote{Address: c.SMSC, SystemID: c.SystemID, Password: c.Password},
@@ -72,19 +84,100 @@ func (c *benchCmd) Run(a *app) error {
 	})
 	p.end()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if c.MemProfile != "" {
 		if err := writeAllocs(c.MemProfile); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if c.JSON {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+	return res, nil
+}
+
+// runStandard runs each workload of bench.Standard once, prints its table,
+// then one summary of the targets (and the micro-benchmarks, with --micro).
+func (c *benchCmd) runStandard(a *app) error {
+	ctx, stop := signal.NotifyContext(a.ctx, os.Interrupt)
+	defer stop()
+	stopProfile, err := c.startCPUProfile()
+	if err != nil {
+		return err
 	}
-	return res.WriteTable(a.stdout)
+	defer stopProfile()
+	targets := bench.Standard()
+	results := make(map[bench.Workload]*bench.Result)
+	var order []*bench.Result
+	load := ""
+	for _, t := range targets {
+		if results[t.Workload] != nil {
+			continue
+		}
+		res, err := c.run(ctx, a, t.Workload)
+		if err != nil {
+			return err
+		}
+		results[t.Workload] = res
+		order = append(order, res)
+		if load == "" {
+			load = res.Load
+		}
+		if !c.JSON {
+			if err := res.WriteTable(a.stdout); err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout)
+		}
+	}
+	outcomes := bench.Evaluate(targets, results)
+	if c.JSON {
+		return writeJSON(a.stdout, struct {
+			Results []*bench.Result `json:"results"`
+			Targets []bench.Outcome `json:"targets"`
+		}{order, outcomes})
+	}
+	if err := bench.WriteSummary(a.stdout, outcomes, load); err != nil {
+		return err
+	}
+	if c.Micro == "" {
+		return nil
+	}
+	data, err := os.ReadFile(c.Micro)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	fmt.Fprintln(a.stdout, "micro-benchmarks (go test -bench; the lines as printed)")
+	for line := range strings.Lines(string(data)) {
+		if strings.HasPrefix(line, "Benchmark") {
+			fmt.Fprintf(a.stdout, "  %s", strings.Join(strings.Fields(line), " ")+"\n")
+		}
+	}
+	return nil
+}
+
+// startCPUProfile starts the CPU profile if --cpuprofile asks for one; the
+// function returned stops it.
+func (c *benchCmd) startCPUProfile() (func(), error) {
+	if c.CPUProfile == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(c.CPUProfile)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // writeAllocs writes the allocation profile: everything allocated since
