@@ -32,6 +32,8 @@ type benchCmd struct {
 	Window   int           `default:"50" help:"Requests outstanding per session."`
 	JSON     bool          `name:"json" help:"Print the result as JSON."`
 	Standard bool          `help:"Run the standard workloads instead (make bench) and print the targets against what they measured; the workload flags are ignored."`
+	Backlog  int           `placeholder:"N" help:"Instead of a workload: store N queued messages with no agent running, start one on them and measure the restart, its memory and the rate over the first --sample messages."`
+	Sample   int           `default:"100000" help:"Messages the --backlog rate is measured over."`
 	Micro    string        `type:"path" placeholder:"FILE" help:"With --standard: add the Benchmark lines of this go test -bench output to the summary."`
 
 	SMSC     string `name:"smsc" placeholder:"HOST:PORT" help:"Measure against this SMSC (your test account) instead of the built-in simulator: every message is really submitted."`
@@ -50,6 +52,9 @@ func (c *benchCmd) Run(a *app) error {
 	}
 	if c.Standard {
 		return c.runStandard(a)
+	}
+	if c.Backlog > 0 {
+		return c.runBacklog(a)
 	}
 	w := bench.Workload{Messages: c.Messages, Arrival: bench.Arrival(c.Arrival), Rate: c.Rate,
 		Duration: c.Duration, Mix: bench.Mix(c.Mix), Receipts: c.Receipts == "on",
@@ -128,12 +133,26 @@ func (c *benchCmd) runStandard(a *app) error {
 			fmt.Fprintln(a.stdout)
 		}
 	}
+	p := newProgress(a.stderr, c.JSON)
+	backlog, err := bench.RunBacklog(ctx, bench.StandardBacklog(), bench.Options{Progress: p.show})
+	p.end()
+	if err != nil {
+		return err
+	}
+	if !c.JSON {
+		if err := backlog.WriteTable(a.stdout); err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout)
+	}
 	outcomes := bench.Evaluate(targets, results)
+	outcomes = append(outcomes, bench.EvaluateBacklog(backlog, results[targets[0].Workload])...)
 	if c.JSON {
 		return writeJSON(a.stdout, struct {
-			Results []*bench.Result `json:"results"`
-			Targets []bench.Outcome `json:"targets"`
-		}{order, outcomes})
+			Results []*bench.Result      `json:"results"`
+			Backlog *bench.BacklogResult `json:"backlog"`
+			Targets []bench.Outcome      `json:"targets"`
+		}{order, backlog, outcomes})
 	}
 	if err := bench.WriteSummary(a.stdout, outcomes, load); err != nil {
 		return err
@@ -152,6 +171,31 @@ func (c *benchCmd) runStandard(a *app) error {
 		}
 	}
 	return nil
+}
+
+// runBacklog measures a restart on --backlog queued messages.
+func (c *benchCmd) runBacklog(a *app) error {
+	if c.SMSC != "" {
+		return usagef("bench: --backlog runs against the built-in simulator only")
+	}
+	b := bench.Backlog{Queued: c.Backlog, Sample: min(c.Sample, c.Backlog), Sessions: c.Sessions, Window: c.Window}
+	ctx, stop := signal.NotifyContext(a.ctx, os.Interrupt)
+	defer stop()
+	stopProfile, err := c.startCPUProfile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	p := newProgress(a.stderr, c.JSON)
+	res, err := bench.RunBacklog(ctx, b, bench.Options{Progress: p.show})
+	p.end()
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return writeJSON(a.stdout, res)
+	}
+	return res.WriteTable(a.stdout)
 }
 
 // startCPUProfile starts the CPU profile if --cpuprofile asks for one; the

@@ -67,3 +67,16 @@ func TestBench_usage(t *testing.T) {
 		t.Errorf("stderr %q does not ask for --system-id", r.stderr)
 	}
 }
+
+// TestBench_backlog: --backlog measures a restart on a queue instead of a
+// workload.
+func TestBench_backlog(t *testing.T) {
+	r := cli(t, "bench", "--backlog", "1000", "--sample", "300", "--sessions", "2", "--window", "20")
+	r.want(t, exitOK)
+	for _, row := range []string{`(?m)^backlog +1000 queued messages `, `(?m)^restart +first submit `,
+		`(?m)^drain +[\d,]+ msgs/s over the first \d+ messages$`} {
+		if !regexp.MustCompile(row).MatchString(r.stdout) {
+			t.Errorf("no row matching %s in\n%s", row, r.stdout)
+		}
+	}
+}
