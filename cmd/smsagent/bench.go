@@ -145,14 +145,28 @@ func (c *benchCmd) runStandard(a *app) error {
 		}
 		fmt.Fprintln(a.stdout)
 	}
+	p = newProgress(a.stderr, c.JSON)
+	retention, err := bench.RunRetention(ctx, bench.StandardRetention(), bench.Options{Progress: p.show})
+	p.end()
+	if err != nil {
+		return err
+	}
+	if !c.JSON {
+		if err := retention.WriteTable(a.stdout); err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout)
+	}
 	outcomes := bench.Evaluate(targets, results)
 	outcomes = append(outcomes, bench.EvaluateBacklog(backlog, results[targets[0].Workload])...)
+	outcomes = append(outcomes, bench.EvaluateRetention(retention)...)
 	if c.JSON {
 		return writeJSON(a.stdout, struct {
-			Results []*bench.Result      `json:"results"`
-			Backlog *bench.BacklogResult `json:"backlog"`
-			Targets []bench.Outcome      `json:"targets"`
-		}{order, backlog, outcomes})
+			Results   []*bench.Result        `json:"results"`
+			Backlog   *bench.BacklogResult   `json:"backlog"`
+			Retention *bench.RetentionResult `json:"retention"`
+			Targets   []bench.Outcome        `json:"targets"`
+		}{order, backlog, retention, outcomes})
 	}
 	if err := bench.WriteSummary(a.stdout, outcomes, load); err != nil {
 		return err
