@@ -93,14 +93,18 @@ func (r *Result) WriteTable(w io.Writer) error {
 		fmt.Fprintf(&b, "  %-16s %10s %10s %10s %10s %9d\n", row.name,
 			ms(row.l.P50), ms(row.l.P90), ms(row.l.P99), ms(row.l.Max), row.l.Count)
 	}
-	fmt.Fprintf(&b, "cost             %s CPU (user+sys, agent%s), peak RSS %s, database %s\n",
+	fmt.Fprintf(&b, "cost             %s CPU (user+sys, agent%s), peak RSS %s (process), database %s\n",
 		cpu(r.CPU), simToo(r.Simulated), mib(r.PeakRSS), mib(r.DBSize))
 	share := 0.0
 	if r.RawPerSec > 0 {
 		share = 100 * r.PartsPerSec() / r.RawPerSec
 	}
-	fmt.Fprintf(&b, "raw ceiling      %s msgs/s  (bare SMPP sessions, same sessions and window, nothing stored); end to end is %.0f%% of it\n",
-		thousands(r.RawPerSec), share)
+	verdict := fmt.Sprintf("end to end is %.0f%% of it", share)
+	if wl.Arrival == ArrivalRate {
+		verdict = fmt.Sprintf("the workload offers %d/s", wl.Rate)
+	}
+	fmt.Fprintf(&b, "raw ceiling      %s msgs/s  (bare SMPP sessions, same sessions and window, nothing stored); %s\n",
+		thousands(r.RawPerSec), verdict)
 	if r.Refused > 0 || r.TimedOut > 0 {
 		fmt.Fprintf(&b, "note             %d responses other than ESME_ROK, %d timed out\n", r.Refused, r.TimedOut)
 	}
@@ -155,9 +159,14 @@ func cpu(d time.Duration) string {
 	return fmt.Sprintf("%.2f s", d.Seconds())
 }
 
+// mib prints a size in MiB, or KiB below one MiB (a compacted empty
+// database is a few pages).
 func mib(n int64) string {
-	if n == 0 {
+	switch {
+	case n == 0:
 		return "n/a"
+	case n < 1<<20:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }

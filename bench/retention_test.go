@@ -31,7 +31,7 @@ func TestRunRetention(t *testing.T) {
 	if err := r.WriteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`(?m)^retention +3 rounds of 300 messages, each pruned: database ([\d.]+ MiB, ){2}[\d.]+ MiB$`).MatchString(table.String()) {
+	if !regexp.MustCompile(`(?m)^retention +3 rounds of 300 messages, each pruned: database ([\d.]+ [KM]iB, ){2}[\d.]+ [KM]iB$`).MatchString(table.String()) {
 		t.Errorf("table:\n%s", table.String())
 	}
 }

@@ -86,7 +86,7 @@ func WriteSummary(w io.Writer, outcomes []Outcome, load string) error {
 			verdict = "pass"
 			pass++
 		}
-		fmt.Fprintf(&b, "  %-*s  %-28s %s\n", width, o.Target, o.Measured, verdict)
+		fmt.Fprintf(&b, "  %-*s  %-32s %s\n", width, o.Target, o.Measured, verdict)
 	}
 	fmt.Fprintf(&b, "%d of %d met\n", pass, len(outcomes))
 	_, err := io.WriteString(w, b.String())
