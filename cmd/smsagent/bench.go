@@ -180,7 +180,7 @@ func (c *benchCmd) runStandard(a *app) error {
 	}
 	fmt.Fprintln(a.stdout, "micro-benchmarks (go test -bench; the lines as printed)")
 	for line := range strings.Lines(string(data)) {
-		if strings.HasPrefix(line, "Benchmark") {
+		if strings.HasPrefix(line, "Benchmark") || strings.HasPrefix(line, "--- FAIL") {
 			fmt.Fprintf(a.stdout, "  %s", strings.Join(strings.Fields(line), " ")+"\n")
 		}
 	}
