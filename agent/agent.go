@@ -191,7 +191,9 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
-	a.writer, err = inbox.New(&eventSource{store: a.store, obs: a.obs}, inbox.Options{
+	src := &eventSource{store: a.store, obs: a.obs}
+	src.reportObs, _ = a.obs.(ReportObserver)
+	a.writer, err = inbox.New(src, inbox.Options{
 		Dir:      a.layout.Inbox,
 		Format:   inboxFormat(cfg.Spool.InboxFormat),
 		FileMode: cfg.Spool.FileMode,
@@ -442,12 +444,23 @@ type eventSource struct {
 	store *outbox.Store
 	obs   Observer
 	mo    map[uint64]int // complete incoming SMS of the page: seq → parts
+	// reports are the page's reports by seq, kept only for a
+	// ReportObserver (reportObs not nil).
+	reportObs ReportObserver
+	reports   map[uint64]*smsagent.Report
 }
 
 func (s *eventSource) Events(ctx context.Context, after uint64, max int) ([]smsagent.Event, error) {
 	evs, err := s.store.Events(ctx, after, max)
 	clear(s.mo)
+	clear(s.reports)
 	for _, e := range evs {
+		if s.reportObs != nil && e.Kind == smsagent.EventReport && e.Report != nil {
+			if s.reports == nil {
+				s.reports = make(map[uint64]*smsagent.Report)
+			}
+			s.reports[e.Seq] = e.Report
+		}
 		if e.Kind == smsagent.EventMO && e.MO != nil && !e.MO.Incomplete {
 			if s.mo == nil {
 				s.mo = make(map[uint64]int)
@@ -466,6 +479,9 @@ func (s *eventSource) EventsWritten(ctx context.Context, seqs []uint64) error {
 	for _, seq := range seqs {
 		if parts, ok := s.mo[seq]; ok {
 			s.obs.MOReceived(parts)
+		}
+		if r, ok := s.reports[seq]; ok {
+			s.reportObs.ReportWritten(r)
 		}
 	}
 	return nil

@@ -1,6 +1,10 @@
 package agent
 
-import "time"
+import (
+	"time"
+
+	"github.com/smsagent/smsagent"
+)
 
 // Observer receives the agent's events as they happen, for metrics that
 // need event-time values (latency histograms, counters by status). The
@@ -34,4 +38,15 @@ type Observer interface {
 	MOReceived(parts int)
 	// ReportsWritten is called when the inbox writer made n files durable.
 	ReportsWritten(n int)
+}
+
+// ReportObserver is an Observer that also wants each report as its file is
+// made durable in inbox/: the benchmark times submit -> report in inbox
+// from it (Report.Submitted is the committed submit_sm_resp). The agent
+// keeps a page's reports for it only when the Observer implements it, so
+// other observers cost nothing. ReportWritten is called on the inbox
+// writer's goroutine after EventsWritten committed; it must not keep r.
+type ReportObserver interface {
+	Observer
+	ReportWritten(r *smsagent.Report)
 }

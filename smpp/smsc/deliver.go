@@ -43,10 +43,13 @@ type delivery struct {
 	order    uint64
 	attempts int
 	max      int
-	retry    time.Duration
-	receipt  *ReceiptRecord
-	mo       *MO
-	part     int
+	// throttled counts the ESME_RTHROTTLED answers, which do not count as
+	// attempts (up to maxThrottled).
+	throttled int
+	retry     time.Duration
+	receipt   *ReceiptRecord
+	mo        *MO
+	part      int
 	// onFinal runs once the delivery is settled: acknowledged, or given
 	// up after max attempts.
 	onFinal func()
@@ -192,6 +195,14 @@ func (s *Server) settle(a *account, d *delivery, r smpp.Result) {
 			s.stats.MOAcked++
 		}
 	}
+	// ESME_RTHROTTLED (§5.1.3) asks for a pause, not a failure: as an SMSC
+	// does, the simulator offers the PDU again after the retry delay without
+	// counting an attempt, so that an ESME's full inbound window never costs
+	// a receipt. maxThrottled bounds it for an ESME that throttles forever.
+	if r.Err == nil && r.Header.Status == pdu.StatusThrottled && d.throttled < maxThrottled {
+		d.throttled++
+		d.attempts--
+	}
 	final := ok || d.attempts >= d.max
 	if !final {
 		d.due = time.Now().Add(d.retry)
@@ -207,6 +218,11 @@ func (s *Server) settle(a *account, d *delivery, r smpp.Result) {
 		}
 	}
 }
+
+// maxThrottled is how many ESME_RTHROTTLED answers a deliver_sm may get
+// before they count as failed attempts: with the default RetryDelay, ten
+// seconds of throttling.
+const maxThrottled = 100
 
 // receiptDate is the YYMMDDhhmm of SMPP 3.4 Appendix B.
 const receiptDate = "0601021504"

@@ -34,7 +34,9 @@
 //     receipted_message_id and message_state TLVs, after
 //     Options.ReceiptDelay, on any receiver or transceiver session of the
 //     submitting system_id, queued while none is bound, offered again when
-//     the ESME answers with an error. Options.DuplicateReceipts and
+//     the ESME answers with an error (ESME_RTHROTTLED, §5.1.3, is a pause
+//     and does not count as one of Options.ReceiptAttempts).
+//     Options.DuplicateReceipts and
 //     Options.ReceiptsFirst reproduce two misbehaviours of real SMSCs.
 //   - MO messages (InjectMO): one part or several, with 8- or 16-bit
 //     concatenation headers or SAR TLVs, in the encoding asked for

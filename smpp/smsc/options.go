@@ -62,6 +62,11 @@ type Options struct {
 	// CountersOnly keeps counts but no per-message records, so memory
 	// stays flat in benchmarks.
 	CountersOnly bool
+	// OnAccept, when set, is called with every accepted submission (once
+	// per destination) on the session's goroutine, before the response is
+	// written: a benchmark's clock for "the SMSC has it" without records.
+	// It must be cheap, must not block and must not keep sub.
+	OnAccept func(sub *Submit)
 
 	// Session is the template for every connection's session: Window is
 	// how many deliver_sm may await their response (default 100),

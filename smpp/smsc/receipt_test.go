@@ -259,3 +259,38 @@ func TestServer_ReceiptDelay(t *testing.T) {
 	}
 	_ = r.Ack(pdu.StatusOK)
 }
+
+// An ESME whose inbound window is full answers ESME_RTHROTTLED itself; the
+// simulator offers the receipt again without counting an attempt, so even
+// with one attempt allowed no receipt is given up.
+func TestServer_receiptThrottled(t *testing.T) {
+	srv := startServer(t, smsc.Options{ReceiptAttempts: 1, RetryDelay: 5 * time.Millisecond,
+		Session: smpp.SessionOptions{Window: 10}})
+	in := make(inbox, 8)
+	s := bind(t, srv, smpp.Transceiver, smpp.SessionOptions{Handler: in.handle, InboundWindow: 1})
+	for _, dest := range []string{"358401234567", "358401234568", "358401234569"} {
+		if _, err := s.Submit(ctx10(t), sm(dest, "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first receipt is held unanswered while the others arrive and are
+	// throttled by the ESME's reader; then each is answered in turn.
+	held := in.next(t)
+	if _, err := srv.WaitFor(ctx10(t), func(smsc.Stats) bool {
+		for _, r := range srv.Receipts() {
+			if slices.Contains(r.Responses, pdu.StatusThrottled) {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("no receipt was throttled: %v", err)
+	}
+	_ = held.Ack(pdu.StatusOK)
+	for range 2 {
+		_ = in.next(t).Ack(pdu.StatusOK)
+	}
+	if _, err := srv.WaitFor(ctx10(t), func(st smsc.Stats) bool { return st.ReceiptsAcked == 3 }); err != nil {
+		t.Fatalf("%v: receipts %+v", err, srv.Receipts())
+	}
+}

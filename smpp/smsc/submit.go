@@ -377,6 +377,9 @@ func (c *client) submit(req smpp.Request, in *incoming) {
 			Outcome: rules[i].Outcome, At: now,
 		}
 		s.record(&sub)
+		if s.opts.OnAccept != nil {
+			s.opts.OnAccept(&sub)
+		}
 		if r := s.newReceipt(&sub, rid, rules[i], now); r != nil {
 			receipts = append(receipts, r)
 		}

@@ -253,3 +253,31 @@ func splitSM(t testing.TB, dest, text string, o coding.Options) []*pdu.SubmitSM 
 	}
 	return out
 }
+
+// TestServer_OnAccept: the hook sees each accepted submission, with the
+// counters only, before its response reaches the ESME; refused ones never.
+func TestServer_OnAccept(t *testing.T) {
+	seen := make(chan string, 4)
+	srv := startServer(t, smsc.Options{CountersOnly: true,
+		Rules:    []smsc.Rule{{Prefix: "999", Outcome: smsc.Refused, Status: pdu.StatusInvDstAdr}},
+		OnAccept: func(sub *smsc.Submit) { seen <- sub.Dest.Addr + " " + sub.MessageID }})
+	s := bind(t, srv, smpp.Transmitter, smpp.SessionOptions{})
+	resp, err := s.Submit(ctx10(t), sm("358401234567", "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-seen:
+		if want := "358401234567 " + resp.MessageID; got != want {
+			t.Errorf("OnAccept saw %q, want %q", got, want)
+		}
+	default:
+		t.Fatal("the response came before OnAccept was called")
+	}
+	if _, err := s.Submit(ctx10(t), sm("999", "refused")); err == nil {
+		t.Fatal("submit to 999 accepted, want refused")
+	}
+	if len(seen) != 0 {
+		t.Errorf("OnAccept called for a refused submission: %q", <-seen)
+	}
+}
