@@ -18,7 +18,10 @@ import (
 // receipt for a part that is already final changes nothing and is
 // ReceiptRepeated. A receipt that matches nothing is parked (ReceiptParked)
 // for OrphanGrace in case its submit_sm_resp is not committed yet; Sweep
-// then reports it as unmatched.
+// then reports it as unmatched. A receipt found only under a converted key
+// (dlr.Auto) is parked too unless this run has seen the SMSC convert ids,
+// since a receipt racing its response would otherwise settle another
+// message.
 //
 // Crash story: the agent acknowledges the deliver_sm only after this
 // commit. A crash before it: the SMSC redelivers and the receipt is applied
@@ -44,7 +47,26 @@ func (o *receiptsOp) apply(w *wtx) error {
 	o.out = make([]smsagent.ReceiptOutcome, len(o.rs))
 	for i := range o.rs {
 		rc := &o.rs[i]
-		id, seq, ok := w.lookup(rc.Keys)
+		id, seq, at, ok := w.lookupAt(rc.Keys)
+		if ok && at == 0 {
+			w.s.convertedIDs = false
+		} else if ok {
+			// Found only under a converted key (dlr.Auto's guesses). A
+			// receipt that beats its own submit_sm_resp to the commit
+			// misses its key, and the guess may hit another message
+			// whose hex id reads as this decimal one (or the reverse):
+			// message 0x10's receipt "00000010" would settle message 10
+			// ("0000000A"), whose own receipt would then be a "repeat".
+			// So a guess is taken at once only when the SMSC has shown
+			// that it converts, and never for a part already final;
+			// otherwise the receipt is parked: its response's commit
+			// applies it, and Sweep looks again after OrphanGrace.
+			final, err := w.partFinal(id, seq)
+			if err != nil {
+				return err
+			}
+			ok = !final && w.s.convertedIDs
+		}
 		var err error
 		if ok {
 			o.out[i], err = w.applyReceipt(id, seq, rc)
@@ -61,15 +83,33 @@ func (o *receiptsOp) apply(w *wtx) error {
 // lookup finds the part bound to the first of keys that is in the SMSC
 // index.
 func (w *wtx) lookup(keys []string) (smsagent.MessageID, int, bool) {
-	for _, k := range keys {
+	id, seq, _, ok := w.lookupAt(keys)
+	return id, seq, ok
+}
+
+// lookupAt is lookup that also says which of keys matched.
+func (w *wtx) lookupAt(keys []string) (id smsagent.MessageID, seq, at int, ok bool) {
+	for i, k := range keys {
 		if k == "" || len(k) > maxKeyLen {
 			continue
 		}
 		if id, seq, ok := parseSMSCValue(w.value(w.smsc, []byte(k))); ok {
-			return id, seq, true
+			return id, seq, i, true
 		}
 	}
-	return 0, 0, false
+	return 0, 0, 0, false
+}
+
+// partFinal reports whether part seq of message id is in a final state.
+func (w *wtx) partFinal(id smsagent.MessageID, seq int) (bool, error) {
+	r, err := w.get(id)
+	if err != nil {
+		return false, err
+	}
+	if r == nil || seq < 1 || seq > len(r.Parts) {
+		return false, fmt.Errorf("SMSC index entry for message %s part %d without that part", id, seq)
+	}
+	return r.Parts[seq-1].State.Final(), nil
 }
 
 func (w *wtx) applyReceipt(id smsagent.MessageID, seq int, rc *smsagent.Receipt) (smsagent.ReceiptOutcome, error) {
@@ -216,6 +256,9 @@ func (w *wtx) applyParked(key string, r *record, seq int) error {
 		if _, err := w.applyReceipt(r.ID, seq, &o.Receipt); err != nil {
 			return err
 		}
+		// The response's id tells how this SMSC writes ids: as the
+		// receipt did, or converted (see receiptsOp.apply).
+		w.s.convertedIDs = len(o.Keys) > 0 && o.Keys[0] != key
 	}
 	return nil
 }

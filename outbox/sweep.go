@@ -116,10 +116,16 @@ func sweepOrphans(w *wtx, n int) (int, error) {
 		if err := w.unpark(e.seq, e.o); err != nil {
 			return 0, err
 		}
-		if id, seq, ok := w.lookup(e.o.Keys); ok {
+		if id, seq, at, ok := w.lookupAt(e.o.Keys); ok {
 			// Bound after all, under a key its binding did not name.
-			if _, err := w.applyReceipt(id, seq, &e.o.Receipt); err != nil {
+			out, err := w.applyReceipt(id, seq, &e.o.Receipt)
+			if err != nil {
 				return 0, err
+			}
+			if at > 0 && out == smsagent.ReceiptMatched {
+				// No response came for the id as written: the SMSC
+				// converts ids, and ApplyReceipts may guess at once.
+				w.s.convertedIDs = true
 			}
 			continue
 		}
