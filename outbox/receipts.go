@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/smsagent/smsagent"
 )
@@ -51,21 +52,11 @@ func (o *receiptsOp) apply(w *wtx) error {
 		if ok && at == 0 {
 			w.s.convertedIDs = false
 		} else if ok {
-			// Found only under a converted key (dlr.Auto's guesses). A
-			// receipt that beats its own submit_sm_resp to the commit
-			// misses its key, and the guess may hit another message
-			// whose hex id reads as this decimal one (or the reverse):
-			// message 0x10's receipt "00000010" would settle message 10
-			// ("0000000A"), whose own receipt would then be a "repeat".
-			// So a guess is taken at once only when the SMSC has shown
-			// that it converts, and never for a part already final;
-			// otherwise the receipt is parked: its response's commit
-			// applies it, and Sweep looks again after OrphanGrace.
-			final, err := w.partFinal(id, seq)
+			fits, _, err := w.guessFits(id, seq, rc, w.s.convertedIDs)
 			if err != nil {
 				return err
 			}
-			ok = !final && w.s.convertedIDs
+			ok = fits
 		}
 		var err error
 		if ok {
@@ -100,16 +91,36 @@ func (w *wtx) lookupAt(keys []string) (id smsagent.MessageID, seq, at int, ok bo
 	return 0, 0, 0, false
 }
 
-// partFinal reports whether part seq of message id is in a final state.
-func (w *wtx) partFinal(id smsagent.MessageID, seq int) (bool, error) {
+// guessFits decides whether a receipt found only under one of dlr.Auto's
+// converted keys may be applied to part seq of message id. A receipt that
+// beats its own submit_sm_resp to the commit misses its own key, and a
+// guess may then hit another message whose hex id reads as this decimal one
+// (or the reverse): message 0x10's receipt "00000010" would settle message
+// 10 ("0000000A"), whose own receipt would then be a "repeat". So a guess
+// never settles a part already final; it is taken when the receipt's
+// source_addr (the handset, SMPP 3.4 Appendix B) is the message's
+// destination, or, for a receipt without one, when converting says the
+// SMSC is known to convert ids. Otherwise the receipt stays parked for its
+// own response, and Sweep decides after OrphanGrace.
+// final reports whether the part is final already (the receipt would be a
+// repeat).
+func (w *wtx) guessFits(id smsagent.MessageID, seq int, rc *smsagent.Receipt, converting bool) (fits, final bool, err error) {
 	r, err := w.get(id)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if r == nil || seq < 1 || seq > len(r.Parts) {
-		return false, fmt.Errorf("SMSC index entry for message %s part %d without that part", id, seq)
+		return false, false, fmt.Errorf("SMSC index entry for message %s part %d without that part", id, seq)
 	}
-	return r.Parts[seq-1].State.Final(), nil
+	if r.Parts[seq-1].State.Final() {
+		return false, true, nil
+	}
+	if src := strings.TrimLeft(rc.Source, "+0"); src != "" {
+		to := strings.TrimLeft(r.To.Value, "+0")
+		// The same number, perhaps with or without its country code.
+		return src == to || (min(len(src), len(to)) >= 6 && (strings.HasSuffix(src, to) || strings.HasSuffix(to, src))), false, nil
+	}
+	return converting, false, nil
 }
 
 func (w *wtx) applyReceipt(id smsagent.MessageID, seq int, rc *smsagent.Receipt) (smsagent.ReceiptOutcome, error) {
@@ -250,15 +261,25 @@ func (w *wtx) applyParked(key string, r *record, seq int) error {
 		if err != nil {
 			return err
 		}
+		guessed := len(o.Keys) > 0 && o.Keys[0] != key
+		if guessed {
+			// Parked under a converted key too: it may be another
+			// message's receipt still waiting for its own response.
+			fits, _, err := w.guessFits(r.ID, seq, &o.Receipt, w.s.convertedIDs)
+			if err != nil {
+				return err
+			}
+			if !fits {
+				continue
+			}
+		}
 		if err := w.unpark(oseq, o); err != nil {
 			return err
 		}
 		if _, err := w.applyReceipt(r.ID, seq, &o.Receipt); err != nil {
 			return err
 		}
-		// The response's id tells how this SMSC writes ids: as the
-		// receipt did, or converted (see receiptsOp.apply).
-		w.s.convertedIDs = len(o.Keys) > 0 && o.Keys[0] != key
+		w.s.convertedIDs = guessed
 	}
 	return nil
 }

@@ -142,7 +142,6 @@ func TestStore_ApplyReceipts_GuessedKeyCollision(t *testing.T) {
 		e.record(r)
 	}
 	bind(0, "0000000A", "a") // message 10
-	bind(1, "0000000B", "b") // message 11, still waiting for its receipt
 	ten := receipt("0000000A", smsagent.StateDelivered, "DELIVRD")
 	ten.Keys = []string{"a", "10"}
 	if out := e.apply(ten); out[0] != smsagent.ReceiptMatched {
@@ -155,8 +154,11 @@ func TestStore_ApplyReceipts_GuessedKeyCollision(t *testing.T) {
 	if out := e.apply(early16, early17); !slices.Equal(out, []smsagent.ReceiptOutcome{smsagent.ReceiptParked, smsagent.ReceiptParked}) {
 		t.Fatalf("receipts ahead of their responses: %v, want both parked", out)
 	}
+	// Message 11's response commits while message 17's receipt is parked
+	// under "b" too: it stays parked for its own.
+	bind(1, "0000000B", "b")
 	if r := e.get(ids[1]); r.State != smsagent.StateSent {
-		t.Fatalf("message 11 settled by message 17's receipt: %s", r.State)
+		t.Fatalf("message 11 settled by message 17's parked receipt: %s", r.State)
 	}
 	bind(2, "00000010", "10")
 	bind(3, "00000011", "11")
@@ -167,6 +169,13 @@ func TestStore_ApplyReceipts_GuessedKeyCollision(t *testing.T) {
 	}
 	if r := e.get(ids[0]); r.State != smsagent.StateDelivered {
 		t.Fatalf("message 10: %s", r.State)
+	}
+	// A receipt naming the handset settles its message through a guess at
+	// once: message 11's, given in decimal.
+	eleven := receipt("11", smsagent.StateDelivered, "DELIVRD")
+	eleven.Keys, eleven.Source = []string{"x11", "b"}, "358411"
+	if out := e.apply(eleven); out[0] != smsagent.ReceiptMatched {
+		t.Fatalf("message 11's receipt with its handset: %v", out)
 	}
 	if err := e.s.Check(); err != nil {
 		t.Fatal(err)

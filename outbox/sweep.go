@@ -116,8 +116,20 @@ func sweepOrphans(w *wtx, n int) (int, error) {
 		if err := w.unpark(e.seq, e.o); err != nil {
 			return 0, err
 		}
-		if id, seq, at, ok := w.lookupAt(e.o.Keys); ok {
-			// Bound after all, under a key its binding did not name.
+		// Bound after all, under a key its binding did not name? No
+		// response is coming any more, so a guess is the last resort,
+		// but not one the receipt's handset contradicts.
+		id, seq, at, ok := w.lookupAt(e.o.Keys)
+		if ok && at > 0 {
+			fits, final, err := w.guessFits(id, seq, &e.o.Receipt, true)
+			if err != nil {
+				return 0, err
+			}
+			// A repeat of a receipt already applied through a guess
+			// (the SMSC converts ids and sent it twice) is no news.
+			ok = fits || (final && w.s.convertedIDs)
+		}
+		if ok {
 			out, err := w.applyReceipt(id, seq, &e.o.Receipt)
 			if err != nil {
 				return 0, err
