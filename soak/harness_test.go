@@ -55,6 +55,12 @@ func TestMain(m *testing.M) {
 	start := time.Now()
 	code := m.Run()
 	table.print(os.Stdout, time.Since(start))
+	if file := os.Getenv("SOAK_TABLE"); file != "" {
+		if f, err := os.Create(file); err == nil {
+			table.print(f, time.Since(start))
+			_ = f.Close()
+		}
+	}
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
