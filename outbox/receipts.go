@@ -71,14 +71,8 @@ func (o *receiptsOp) apply(w *wtx) error {
 	return nil
 }
 
-// lookup finds the part bound to the first of keys that is in the SMSC
-// index.
-func (w *wtx) lookup(keys []string) (smsagent.MessageID, int, bool) {
-	id, seq, _, ok := w.lookupAt(keys)
-	return id, seq, ok
-}
-
-// lookupAt is lookup that also says which of keys matched.
+// lookupAt finds the part bound to the first of keys that is in the SMSC
+// index, and says which of keys it was.
 func (w *wtx) lookupAt(keys []string) (id smsagent.MessageID, seq, at int, ok bool) {
 	for i, k := range keys {
 		if k == "" || len(k) > maxKeyLen {
