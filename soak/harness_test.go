@@ -406,12 +406,29 @@ func (r *rig) messageReports() int {
 // waitReports waits until n message reports are in inbox/.
 func (r *rig) waitReports(n int, within time.Duration) {
 	r.t.Helper()
+	end := time.Now().Add(within)
+	deadlineOf := func(time.Duration) time.Time { return end }
 	r.eventually(within, func() string {
 		if got := r.messageReports(); got < n {
+			if time.Now().Add(time.Second).After(deadlineOf(within)) {
+				r.dumpStuck()
+			}
 			return fmt.Sprintf("%d message reports in inbox/, want %d; simulator %+v; queue %s", got, n, r.sim.Stats(), r.queueStats())
 		}
 		return ""
 	})
+}
+
+// dumpStuck logs, for a failing case, the messages still waiting for a
+// receipt and what the simulator did with their receipts.
+func (r *rig) dumpStuck() {
+	_, body, _ := r.http("GET", "/api/v1/queue?state=sent&limit=10", token, nil)
+	r.t.Logf("messages still sent: %.3000s", body)
+	for _, rc := range r.sim.Receipts() {
+		if rc.Duplicate || len(rc.Responses) != 1 || rc.Lost > 0 {
+			r.t.Logf("receipt %+v", rc)
+		}
+	}
 }
 
 // queueStats is the running agent's count of messages by state, for
@@ -518,19 +535,6 @@ func first(l []string, n int) string {
 		return strings.Join(l[:n], ", ") + ", …"
 	}
 	return strings.Join(l, ", ")
-}
-
-// status asks the running agent's admin API for its status.
-func (r *rig) status() (map[string]any, error) {
-	code, body, err := r.http("GET", "/api/v1/status", "", nil)
-	if err != nil {
-		return nil, err
-	}
-	if code != http.StatusOK {
-		return nil, fmt.Errorf("status: %d %s", code, body)
-	}
-	var st map[string]any
-	return st, json.Unmarshal([]byte(body), &st)
 }
 
 func (r *rig) http(method, path, bearer string, body io.Reader) (int, string, error) {
