@@ -120,7 +120,8 @@ type SessionOptions struct {
 	// late response; past it the session ends with ErrUnanswered, so a
 	// peer that lost a few responses and answers everything else cannot
 	// hold their outcomes open for as long as the link lives. Default
-	// 10 × ResponseTimeout; negative waits as long as the session lives.
+	// 10 × ResponseTimeout, at least a minute; negative waits as long as
+	// the session lives.
 	MaxPendingAge time.Duration
 	// BindTimeout bounds Bind on top of its context. Default 10 s.
 	BindTimeout time.Duration
@@ -189,7 +190,7 @@ func (o SessionOptions) withDefaults() SessionOptions {
 		o.MaxUnanswered = 2 * o.Window
 	}
 	if o.MaxPendingAge == 0 {
-		o.MaxPendingAge = 10 * o.ResponseTimeout
+		o.MaxPendingAge = max(10*o.ResponseTimeout, time.Minute)
 	}
 	if o.BindTimeout <= 0 {
 		o.BindTimeout = defaultBindTimeout
