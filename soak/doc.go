@@ -5,8 +5,9 @@
 // faults while messages flow, and end every case with the ledger: each
 // message dropped has exactly one final report in inbox/, the simulator saw
 // every message, and the messages it saw twice stay within the bound of
-// docs/DESIGN.md "Delivery semantics" (sessions × window in flight at each
-// crash or connection loss).
+// docs/DESIGN.md "Delivery semantics" (per session lost at a crash or a
+// connection loss, the window in flight plus the timed-out requests still
+// awaited: 3 × window).
 //
 // The matrix:
 //

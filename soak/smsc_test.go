@@ -81,11 +81,13 @@ func TestSMSC_faults(t *testing.T) {
 			r.fault("every 7th response dropped for %d submits", n/2)
 		}},
 		{name: "throttling storm", during: func(r *rig) {
-			r.sim.SetFaults(smsc.Faults{ThrottleEvery: 5})
+			// Each ESME_RTHROTTLED pauses the whole pool (1 s and more):
+			// every 50th, not every 5th, keeps the case short.
+			r.sim.SetFaults(smsc.Faults{ThrottleEvery: 50})
 			atAccepted(r, n/3)
 			storm := time.Duration(scale(3, 20)) * time.Second
 			r.sim.SetFaults(smsc.Faults{ThrottleUntil: time.Now().Add(storm)})
-			r.fault("every 5th throttled, then all for %s", storm)
+			r.fault("every 50th throttled, then all for %s", storm)
 		}},
 		{name: "binds refused", during: func(r *rig) {
 			atAccepted(r, n/4)
