@@ -41,8 +41,9 @@ test-race:
 # The full fault and soak matrix (soak/): the real binary against the
 # simulator, under 20 minutes; prints the table the README's "Reliability"
 # shows. `make test` runs the same cases, shorter.
-SOAK_TABLE ?= soak-table.md
+SOAK_TABLE ?= $(BIN)/soak-table.md
 soak:
+	@mkdir -p $(BIN)
 	SOAK=1 SOAK_TABLE=$(abspath $(SOAK_TABLE)) $(GO) test -count=1 -timeout 25m ./soak/; status=$$?; cat $(SOAK_TABLE) 2>/dev/null; exit $$status
 
 fuzz-short:
