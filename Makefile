@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 FUZZTIME ?= 10s
 BIN := bin
 
-.PHONY: all build demo test test-race fuzz fuzz-short lint fmt vet staticcheck bench cross clean
+.PHONY: all build demo test test-race fuzz fuzz-short soak lint fmt vet staticcheck bench cross clean
 
 all: build
 
@@ -37,6 +37,14 @@ test: vet test-race fuzz-short
 
 test-race:
 	$(GO) test -race -timeout 20m ./...
+
+# The full fault and soak matrix (soak/): the real binary against the
+# simulator, under 20 minutes; prints the table the README's "Reliability"
+# shows. `make test` runs the same cases, shorter.
+SOAK_TABLE ?= $(BIN)/soak-table.md
+soak:
+	@mkdir -p $(BIN)
+	SOAK=1 SOAK_TABLE=$(abspath $(SOAK_TABLE)) $(GO) test -count=1 -timeout 25m ./soak/; status=$$?; cat $(SOAK_TABLE) 2>/dev/null; exit $$status
 
 fuzz-short:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh

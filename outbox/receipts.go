@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/smsagent/smsagent"
 )
@@ -18,7 +19,10 @@ import (
 // receipt for a part that is already final changes nothing and is
 // ReceiptRepeated. A receipt that matches nothing is parked (ReceiptParked)
 // for OrphanGrace in case its submit_sm_resp is not committed yet; Sweep
-// then reports it as unmatched.
+// then reports it as unmatched. A receipt found only under a converted key
+// (dlr.Auto) is parked too unless this run has seen the SMSC convert ids,
+// since a receipt racing its response would otherwise settle another
+// message.
 //
 // Crash story: the agent acknowledges the deliver_sm only after this
 // commit. A crash before it: the SMSC redelivers and the receipt is applied
@@ -44,7 +48,16 @@ func (o *receiptsOp) apply(w *wtx) error {
 	o.out = make([]smsagent.ReceiptOutcome, len(o.rs))
 	for i := range o.rs {
 		rc := &o.rs[i]
-		id, seq, ok := w.lookup(rc.Keys)
+		id, seq, at, ok := w.lookupAt(rc.Keys)
+		if ok && at == 0 {
+			w.s.convertedIDs = false
+		} else if ok {
+			fits, _, err := w.guessFits(id, seq, rc, w.s.convertedIDs)
+			if err != nil {
+				return err
+			}
+			ok = fits
+		}
 		var err error
 		if ok {
 			o.out[i], err = w.applyReceipt(id, seq, rc)
@@ -58,18 +71,50 @@ func (o *receiptsOp) apply(w *wtx) error {
 	return nil
 }
 
-// lookup finds the part bound to the first of keys that is in the SMSC
-// index.
-func (w *wtx) lookup(keys []string) (smsagent.MessageID, int, bool) {
-	for _, k := range keys {
+// lookupAt finds the part bound to the first of keys that is in the SMSC
+// index, and says which of keys it was.
+func (w *wtx) lookupAt(keys []string) (id smsagent.MessageID, seq, at int, ok bool) {
+	for i, k := range keys {
 		if k == "" || len(k) > maxKeyLen {
 			continue
 		}
 		if id, seq, ok := parseSMSCValue(w.value(w.smsc, []byte(k))); ok {
-			return id, seq, true
+			return id, seq, i, true
 		}
 	}
-	return 0, 0, false
+	return 0, 0, 0, false
+}
+
+// guessFits decides whether a receipt found only under one of dlr.Auto's
+// converted keys may be applied to part seq of message id. A receipt that
+// beats its own submit_sm_resp to the commit misses its own key, and a
+// guess may then hit another message whose hex id reads as this decimal one
+// (or the reverse): message 0x10's receipt "00000010" would settle message
+// 10 ("0000000A"), whose own receipt would then be a "repeat". So a guess
+// never settles a part already final; it is taken when the receipt's
+// source_addr (the handset, SMPP 3.4 Appendix B) is the message's
+// destination, or, for a receipt without one, when converting says the
+// SMSC is known to convert ids. Otherwise the receipt stays parked for its
+// own response, and Sweep decides after OrphanGrace.
+// final reports whether the part is final already (the receipt would be a
+// repeat).
+func (w *wtx) guessFits(id smsagent.MessageID, seq int, rc *smsagent.Receipt, converting bool) (fits, final bool, err error) {
+	r, err := w.get(id)
+	if err != nil {
+		return false, false, err
+	}
+	if r == nil || seq < 1 || seq > len(r.Parts) {
+		return false, false, fmt.Errorf("SMSC index entry for message %s part %d without that part", id, seq)
+	}
+	if r.Parts[seq-1].State.Final() {
+		return false, true, nil
+	}
+	if src := strings.TrimLeft(rc.Source, "+0"); src != "" {
+		to := strings.TrimLeft(r.To.Value, "+0")
+		// The same number, perhaps with or without its country code.
+		return src == to || (min(len(src), len(to)) >= 6 && (strings.HasSuffix(src, to) || strings.HasSuffix(to, src))), false, nil
+	}
+	return converting, false, nil
 }
 
 func (w *wtx) applyReceipt(id smsagent.MessageID, seq int, rc *smsagent.Receipt) (smsagent.ReceiptOutcome, error) {
@@ -210,12 +255,25 @@ func (w *wtx) applyParked(key string, r *record, seq int) error {
 		if err != nil {
 			return err
 		}
+		guessed := len(o.Keys) > 0 && o.Keys[0] != key
+		if guessed {
+			// Parked under a converted key too: it may be another
+			// message's receipt still waiting for its own response.
+			fits, _, err := w.guessFits(r.ID, seq, &o.Receipt, w.s.convertedIDs)
+			if err != nil {
+				return err
+			}
+			if !fits {
+				continue
+			}
+		}
 		if err := w.unpark(oseq, o); err != nil {
 			return err
 		}
 		if _, err := w.applyReceipt(r.ID, seq, &o.Receipt); err != nil {
 			return err
 		}
+		w.s.convertedIDs = guessed
 	}
 	return nil
 }

@@ -86,18 +86,99 @@ func TestStore_ApplyReceipts_Undeliverable(t *testing.T) {
 	}
 }
 
-// Keys are tried in order: a receipt giving the id in another form (hex
-// for decimal) matches through its second key.
+// Keys are tried in order. A receipt that gives the id only in another
+// form (hex for decimal) is parked first: its own response may not be
+// committed yet. When none came within the grace, the converted key is
+// taken, and from then on such a receipt matches at once.
 func TestStore_ApplyReceipts_AlternativeKey(t *testing.T) {
-	e := newEnv(t)
-	id := e.sentWithReceipt(1)
-	rc := receipt("S1-1", smsagent.StateDelivered, "DELIVRD")
-	rc.Keys = []string{"S1-1", "s1-1"}
-	if out := e.apply(rc); out[0] != smsagent.ReceiptMatched {
-		t.Fatalf("%v", out)
+	e := newEnv(t, func(o *outbox.Options) { o.OrphanGrace = time.Minute })
+	m1 := msg("+358401", "one")
+	m1.Report = true
+	m2 := msg("+358402", "two")
+	m2.Report = true
+	ids := e.enqueue(m1, m2)
+	e.claim(2)
+	e.record(accept(ids[0], 1, 1), accept(ids[1], 1, 1))
+	first := receipt("S1-1", smsagent.StateDelivered, "DELIVRD")
+	first.Keys = []string{"S1-1", "s1-1"}
+	if out := e.apply(first); out[0] != smsagent.ReceiptParked {
+		t.Fatalf("a guessed key taken before the SMSC showed it converts ids: %v", out)
 	}
-	if r := e.get(id); r.State != smsagent.StateDelivered {
+	e.clock.Add(time.Minute)
+	e.sweep(t0.Add(time.Minute))
+	if r := e.get(ids[0]); r.State != smsagent.StateDelivered {
+		t.Fatalf("after the grace: %s", r.State)
+	}
+	second := receipt("S2-1", smsagent.StateDelivered, "DELIVRD")
+	second.Keys = []string{"S2-1", "s2-1"}
+	if out := e.apply(second); out[0] != smsagent.ReceiptMatched {
+		t.Fatalf("once the SMSC converts, a guess is taken at once: %v", out)
+	}
+	if r := e.get(ids[1]); r.State != smsagent.StateDelivered {
 		t.Fatalf("%s", r.State)
+	}
+}
+
+// Regression (soak, SMSC with hex ids and receipts racing their
+// responses): message 0x10's receipt "00000010" has dlr.Auto keys "10",
+// "16" and "a". Before its submit_sm_resp was committed, the guess "a" hit
+// message 10 ("0000000A") and the receipt was taken as a repeat of that
+// message's, so message 16 waited for a receipt forever; when message 10
+// was still waiting, the guess settled it with message 16's receipt.
+// Parked instead, the receipt is applied when its own response commits.
+func TestStore_ApplyReceipts_GuessedKeyCollision(t *testing.T) {
+	e := newEnv(t)
+	var ms []smsagent.Message
+	for _, to := range []string{"+358410", "+358411", "+358416", "+358417"} {
+		m := msg(to, "text for "+to)
+		m.Report = true
+		ms = append(ms, m)
+	}
+	ids := e.enqueue(ms...)
+	e.claim(4)
+	bind := func(i int, smscID, key string) {
+		r := accept(ids[i], 1, 1)
+		r.SMSCID, r.SMSCKey = smscID, key
+		e.record(r)
+	}
+	bind(0, "0000000A", "a") // message 10
+	ten := receipt("0000000A", smsagent.StateDelivered, "DELIVRD")
+	ten.Keys = []string{"a", "10"}
+	if out := e.apply(ten); out[0] != smsagent.ReceiptMatched {
+		t.Fatalf("message 10's receipt: %v", out)
+	}
+	early16 := receipt("00000010", smsagent.StateUndeliverable, "UNDELIV")
+	early16.Keys = []string{"10", "16", "a"}
+	early17 := receipt("00000011", smsagent.StateUndeliverable, "UNDELIV")
+	early17.Keys = []string{"11", "17", "b"}
+	if out := e.apply(early16, early17); !slices.Equal(out, []smsagent.ReceiptOutcome{smsagent.ReceiptParked, smsagent.ReceiptParked}) {
+		t.Fatalf("receipts ahead of their responses: %v, want both parked", out)
+	}
+	// Message 11's response commits while message 17's receipt is parked
+	// under "b" too: it stays parked for its own.
+	bind(1, "0000000B", "b")
+	if r := e.get(ids[1]); r.State != smsagent.StateSent {
+		t.Fatalf("message 11 settled by message 17's parked receipt: %s", r.State)
+	}
+	bind(2, "00000010", "10")
+	bind(3, "00000011", "11")
+	for _, i := range []int{2, 3} {
+		if r := e.get(ids[i]); r.State != smsagent.StateUndeliverable {
+			t.Fatalf("message %d after its response: %s, want undeliverable from its parked receipt", i, r.State)
+		}
+	}
+	if r := e.get(ids[0]); r.State != smsagent.StateDelivered {
+		t.Fatalf("message 10: %s", r.State)
+	}
+	// A receipt naming the handset settles its message through a guess at
+	// once: message 11's, given in decimal.
+	eleven := receipt("11", smsagent.StateDelivered, "DELIVRD")
+	eleven.Keys, eleven.Source = []string{"x11", "b"}, "358411"
+	if out := e.apply(eleven); out[0] != smsagent.ReceiptMatched {
+		t.Fatalf("message 11's receipt with its handset: %v", out)
+	}
+	if err := e.s.Check(); err != nil {
+		t.Fatal(err)
 	}
 }
 

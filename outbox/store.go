@@ -28,6 +28,13 @@ type Store struct {
 
 	// rnd is the backoff jitter source; only the writer goroutine uses it.
 	rnd *rand.Rand
+	// convertedIDs is set when a parked receipt matched a part, after
+	// OrphanGrace, only under one of dlr.Auto's converted keys: evidence
+	// that the SMSC writes an id one way in responses and another in
+	// receipts, so ApplyReceipts takes such keys at once from then on. A
+	// receipt that matches by its own key clears it. Writer goroutine
+	// only; each run learns again.
+	convertedIDs bool
 
 	// mu guards closed against senders: a sender holds the read lock while
 	// handing its request over, so once Close holds the write lock and sets

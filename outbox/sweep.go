@@ -116,10 +116,28 @@ func sweepOrphans(w *wtx, n int) (int, error) {
 		if err := w.unpark(e.seq, e.o); err != nil {
 			return 0, err
 		}
-		if id, seq, ok := w.lookup(e.o.Keys); ok {
-			// Bound after all, under a key its binding did not name.
-			if _, err := w.applyReceipt(id, seq, &e.o.Receipt); err != nil {
+		// Bound after all, under a key its binding did not name? No
+		// response is coming any more, so a guess is the last resort,
+		// but not one the receipt's handset contradicts.
+		id, seq, at, ok := w.lookupAt(e.o.Keys)
+		if ok && at > 0 {
+			fits, final, err := w.guessFits(id, seq, &e.o.Receipt, true)
+			if err != nil {
 				return 0, err
+			}
+			// A repeat of a receipt already applied through a guess
+			// (the SMSC converts ids and sent it twice) is no news.
+			ok = fits || (final && w.s.convertedIDs)
+		}
+		if ok {
+			out, err := w.applyReceipt(id, seq, &e.o.Receipt)
+			if err != nil {
+				return 0, err
+			}
+			if at > 0 && out == smsagent.ReceiptMatched {
+				// No response came for the id as written: the SMSC
+				// converts ids, and ApplyReceipts may guess at once.
+				w.s.convertedIDs = true
 			}
 			continue
 		}

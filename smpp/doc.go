@@ -77,8 +77,8 @@
 //
 // Nothing the peer sends can make the session panic, block its reader or
 // grow its memory without bound: frames are capped (MaxPDULength), the
-// peer's requests by InboundWindow, late responses by MaxUnanswered, the
-// answers the session queues on its own by a backlog limit
+// peer's requests by InboundWindow, late responses by MaxUnanswered and
+// MaxPendingAge, the answers the session queues on its own by a backlog limit
 // (ErrNotReading), and warnings about protocol oddities by a rate limit.
 // FuzzSession_peer feeds it arbitrary streams.
 package smpp

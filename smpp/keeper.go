@@ -19,7 +19,10 @@ import (
 //     connection therefore ends within EnquireLink + EnquireLinkTimeout.
 //   - Nothing at all received for IdleTimeout ends the session with
 //     ErrIdle, bound or not (a peer that connects and never binds).
-//   - More than MaxUnanswered timed-out requests end it with ErrUnanswered.
+//   - More than MaxUnanswered timed-out requests end it with ErrUnanswered,
+//     and so does one left unanswered for MaxPendingAge after its timeout:
+//     the outcome of a request cannot stay open for as long as the link
+//     lives (the caller resends only once the session has ended).
 func (s *Session) keep() {
 	defer s.aux.Done()
 	timer := time.NewTimer(time.Hour)
@@ -38,6 +41,9 @@ func (s *Session) keep() {
 			r.timedOut = true
 			s.unanswered++
 			expired = append(expired, r)
+			if s.opts.MaxPendingAge > 0 {
+				s.late = append(s.late, lateEntry{r.seq, now})
+			}
 		}
 		if s.head != nil {
 			next = min(next, s.head.deadline)
@@ -45,6 +51,19 @@ func (s *Session) keep() {
 		var cause error
 		if s.unanswered > s.opts.MaxUnanswered {
 			cause = ErrUnanswered
+		}
+		for len(s.late) > 0 {
+			if r := s.pending[s.late[0].seq]; r != nil && r.timedOut {
+				break
+			}
+			s.late = s.late[1:] // answered late: no longer counts
+		}
+		if len(s.late) > 0 {
+			if due := s.late[0].since + int64(s.opts.MaxPendingAge); now >= due {
+				cause = ErrUnanswered
+			} else {
+				next = min(next, due)
+			}
 		}
 		sentEL := false
 		if s.state == stateBound && s.opts.EnquireLink > 0 {

@@ -116,6 +116,13 @@ type SessionOptions struct {
 	// late response; one more ends the session with ErrUnanswered.
 	// Default 2 × Window.
 	MaxUnanswered int
+	// MaxPendingAge is how long a timed-out request may still wait for a
+	// late response; past it the session ends with ErrUnanswered, so a
+	// peer that lost a few responses and answers everything else cannot
+	// hold their outcomes open for as long as the link lives. Default
+	// 10 × ResponseTimeout, at least a minute; negative waits as long as
+	// the session lives.
+	MaxPendingAge time.Duration
 	// BindTimeout bounds Bind on top of its context. Default 10 s.
 	BindTimeout time.Duration
 
@@ -181,6 +188,9 @@ func (o SessionOptions) withDefaults() SessionOptions {
 	}
 	if o.MaxUnanswered <= 0 {
 		o.MaxUnanswered = 2 * o.Window
+	}
+	if o.MaxPendingAge == 0 {
+		o.MaxPendingAge = max(10*o.ResponseTimeout, time.Minute)
 	}
 	if o.BindTimeout <= 0 {
 		o.BindTimeout = defaultBindTimeout

@@ -98,7 +98,11 @@ type Session struct {
 	pending    map[uint32]*request
 	head, tail *request // requests waiting for a response, oldest first
 	unanswered int      // timed out, still waiting for a late response
-	elSeq      uint32   // the enquire_link outstanding, 0 when none
+	// late lists the timed-out requests in the order they timed out, for
+	// MaxPendingAge; entries answered meanwhile are dropped lazily when
+	// they reach the front. The timer goroutine owns it (under mu).
+	late       []lateEntry
+	elSeq      uint32 // the enquire_link outstanding, 0 when none
 	elDeadline int64
 	wbuf       []byte
 	appended   uint64 // octets ever appended to wbuf
@@ -562,4 +566,12 @@ func (s *Session) kickKeeper() {
 	case s.kick <- struct{}{}:
 	default:
 	}
+}
+
+// lateEntry is the sequence of a request that timed out at since
+// (Session.now). Not the request itself: requests are pooled, and an
+// answered one may be back in use under another sequence.
+type lateEntry struct {
+	seq   uint32
+	since int64
 }

@@ -175,3 +175,38 @@ func TestSession_IdleTimeout(t *testing.T) {
 		}
 	})
 }
+
+// Regression (soak, "responses never sent"): a peer that loses a few
+// responses and answers everything else, enquire_link included, kept those
+// outcomes open for as long as the link lived, so the messages stayed
+// "sending" for good. One timed-out request left unanswered for
+// MaxPendingAge ends the session with ErrUnanswered, and the caller then
+// resends it.
+func TestSession_ResponseTimeout_maxPendingAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, p := pipeSession(t, smpp.SessionOptions{Window: 4, ResponseTimeout: time.Second, MaxPendingAge: 20 * time.Second,
+			EnquireLink: -1, IdleTimeout: -1})
+		p.wait = patience
+		p.bind(s, smpp.Transmitter)
+		res := newResults(4)
+		res.wait = patience
+		start := time.Now()
+		if err := s.Send(context.Background(), submit("1"), res.done); err != nil {
+			t.Fatal(err)
+		}
+		p.expect(pdu.SubmitSMID)
+		if r := res.next(t); !r.Pending {
+			t.Fatalf("first call %+v", r)
+		}
+		err := waitDoneWithin(t, s, time.Minute)
+		if !errors.Is(err, smpp.ErrUnanswered) {
+			t.Fatalf("Err = %v", err)
+		}
+		if d := time.Since(start); d != 21*time.Second {
+			t.Errorf("session ended %v after the send, want 21s (timeout 1s + MaxPendingAge 20s)", d)
+		}
+		if r := res.next(t); r.Pending || !errors.Is(r.Err, smpp.ErrUnanswered) {
+			t.Fatalf("final call %+v", r)
+		}
+	})
+}

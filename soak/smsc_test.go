@@ -1,0 +1,243 @@
+package soak_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/smsagent/smsagent/smpp/pdu"
+	"github.com/smsagent/smsagent/smpp/smsc"
+)
+
+// TestSMSC_faults runs messages through an SMSC that misbehaves in one way
+// per case while they flow, and ends each with the ledger.
+func TestSMSC_faults(t *testing.T) {
+	n := scale(300, 3000)
+	// atAccepted waits until the SMSC accepted at least k messages.
+	atAccepted := func(r *rig, k int) {
+		r.t.Helper()
+		r.eventually(60*time.Second, func() string {
+			if got := r.sim.Stats().Accepted; got < k {
+				return fmt.Sprintf("the SMSC accepted %d, waiting for %d", got, k)
+			}
+			return ""
+		})
+	}
+	rounds := scale(2, 6)
+	cases := []struct {
+		name   string
+		opts   func(*smsc.Options)
+		during func(r *rig)
+		// unmatched is how many unmatched-receipt reports the case makes.
+		unmatched int
+	}{
+		{name: "no fault (baseline)", during: func(*rig) {}},
+		{name: "connection reset mid-window", during: func(r *rig) {
+			for k := range rounds {
+				atAccepted(r, (k+1)*n/(rounds+2))
+				r.sim.SetFaults(smsc.Faults{DisconnectAfter: 1, DisconnectRST: true})
+			}
+			r.fault("%d × RST at a submit", rounds)
+		}},
+		{name: "half-open link", opts: func(o *smsc.Options) {
+			// The silent sessions stay bound on the SMSC's side until it
+			// times them out; room for the new binds meanwhile, so the
+			// agent's ESME_RALYBND back-off (30 s and more) is not what
+			// the case measures.
+			o.MaxBinds = 4 * sessions * (rounds + 1)
+		}, during: func(r *rig) {
+			for k := range rounds {
+				atAccepted(r, (k+1)*n/(rounds+2))
+				binds := r.sim.Stats().Binds
+				r.sim.GoSilent("", 4*time.Second)
+				// enquire_link every 1 s finds the dead link and the
+				// agent binds again (after its 1 s+ backoff).
+				r.eventually(60*time.Second, func() string {
+					if r.sim.Stats().Binds < binds+sessions {
+						return "the agent to find the silent links and bind again"
+					}
+					return ""
+				})
+			}
+			r.fault("%d × all links silent 4 s (enquire_link 1 s)", rounds)
+		}},
+		{name: "responses late past timeout", during: func(r *rig) {
+			atAccepted(r, n/4)
+			r.sim.SetFaults(smsc.Faults{Delay: 1500 * time.Millisecond})
+			r.eventually(30*time.Second, func() string {
+				if r.sim.Stats().Accepted < n/2 {
+					return "messages to pass while responses are late"
+				}
+				return ""
+			})
+			r.sim.SetFaults(smsc.Faults{})
+			r.fault("responses 1.5 s late (timeout 1 s) for %d submits", n/4)
+		}},
+		{name: "responses never sent", during: func(r *rig) {
+			r.sim.SetFaults(smsc.Faults{DropEvery: 7})
+			atAccepted(r, n/2)
+			r.sim.SetFaults(smsc.Faults{})
+			r.fault("every 7th response dropped for %d submits", n/2)
+		}},
+		{name: "throttling storm", during: func(r *rig) {
+			// Each ESME_RTHROTTLED pauses the whole pool (1 s and more):
+			// every 50th, not every 5th, keeps the case short.
+			r.sim.SetFaults(smsc.Faults{ThrottleEvery: 50})
+			atAccepted(r, n/3)
+			storm := time.Duration(scale(3, 20)) * time.Second
+			r.sim.SetFaults(smsc.Faults{ThrottleUntil: time.Now().Add(storm)})
+			r.fault("every 50th throttled, then all for %s", storm)
+		}},
+		{name: "binds refused", during: func(r *rig) {
+			atAccepted(r, n/4)
+			refuse := time.Duration(scale(5, 30)) * time.Second
+			r.sim.SetFaults(smsc.Faults{RefuseBinds: pdu.StatusSysErr, RefuseBindsUntil: time.Now().Add(refuse)})
+			r.sim.Drop("", false)
+			r.fault("links cut, binds refused for %s (ESME_RSYSERR; backoff 1-60 s)", refuse)
+		}},
+		{name: "unbind from the SMSC", during: func(r *rig) {
+			for k := range rounds {
+				atAccepted(r, (k+1)*n/(rounds+2))
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = r.sim.Unbind(ctx, "")
+				cancel()
+			}
+			r.fault("%d × unbind from the SMSC", rounds)
+		}},
+		{name: "generic_nack to submits", during: func(r *rig) {
+			r.sim.SetFaults(smsc.Faults{NackEvery: 9})
+			atAccepted(r, n/2)
+			r.sim.SetFaults(smsc.Faults{})
+			r.fault("every 9th submit answered generic_nack")
+		}},
+		{name: "SMSC restart, other id style", during: func(r *rig) {
+			atAccepted(r, n/3)
+			r.sim.Restart(smsc.DecimalID, smsc.DecimalID)
+			atAccepted(r, 2*n/3)
+			r.sim.Restart(smsc.HexID, smsc.DecimalID)
+			r.fault("2 restarts: hex → decimal → hex with decimal receipts")
+		}},
+		{name: "duplicate receipts", opts: func(o *smsc.Options) { o.DuplicateReceipts = true },
+			during: func(r *rig) { r.fault("every receipt sent twice") }},
+		{name: "receipts before submit_sm_resp", opts: func(o *smsc.Options) { o.ReceiptsFirst = true },
+			during: func(r *rig) { r.fault("every receipt before its response") }},
+		{name: "receipts for unknown ids", unmatched: scale(20, 200), during: func(r *rig) {
+			k := scale(20, 200)
+			atAccepted(r, n/3)
+			for i := range k {
+				r.sim.Inject("agent", receiptPDU(fmt.Sprintf("FFFF%04X", i), uint32(0x7fff0000+i)))
+			}
+			r.fault("%d receipts for ids never issued, on each session", k)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := simOptions()
+			if c.opts != nil {
+				c.opts(&o)
+			}
+			r := newRig(t, c.name, o)
+			ids := r.bulk("f", n, 50)
+			p := r.start()
+			c.during(r)
+			r.waitReports(n, 180*time.Second)
+			// A response the SMSC never sent leaves its id unknown to the
+			// agent, so that message's receipt matches nothing: an
+			// unmatched report each (the message went out again).
+			unmatched := c.unmatched + r.sim.Stats().Dropped
+			if unmatched > 0 {
+				r.eventually(30*time.Second, func() string {
+					if _, u := r.reports(); len(u) < unmatched {
+						return fmt.Sprintf("%d unmatched reports, want %d", len(u), unmatched)
+					}
+					return ""
+				})
+			}
+			if !p.running() {
+				t.Fatal("the agent exited")
+			}
+			p.stop(10 * time.Second)
+			r.ledger(ids)
+			if _, u := r.reports(); len(u) != unmatched {
+				t.Errorf("%d unmatched reports, want %d", len(u), unmatched)
+			}
+		})
+	}
+}
+
+// receiptPDU is a delivery receipt (SMPP 3.4 Appendix B) for id as raw
+// octets, for Server.Inject.
+func receiptPDU(id string, seq uint32) []byte {
+	d := &pdu.DeliverSM{
+		Source:       pdu.Address{TON: 1, NPI: 1, Addr: "358401234567"},
+		Dest:         pdu.Address{TON: 1, NPI: 1, Addr: "12345"},
+		ESMClass:     pdu.ESMTypeDeliveryReceipt,
+		ShortMessage: []byte("id:" + id + " sub:001 dlvrd:001 submit date:2611252249 done date:2611252249 stat:DELIVRD err:000 text:x"),
+	}
+	d.TLVs.SetReceiptedMessageID(id)
+	d.TLVs.SetMessageState(pdu.StateDelivered)
+	b, err := pdu.Encode(d, pdu.StatusOK, seq)
+	if err != nil {
+		panic(err) // a fixed, valid PDU
+	}
+	return b
+}
+
+// TestSMSC_moBurst sends a burst of incoming SMS and kills the agent in
+// the middle of it: every one is in inbox/ once, since the agent answers
+// deliver_sm only after the commit (a message acknowledged but not stored
+// would be missing after the kill).
+func TestSMSC_moBurst(t *testing.T) {
+	r := newRig(t, "MO burst with a SIGKILL", simOptions())
+	n := scale(1000, 10000)
+	p := r.start()
+	r.waitBound(20 * time.Second)
+	texts := make([]string, n)
+	for i := range n {
+		texts[i] = fmt.Sprintf("mo %d", i)
+		if _, err := r.sim.InjectMO("agent", fmt.Sprintf("+35840%07d", i), "12345", texts[i],
+			smsc.MOOptions{Attempts: 100}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.eventually(60*time.Second, func() string {
+		if a := r.sim.Stats().MOAcked; a < n/3 {
+			return fmt.Sprintf("%d MO acknowledged, waiting for %d to kill", a, n/3)
+		}
+		return ""
+	})
+	p.kill()
+	p = r.start()
+	r.eventually(time.Duration(scale(60, 300))*time.Second, func() string {
+		if got := len(r.inboxFiles(".mo.json")); got < n {
+			return fmt.Sprintf("%d MO files in inbox/, want %d; simulator %+v", got, n, r.sim.Stats())
+		}
+		return ""
+	})
+	p.stop(10 * time.Second)
+	seen := make(map[string]int)
+	for _, f := range r.inboxFiles(".mo.json") {
+		var mo struct{ Text string }
+		readJSON(t, f, &mo)
+		seen[mo.Text]++
+	}
+	lost, doubled := 0, 0
+	for _, tx := range texts {
+		switch seen[tx] {
+		case 0:
+			lost++
+		case 1:
+		default:
+			doubled++
+		}
+	}
+	r.row.messages, r.row.lost, r.row.dups = n, lost, doubled
+	r.fault("%d MO in a burst, SIGKILL after a third acknowledged", n)
+	if lost > 0 || doubled > 0 {
+		t.Errorf("%d MO lost, %d written twice", lost, doubled)
+	}
+	if len(seen) != n {
+		t.Errorf("%d distinct MO texts in inbox/, want %d", len(seen), n)
+	}
+}
