@@ -26,6 +26,9 @@ func Compact(src, dst string) (err error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("outbox: compact: %w", err)
 	}
+	if err := checkLength(src); err != nil {
+		return err
+	}
 	in, err := bolt.Open(src, 0o600, &bolt.Options{ReadOnly: true, Timeout: DefaultLockTimeout})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {

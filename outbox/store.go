@@ -80,6 +80,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if src == nil {
 		src = globalSource{}
 	}
+	if err := checkLength(path); err != nil {
+		return nil, err
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:         opts.LockTimeout,
 		ReadOnly:        opts.ReadOnly,

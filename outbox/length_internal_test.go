@@ -1,0 +1,101 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/smsagent/smsagent"
+)
+
+// TestOpen_truncated cuts copies of a real database short and opens them:
+// a copy shorter than its header says is refused with ErrTruncated (bbolt
+// would read past the end of its mapping, and the process would die of
+// SIGBUS), one cut only in its unused tail opens and checks clean, and one
+// cut inside its header gets bbolt's error. No cut crashes.
+func TestOpen_truncated(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "outbox.db")
+	s, err := Open(src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f := range 20 {
+		ms := make([]smsagent.Message, 1000)
+		for i := range ms {
+			ms[i] = smsagent.Message{To: smsagent.Address{Value: fmt.Sprintf("4477009%05d", i), Kind: smsagent.AddrInternational},
+				Text: fmt.Sprintf("file %d message %d with some text to fill pages", f, i)}
+		}
+		if _, err := s.Enqueue(context.Background(), smsagent.Batch{Claim: fmt.Sprint("c", f), File: "f.ndjson", Messages: ms}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m0, ok0 := readMeta(f, 0)
+	_, ok1 := readMeta(f, int64(m0.pageSize))
+	used, ok := usedLength(f)
+	f.Close()
+	if !ok0 || !ok1 || !ok {
+		t.Fatal("the meta pages of a clean file do not validate: the layout in length.go is wrong")
+	}
+	need := int(used)
+	if need > len(data) || need < 8*int(m0.pageSize) {
+		t.Fatalf("pages of %d bytes in a %d-byte file", need, len(data))
+	}
+	for _, c := range []struct {
+		name string
+		cut  int
+		want error // nil: opens; errAny: an error other than ErrTruncated
+	}{
+		{"one byte short of its pages", need - 1, ErrTruncated},
+		{"half its pages", need / 2, ErrTruncated},
+		{"after the first meta page", int(m0.pageSize) + 100, ErrTruncated},
+		{"exactly its pages", need, nil},
+		{"inside the first meta page", 40, errAny},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "cut.db")
+			if err := os.WriteFile(path, data[:c.cut], 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, readOnly := range []bool{true, false} {
+				s, err := Open(path, Options{ReadOnly: readOnly})
+				switch {
+				case c.want == nil && err != nil:
+					t.Fatalf("read-only %v: %v", readOnly, err)
+				case c.want == nil:
+					if err := s.Check(); err != nil {
+						t.Errorf("read-only %v: Check: %v", readOnly, err)
+					}
+					if err := s.Close(context.Background()); err != nil {
+						t.Fatal(err)
+					}
+				case c.want == errAny && (err == nil || errors.Is(err, ErrTruncated)):
+					t.Fatalf("read-only %v: Open = %v, want bbolt's error", readOnly, err)
+				case c.want == ErrTruncated && !errors.Is(err, ErrTruncated):
+					t.Fatalf("read-only %v: Open = %v, want ErrTruncated", readOnly, err)
+				}
+			}
+			if c.want == ErrTruncated {
+				if err := Compact(path, filepath.Join(t.TempDir(), "compact.db")); !errors.Is(err, ErrTruncated) {
+					t.Errorf("Compact = %v, want ErrTruncated", err)
+				}
+			}
+		})
+	}
+}
+
+var errAny = errors.New("any error but ErrTruncated")
