@@ -159,8 +159,12 @@ func TestSMSC_faults(t *testing.T) {
 			}
 			p.stop(10 * time.Second)
 			r.ledger(ids)
-			if _, u := r.reports(); len(u) != unmatched {
-				t.Errorf("%d unmatched reports, want %d", len(u), unmatched)
+			// A response lost with its session (reset, silence, unbind)
+			// also leaves an id the agent never learned: the message went
+			// out again, and the first copy's receipt matches nothing. So
+			// each duplicate the SMSC accepted may add one.
+			if _, u := r.reports(); len(u) < unmatched || len(u) > unmatched+r.row.dups {
+				t.Errorf("%d unmatched reports, want %d plus at most one per duplicate (%d)", len(u), unmatched, r.row.dups)
 			}
 		})
 	}
