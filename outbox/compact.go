@@ -41,7 +41,7 @@ func Compact(src, dst string) (err error) {
 			err = fmt.Errorf("outbox: compact: close %s: %w", src, cerr)
 		}
 	}()
-	if err := in.View(checkSchema); err != nil {
+	if err := viewChecked(in, checkSchema); err != nil {
 		return fmt.Errorf("outbox: compact %s: %w", src, err)
 	}
 	out, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: DefaultLockTimeout, FreelistType: bolt.FreelistMapType})

@@ -1,7 +1,9 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -99,3 +101,77 @@ func TestOpen_truncated(t *testing.T) {
 }
 
 var errAny = errors.New("any error but ErrTruncated")
+
+// TestView_damagedPages overwrites the header of one page at a time in a
+// copy of a real database and reads the copy the way queue commands do:
+// bbolt panics on a page that does not identify itself, and the outbox must
+// answer ErrCorrupt instead of letting the panic end the process.
+func TestView_damagedPages(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "outbox.db")
+	s, err := Open(src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f := range 5 {
+		ms := make([]smsagent.Message, 1000)
+		for i := range ms {
+			ms[i] = smsagent.Message{To: smsagent.Address{Value: fmt.Sprintf("4477009%05d", i), Kind: smsagent.AddrInternational},
+				Text: fmt.Sprintf("file %d message %d", f, i)}
+		}
+		if _, err := s.Enqueue(context.Background(), smsagent.Batch{Claim: fmt.Sprint("c", f), File: "f.ndjson", Messages: ms}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used, _ := usedLength(bytes.NewReader(data))
+	pageSize := int(binary.NativeEndian.Uint32(data[metaPageSize:]))
+	pages := int(used) / pageSize
+	corrupt := 0
+	for pg := 2; pg < pages; pg += max(1, pages/40) {
+		cut := bytes.Clone(data)
+		for i := range boltPageHeader {
+			cut[pg*pageSize+i] = 0xA5
+		}
+		path := filepath.Join(t.TempDir(), "damaged.db")
+		if err := os.WriteFile(path, cut, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(path, Options{ReadOnly: true})
+		if err != nil {
+			if errors.Is(err, ErrCorrupt) {
+				corrupt++
+			}
+			continue
+		}
+		for after := smsagent.MessageID(0); err == nil; {
+			var page []smsagent.Record
+			page, err = s.List(context.Background(), ListQuery{After: after, Limit: 500})
+			if len(page) == 0 {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+		if err == nil {
+			_, err = s.Stats(context.Background())
+		}
+		if err == nil {
+			err = s.Check()
+		}
+		if errors.Is(err, ErrCorrupt) {
+			corrupt++
+		}
+		if cerr := s.Close(context.Background()); cerr != nil {
+			t.Fatal(cerr)
+		}
+	}
+	if corrupt == 0 {
+		t.Error("no damaged page was reported as ErrCorrupt: the test did not reach bbolt's assertions")
+	}
+}

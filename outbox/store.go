@@ -110,7 +110,7 @@ func Open(path string, opts Options) (*Store, error) {
 		ready:   make(chan struct{}, 1),
 	}
 	if opts.ReadOnly {
-		if err := db.View(checkSchema); err != nil {
+		if err := viewChecked(db, checkSchema); err != nil {
 			_ = db.Close()
 			return nil, fmt.Errorf("outbox: open %s: %w", path, err)
 		}
@@ -181,15 +181,35 @@ func (s *Store) do(ctx context.Context, o op) error {
 }
 
 // view runs a read transaction, reporting ErrClosed after Close.
-func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+func (s *Store) view(fn func(tx *bolt.Tx) error) (err error) {
 	if s.isShut.Load() {
 		return ErrClosed
 	}
-	err := s.db.View(fn)
+	defer damaged(&err)
+	err = s.db.View(fn)
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
 	return err
+}
+
+// viewChecked is db.View with damaged's recovery, for before a Store exists.
+func viewChecked(db *bolt.DB, fn func(tx *bolt.Tx) error) (err error) {
+	defer damaged(&err)
+	return db.View(fn)
+}
+
+// damaged turns a panic of bbolt inside a read transaction into an
+// ErrCorrupt error. bbolt asserts on pages that do not identify themselves
+// (a scrambled or torn file) by panicking; View has rolled the transaction
+// back by the time the panic reaches here, so nothing is held and a queue
+// command can say what is wrong instead of dying with a stack trace. Write
+// transactions are not covered: a writer that met a damaged page must not
+// go on writing.
+func damaged(err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("%w: the database file is damaged (%v); restore it from a backup, or move it aside to start with an empty queue", ErrCorrupt, p)
+	}
 }
 
 // run is the writer: it takes every request queued (up to MaxOpsPerTx) into
