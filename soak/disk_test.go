@@ -26,7 +26,10 @@ func TestDisk_inboxFull(t *testing.T) {
 	if err := os.MkdirAll(r.spool, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", r.spool).CombinedOutput(); err != nil {
+	// Each report takes a page of tmpfs: the volume must hold them all once
+	// the filler is gone.
+	sizeMiB := scale(4, 16)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%dm", sizeMiB), "tmpfs", r.spool).CombinedOutput(); err != nil {
 		r.fault("SKIPPED: mount not permitted (%v)", err)
 		t.Skipf("a tmpfs cannot be mounted here (%v: %s); the case needs root", err, out)
 	}
@@ -54,12 +57,13 @@ func TestDisk_inboxFull(t *testing.T) {
 		}
 	}
 	_ = f.Sync()
-	// Room for the message files and no more: the reports will not fit.
-	if err := f.Truncate(mustSize(t, f) - 48<<10); err != nil {
+	// Room for the message files (about 100 octets a message) and no more:
+	// the reports, a page of tmpfs each, will not fit.
+	n := scale(200, 1000)
+	if err := f.Truncate(mustSize(t, f) - int64(scale(48, 192))<<10); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
-	n := scale(200, 1000)
 	second := r.bulk("full", n, 100)
 	r.eventually(60*time.Second, func() string {
 		st, err := r.statusJSON()
@@ -81,7 +85,7 @@ func TestDisk_inboxFull(t *testing.T) {
 	}
 	r.waitReports(len(first)+n, 120*time.Second)
 	p.stop(10 * time.Second)
-	r.fault("spool tmpfs 4 MiB filled during receipts, freed after the status said so")
+	r.fault("spool tmpfs %d MiB filled during receipts, freed after the status said so", sizeMiB)
 	r.ledger(append(first, second...))
 	r.checkStore()
 }
