@@ -92,14 +92,7 @@ func BenchmarkAgent_endToEnd(b *testing.B) {
 		}
 		cancel()
 		sent := time.Since(begun)
-		deadline := time.Now().Add(benchWait)
-		for written(b, r) < n {
-			if time.Now().After(deadline) {
-				st, _ := r.a.Status(context.Background())
-				b.Fatalf("reports not written within %s: SMSC %+v\nagent %+v", benchWait, sim.Stats(), st)
-			}
-			time.Sleep(10 * time.Millisecond) // polling with a deadline
-		}
+		eventually(b, benchWait, "every report written", func() bool { return written(b, r) >= n })
 		reported := time.Since(begun)
 		b.StopTimer()
 		b.ReportMetric(float64(n)/sent.Seconds(), "msgs/s")
@@ -128,31 +121,23 @@ func BenchmarkAgent_fakePool(b *testing.B) {
 		b.StartTimer()
 		begun := time.Now()
 		writeNDJSON(b, cfg, "bulk.ndjson", n, false)
-		for {
+		eventually(b, benchWait, "every message stored", func() bool {
 			st, err := r.a.Status(context.Background())
 			if err != nil {
 				b.Fatal(err)
 			}
-			if st.Intake.Messages >= n {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return st.Intake.Messages >= n
+		})
 		stored := time.Since(begun)
-		for {
+		eventually(b, benchWait, "every message sent", func() bool {
 			st, err := r.a.Outbox().Stats(context.Background())
 			if err != nil {
 				b.Fatal(err)
 			}
-			if st.ByState[smsagent.StateSent] == n {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return st.ByState[smsagent.StateSent] == n
+		})
 		sent := time.Since(begun)
-		for written(b, r) < n {
-			time.Sleep(10 * time.Millisecond) // polling
-		}
+		eventually(b, benchWait, "every report written", func() bool { return written(b, r) >= n })
 		reported := time.Since(begun)
 		b.StopTimer()
 		b.ReportMetric(stored.Seconds(), "s-to-store")

@@ -305,8 +305,7 @@ func duplicates(sim *smsc.Server) int {
 // ("…-42.report.json"), an unmatched receipt's after its event ("…-e7…").
 func waitDelivered(t testing.TB, cfg *config.Config, n int, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	eventually(t, within, fmt.Sprintf("%d message reports in inbox/", n), func() bool {
 		got := 0
 		for _, f := range inboxFiles(t, cfg, ".report.json") {
 			name := strings.TrimSuffix(f, ".report.json")
@@ -314,14 +313,8 @@ func waitDelivered(t testing.TB, cfg *config.Config, n int, within time.Duration
 				got++
 			}
 		}
-		if got >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d message reports in inbox/ after %s, want %d", got, within, n)
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline
-	}
+		return got >= n
+	})
 }
 
 // TestAgent_e2e_faults runs a few hundred messages through an SMSC that

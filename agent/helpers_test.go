@@ -229,11 +229,13 @@ func waitReports(t testing.TB, cfg *config.Config, n int, within time.Duration) 
 func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("not within %s: %s", within, what)
 		}
-		time.Sleep(5 * time.Millisecond) // polling with a deadline
+		<-tick.C
 	}
 }
 

@@ -120,11 +120,18 @@ func TestFiles_hostile(t *testing.T) {
 		readJSON(t, filepath.Join(r.spool, "failed", name+".error.json"), &reason)
 		t.Logf("failed/%s: %v", name, reason)
 	}
+	// Taken means sent or refused: wait for either, not only for the file
+	// to leave outgoing/ (it is stored and submitted after that).
 	r.eventually(30*time.Second, func() string {
-		if _, err := os.Stat(slow); err == nil {
-			return "slow.json to be taken"
+		if _, err := os.Stat(filepath.Join(r.spool, "failed", "slow.json")); err == nil {
+			return ""
 		}
-		return ""
+		for _, s := range r.sim.Submits() {
+			if s.Text == text("slow") {
+				return ""
+			}
+		}
+		return "slow.json to be sent or refused"
 	})
 	if read := p.ioRead() - rchar0; read > 256<<20 {
 		t.Errorf("the agent read %d MiB: the 1 GiB file was read, not rejected by its size", read>>20)

@@ -455,6 +455,8 @@ func (r *rig) queueStats() string {
 func (r *rig) eventually(within time.Duration, cond func() string) {
 	r.t.Helper()
 	deadline := time.Now().Add(within)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		missing := cond()
 		if missing == "" {
@@ -463,7 +465,7 @@ func (r *rig) eventually(within time.Duration, cond func() string) {
 		if time.Now().After(deadline) {
 			r.t.Fatalf("after %s: %s", within, missing)
 		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline
+		<-tick.C
 	}
 }
 

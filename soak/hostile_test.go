@@ -82,11 +82,18 @@ func TestHostile_smsc(t *testing.T) {
 		}
 	}
 	peak := p.rss()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		peak = max(peak, p.rss())
-		time.Sleep(50 * time.Millisecond) // sampling memory over a fixed span
+	sample := time.NewTicker(50 * time.Millisecond)
+	end := time.After(5 * time.Second) // memory is sampled over a fixed span
+sampling:
+	for {
+		select {
+		case <-sample.C:
+			peak = max(peak, p.rss())
+		case <-end:
+			break sampling
+		}
 	}
+	sample.Stop()
 	t.Logf("agent RSS peak during the flood of %d deliver_sm: %d MiB", flood, peak>>20)
 	if peak > 256<<20 {
 		t.Errorf("agent RSS peaked at %d MiB during the flood", peak>>20)

@@ -32,8 +32,18 @@ func TestProcess_kill(t *testing.T) {
 		at[i] = 1 + rng.IntN(n*9/10)
 	}
 	slices.Sort(at)
+	// The first kill falls at a random point of intake: once a random
+	// share of the files has left outgoing/.
+	outgoing := filepath.Join(r.spool, "outgoing")
+	files := countFiles(outgoing)
+	untaken := rng.IntN(max(files, 1))
 	p := r.start()
-	time.Sleep(time.Duration(50+rng.IntN(200)) * time.Millisecond) // a random moment of intake
+	r.eventually(60*time.Second, func() string {
+		if left := countFiles(outgoing); left > untaken {
+			return fmt.Sprintf("%d of %d files still in outgoing/, waiting for %d to kill", left, files, untaken)
+		}
+		return ""
+	})
 	p.kill()
 	for _, a := range at {
 		p = r.start()
@@ -43,9 +53,6 @@ func TestProcess_kill(t *testing.T) {
 			}
 			return ""
 		})
-		// A random delay more, so that kills land in every phase of
-		// the pipeline, not only right after a response.
-		time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond) // a random moment, not a wait for a condition
 		p.kill()
 	}
 	r.fault("%d × SIGKILL at random moments", kills)
@@ -98,13 +105,15 @@ func TestProcess_powerCut(t *testing.T) {
 		p := r.start()
 		// Intake has begun when the first files left outgoing/.
 		total := n / cuts / perFile
+		// Kill at a random point once it has: between a quarter and a
+		// half of the files taken.
+		untaken := total/2 + rng.IntN(total/4+1)
 		r.eventually(30*time.Second, func() string {
-			if left := countFiles(filepath.Join(r.spool, "outgoing")); left > total*3/4 {
-				return fmt.Sprintf("%d of %d files still in outgoing/", left, total)
+			if left := countFiles(filepath.Join(r.spool, "outgoing")); left > untaken {
+				return fmt.Sprintf("%d of %d files still in outgoing/, waiting for %d", left, total, untaken)
 			}
 			return ""
 		})
-		time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond) // a random moment, not a wait for a condition
 		p.kill()
 		r.checkStore()
 	}

@@ -80,28 +80,20 @@ func TestCrash_intake(t *testing.T) {
 		// Kill once intake has taken a random share of what waits, or
 		// at once: a crash may come before the first file too.
 		left := rnd.IntN(len(names(t, layout.Outgoing)) + 1)
-		deadline := time.Now().Add(30 * time.Second)
-		for len(names(t, layout.Outgoing)) > left {
+		waitFor(t, fmt.Sprintf("round %d: intake to take files", round), 30*time.Second, func() bool {
 			if child.exited() {
 				t.Fatalf("round %d: intake exited by itself: %v\n%s", round, child.err, child.stderr)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("round %d: intake took nothing within 30 s", round)
-			}
-			time.Sleep(time.Millisecond) // polling with a deadline
-		}
+			return len(names(t, layout.Outgoing)) <= left
+		})
 		child.kill(t)
 	}
 
 	// A last run takes what is left and stops cleanly.
 	child := startIntakeChild(t, dir)
-	deadline := time.Now().Add(time.Minute)
-	for len(names(t, layout.Outgoing))+len(names(t, layout.Work)) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("intake left %q in outgoing/ and %q in .work/", names(t, layout.Outgoing), names(t, layout.Work))
-		}
-		time.Sleep(5 * time.Millisecond) // polling with a deadline
-	}
+	waitFor(t, "outgoing/ and .work/ to empty", time.Minute, func() bool {
+		return len(names(t, layout.Outgoing))+len(names(t, layout.Work)) == 0
+	})
 	if err := child.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

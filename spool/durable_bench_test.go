@@ -114,13 +114,10 @@ func runDurable(b *testing.B, want int, before, during func(outgoing string)) ti
 	if during != nil {
 		during(layout.Outgoing)
 	}
-	deadline := time.Now().Add(5 * time.Minute)
-	for st := in.Stats(); st.Taken+st.Rejected < uint64(want) || st.InFlight > 0; st = in.Stats() {
-		if time.Now().After(deadline) {
-			b.Fatalf("not taken within 5 minutes: %+v", st)
-		}
-		time.Sleep(time.Millisecond) // polling with a deadline
-	}
+	waitFor(b, fmt.Sprintf("%d files taken", want), 5*time.Minute, func() bool {
+		st := in.Stats()
+		return st.Taken+st.Rejected >= uint64(want) && st.InFlight == 0
+	})
 	elapsed := time.Since(start)
 	b.StopTimer()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -117,11 +117,13 @@ func dropFile(t *testing.T, spool, name, content string) {
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("not within %s: %s", within, what)
 		}
-		time.Sleep(10 * time.Millisecond) // polling with a deadline
+		<-tick.C
 	}
 }
 
