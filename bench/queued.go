@@ -62,18 +62,12 @@ func RunBacklog(ctx context.Context, b Backlog, o Options) (*BacklogResult, erro
 	if b.Queued < 1 || b.Sample < 1 || b.Sample > b.Queued || b.Sessions < 1 || b.Window < 1 {
 		return nil, errors.New("bench: a backlog needs 1 <= sample <= queued, and sessions and window of at least 1")
 	}
-	if o.Stall <= 0 {
-		o.Stall = time.Minute
+	o, done, err := o.withDefaults()
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	dir := o.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "smsagent-bench-")
-		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		defer func() { _ = os.RemoveAll(tmp) }()
-		dir = tmp
-	}
 	var first atomic.Int64 // unix nanos of the first accepted submission
 	sim := smsc.New(smsc.Options{
 		CountersOnly: true,

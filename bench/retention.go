@@ -59,18 +59,12 @@ func RunRetention(ctx context.Context, rt Retention, o Options) (*RetentionResul
 	if rt.Cycles < 2 || rt.PerCycle < 1 || rt.Sessions < 1 || rt.Window < 1 {
 		return nil, errors.New("bench: retention needs at least 2 cycles of at least 1 message, and sessions and window of at least 1")
 	}
-	if o.Stall <= 0 {
-		o.Stall = time.Minute
+	o, done, err := o.withDefaults()
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	dir := o.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "smsagent-bench-")
-		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		defer func() { _ = os.RemoveAll(tmp) }()
-		dir = tmp
-	}
 	sim := smsc.New(smsc.Options{CountersOnly: true, Session: smpp.SessionOptions{Window: simDeliverWindow}})
 	if err := sim.Listen("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("bench: simulator: %w", err)

@@ -56,6 +56,26 @@ type Progress struct {
 // would only earn throttles and, after three, lost receipts.
 const simDeliverWindow = 64
 
+// withDefaults fills in the defaults of o and makes the working folder when
+// none is given; done removes that temporary folder.
+func (o Options) withDefaults() (_ Options, done func(), err error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Stall <= 0 {
+		o.Stall = time.Minute
+	}
+	done = func() {}
+	if o.Dir == "" {
+		tmp, err := os.MkdirTemp("", "smsagent-bench-")
+		if err != nil {
+			return o, nil, fmt.Errorf("bench: %w", err)
+		}
+		o.Dir, done = tmp, func() { _ = os.RemoveAll(tmp) }
+	}
+	return o, done, nil
+}
+
 // Run pushes the workload through an agent and returns what it measured.
 // It fails when a message is refused or lost, or when nothing moves for
 // Options.Stall: a figure is only reported for a run in which every
@@ -64,21 +84,12 @@ func Run(ctx context.Context, w Workload, o Options) (*Result, error) {
 	if err := w.Validate(); err != nil {
 		return nil, err
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+	o, done, err := o.withDefaults()
+	if err != nil {
+		return nil, err
 	}
-	if o.Stall <= 0 {
-		o.Stall = time.Minute
-	}
+	defer done()
 	dir := o.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "smsagent-bench-")
-		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		defer func() { _ = os.RemoveAll(tmp) }()
-		dir = tmp
-	}
 	n := w.count()
 	rec := newRecorder(n)
 

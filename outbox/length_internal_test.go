@@ -19,37 +19,11 @@ import (
 // SIGBUS), one cut only in its unused tail opens and checks clean, and one
 // cut inside its header gets bbolt's error. No cut crashes.
 func TestOpen_truncated(t *testing.T) {
-	dir := t.TempDir()
-	src := filepath.Join(dir, "outbox.db")
-	s, err := Open(src, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for f := range 20 {
-		ms := make([]smsagent.Message, 1000)
-		for i := range ms {
-			ms[i] = smsagent.Message{To: smsagent.Address{Value: fmt.Sprintf("4477009%05d", i), Kind: smsagent.AddrInternational},
-				Text: fmt.Sprintf("file %d message %d with some text to fill pages", f, i)}
-		}
-		if _, err := s.Enqueue(context.Background(), smsagent.Batch{Claim: fmt.Sprint("c", f), File: "f.ndjson", Messages: ms}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := filledDatabase(t, 20, "with some text to fill pages")
+	f := bytes.NewReader(data)
 	m0, ok0 := readMeta(f, 0)
 	_, ok1 := readMeta(f, int64(m0.pageSize))
 	used, ok := usedLength(f)
-	f.Close()
 	if !ok0 || !ok1 || !ok {
 		t.Fatal("the meta pages of a clean file do not validate: the layout in length.go is wrong")
 	}
@@ -107,29 +81,7 @@ var errAny = errors.New("any error but ErrTruncated")
 // bbolt panics on a page that does not identify itself, and the outbox must
 // answer ErrCorrupt instead of letting the panic end the process.
 func TestView_damagedPages(t *testing.T) {
-	dir := t.TempDir()
-	src := filepath.Join(dir, "outbox.db")
-	s, err := Open(src, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for f := range 5 {
-		ms := make([]smsagent.Message, 1000)
-		for i := range ms {
-			ms[i] = smsagent.Message{To: smsagent.Address{Value: fmt.Sprintf("4477009%05d", i), Kind: smsagent.AddrInternational},
-				Text: fmt.Sprintf("file %d message %d", f, i)}
-		}
-		if _, err := s.Enqueue(context.Background(), smsagent.Batch{Claim: fmt.Sprint("c", f), File: "f.ndjson", Messages: ms}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := filledDatabase(t, 5, "")
 	used, _ := usedLength(bytes.NewReader(data))
 	pageSize := int(binary.NativeEndian.Uint32(data[metaPageSize:]))
 	pages := int(used) / pageSize
@@ -174,4 +126,33 @@ func TestView_damagedPages(t *testing.T) {
 	if corrupt == 0 {
 		t.Error("no damaged page was reported as ErrCorrupt: the test did not reach bbolt's assertions")
 	}
+}
+
+// filledDatabase stores files × 1,000 messages, their texts ending in
+// filler, in a new outbox and returns the closed file's bytes.
+func filledDatabase(t *testing.T, files int, filler string) []byte {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), "outbox.db")
+	s, err := Open(src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f := range files {
+		ms := make([]smsagent.Message, 1000)
+		for i := range ms {
+			ms[i] = smsagent.Message{To: smsagent.Address{Value: fmt.Sprintf("4477009%05d", i), Kind: smsagent.AddrInternational},
+				Text: fmt.Sprintf("file %d message %d %s", f, i, filler)}
+		}
+		if _, err := s.Enqueue(context.Background(), smsagent.Batch{Claim: fmt.Sprint("c", f), File: "f.ndjson", Messages: ms}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
