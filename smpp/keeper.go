@@ -19,8 +19,8 @@ import (
 //     connection therefore ends within EnquireLink + EnquireLinkTimeout.
 //   - Nothing at all received for IdleTimeout ends the session with
 //     ErrIdle, bound or not (a peer that connects and never binds).
-//   - More than MaxUnanswered timed-out requests end it with ErrUnanswered,
-//     and so does one left unanswered for MaxPendingAge after its timeout:
+//   - MaxUnanswered timed-out requests end it with ErrUnanswered, and so
+//     does one left unanswered for MaxPendingAge after its timeout:
 //     the outcome of a request cannot stay open for as long as the link
 //     lives (the caller resends only once the session has ended).
 func (s *Session) keep() {
@@ -49,7 +49,10 @@ func (s *Session) keep() {
 			next = min(next, s.head.deadline)
 		}
 		var cause error
-		if s.unanswered > s.opts.MaxUnanswered {
+		// Reaching the limit ends it, so that at most Window in flight plus
+		// MaxUnanswered timed out have an open outcome when it ends: the
+		// duplicate bound of docs/DESIGN.md is exactly 3 × Window.
+		if s.unanswered >= s.opts.MaxUnanswered {
 			cause = ErrUnanswered
 		}
 		for len(s.late) > 0 {

@@ -113,8 +113,8 @@ type SessionOptions struct {
 	// ambiguous outcomes.
 	ResponseTimeout time.Duration
 	// MaxUnanswered is the most timed-out requests still waiting for a
-	// late response; one more ends the session with ErrUnanswered.
-	// Default 2 × Window.
+	// late response: the one that reaches it ends the session with
+	// ErrUnanswered. Default 2 × Window.
 	MaxUnanswered int
 	// MaxPendingAge is how long a timed-out request may still wait for a
 	// late response; past it the session ends with ErrUnanswered, so a

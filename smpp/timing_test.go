@@ -80,12 +80,13 @@ func TestSession_ResponseTimeout_sessionEnds(t *testing.T) {
 	})
 }
 
-// More timed-out requests than MaxUnanswered while the link is up: the
-// peer has stopped answering, and the session ends rather than pile up
-// unknown outcomes.
+// MaxUnanswered timed-out requests while the link is up: the peer has
+// stopped answering, and the session ends rather than pile up unknown
+// outcomes; the one that reaches the limit ends it, so no more than
+// MaxUnanswered outcomes were ever open after a timeout.
 func TestSession_ResponseTimeout_unanswered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, p := pipeSession(t, smpp.SessionOptions{Window: 2, MaxUnanswered: 2, ResponseTimeout: time.Second, EnquireLink: -1, IdleTimeout: -1})
+		s, p := pipeSession(t, smpp.SessionOptions{Window: 2, MaxUnanswered: 3, ResponseTimeout: time.Second, EnquireLink: -1, IdleTimeout: -1})
 		p.wait = patience
 		p.bind(s, smpp.Transmitter)
 		res := newResults(8)
