@@ -483,6 +483,37 @@ func (s *Server) InjectMO(systemID, from, to, text string, o MOOptions) (*MO, er
 	return m, nil
 }
 
+// InjectReceipt queues a delivery receipt (SMPP 3.4 Appendix B) carrying
+// receiptID for systemID, as if for a message from handset to the ESME's
+// address to: a receipt for an id the simulator never issued, which some
+// SMSCs send after a restart or for another account's traffic. Like every
+// receipt it waits while no receiver is bound and is offered again after
+// an error or ESME_RTHROTTLED (Options.ReceiptAttempts); Stats and
+// Receipts count it.
+func (s *Server) InjectReceipt(systemID, receiptID, handset, to string, outcome Outcome) error {
+	sub := &Submit{
+		SystemID: systemID, Source: address(to), Dest: address(handset),
+		RegisteredDelivery: pdu.RegDeliveryFinal,
+	}
+	rule := Rule{Outcome: outcome}
+	if outcome != Delivered {
+		rule.Err = 1
+	}
+	d := s.newReceipt(sub, receiptID, rule, time.Now())
+	if d == nil {
+		return fmt.Errorf("smsc: inject receipt: outcome %s has no receipt", outcome)
+	}
+	d.due = time.Now()
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		return errors.New("smsc: inject receipt: server closed")
+	}
+	s.queueReceipts(systemID, []*delivery{d}, nil, nil)
+	return nil
+}
+
 // address is a handset's number (international) or an alphanumeric name.
 func address(s string) pdu.Address {
 	if digits(s) {

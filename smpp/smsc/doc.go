@@ -37,7 +37,8 @@
 //     the ESME answers with an error (ESME_RTHROTTLED, §5.1.3, is a pause
 //     and does not count as one of Options.ReceiptAttempts).
 //     Options.DuplicateReceipts and
-//     Options.ReceiptsFirst reproduce two misbehaviours of real SMSCs.
+//     Options.ReceiptsFirst reproduce two misbehaviours of real SMSCs, and
+//     InjectReceipt a third: a receipt for an id never issued.
 //   - MO messages (InjectMO): one part or several, with 8- or 16-bit
 //     concatenation headers or SAR TLVs, in the encoding asked for
 //     (smpp/coding), redelivered while the ESME answers with an error;
@@ -47,7 +48,8 @@
 // # Faults
 //
 // SetFaults changes at run time what a well-behaved SMSC would not do:
-// throttle every Nth submission or all of them for a while, delay
+// throttle every Nth submission, all of them for a while, or those beyond
+// a rate per second (the limit an SMSC sells an account), delay
 // responses, never answer or generic_nack every Nth, drop the connection
 // (FIN or RST) on the Nth, refuse binds for a while or a number of times.
 // Methods act at once: Unbind (the SMSC ends the session), Drop, GoSilent

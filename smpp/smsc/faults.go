@@ -17,6 +17,10 @@ type Faults struct {
 	// ThrottleUntil answers every submission ESME_RTHROTTLED until then
 	// (Options.Clock): a throttle storm.
 	ThrottleUntil time.Time
+	// ThrottleRate accepts at most this many submissions in each second
+	// (counted in whole seconds of Options.Clock, as SMSCs that sell a
+	// rate count them) and answers the rest ESME_RTHROTTLED.
+	ThrottleRate int
 	// Delay holds every submission's response back this long.
 	Delay time.Duration
 	// DropEvery never answers every Nth submission. The message is still
@@ -64,6 +68,14 @@ func (s *Server) submitVerdictLocked(now time.Time) verdict {
 		return verdictNack
 	case now.Before(f.ThrottleUntil), every(f.ThrottleEvery):
 		return verdictThrottle
+	case f.ThrottleRate > 0:
+		if sec := now.Unix(); sec != s.rateSecond {
+			s.rateSecond, s.rateCount = sec, 0
+		}
+		if s.rateCount >= f.ThrottleRate {
+			return verdictThrottle
+		}
+		s.rateCount++
 	}
 	return verdictNormal
 }

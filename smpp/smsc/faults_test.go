@@ -59,6 +59,39 @@ func TestServer_SetFaults_throttle(t *testing.T) {
 	}
 }
 
+// A rate the SMSC sells: at most ThrottleRate accepted in each second of
+// its clock, the rest throttled, and a new second starts afresh.
+func TestServer_SetFaults_throttleRate(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv := startServer(t, smsc.Options{Clock: clock})
+	s := bind(t, srv, smpp.Transmitter, smpp.SessionOptions{})
+	srv.SetFaults(smsc.Faults{ThrottleRate: 2})
+	submit := func() pdu.Status {
+		_, err := s.Submit(ctx10(t), sm("358401234567", "x"))
+		return refusal(err)
+	}
+	ok, th := pdu.StatusOK, pdu.StatusThrottled
+	var got []pdu.Status
+	for range 4 {
+		got = append(got, submit())
+	}
+	mu.Lock()
+	now = now.Add(999 * time.Millisecond)
+	mu.Unlock()
+	got = append(got, submit())
+	mu.Lock()
+	now = now.Add(time.Millisecond)
+	mu.Unlock()
+	for range 3 {
+		got = append(got, submit())
+	}
+	if want := []pdu.Status{ok, ok, th, th, th, ok, ok, th}; !equalStatuses(got, want) {
+		t.Errorf("statuses %v, want %v", got, want)
+	}
+}
+
 func equalStatuses(a, b []pdu.Status) bool {
 	if len(a) != len(b) {
 		return false

@@ -294,3 +294,36 @@ func TestServer_receiptThrottled(t *testing.T) {
 		t.Fatalf("%v: receipts %+v", err, srv.Receipts())
 	}
 }
+
+// A receipt for an id the simulator never issued: queued until a receiver
+// binds, carried in the text and the TLVs, offered again after
+// ESME_RTHROTTLED like every receipt, and counted.
+func TestServer_InjectReceipt(t *testing.T) {
+	srv := startServer(t, smsc.Options{ReceiptAttempts: 1, RetryDelay: 5 * time.Millisecond})
+	if err := srv.InjectReceipt("agent", "FFFF0001", "358401234567", "12345", smsc.Delivered); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.InjectReceipt("agent", "x", "358401234567", "12345", smsc.NoReceipt); err == nil {
+		t.Error("InjectReceipt with NoReceipt: no error")
+	}
+	in := make(inbox, 8)
+	bind(t, srv, smpp.Receiver, smpp.SessionOptions{Handler: in.handle})
+	first := in.next(t)
+	_ = first.Ack(pdu.StatusThrottled)
+	again := in.next(t)
+	rc := parseReceipt(t, again)
+	d := again.PDU.(*pdu.DeliverSM)
+	if rc.ID != "FFFF0001" || rc.Status != dlr.Delivered || d.Source.Addr != "358401234567" || d.Dest.Addr != "12345" {
+		t.Errorf("receipt %+v from %s to %s", rc, d.Source.Addr, d.Dest.Addr)
+	}
+	if id, _ := d.TLVs.ReceiptedMessageID(); id != "FFFF0001" {
+		t.Errorf("receipted_message_id %q", id)
+	}
+	_ = again.Ack(pdu.StatusOK)
+	if _, err := srv.WaitFor(ctx10(t), func(st smsc.Stats) bool { return st.ReceiptsAcked == 1 }); err != nil {
+		t.Fatalf("%v: stats %+v", err, srv.Stats())
+	}
+	if st := srv.Stats(); st.ReceiptsQueued != 1 || st.ReceiptsSent != 2 {
+		t.Errorf("stats %+v, want 1 queued and 2 sent", st)
+	}
+}

@@ -26,18 +26,22 @@ type Server struct {
 	nextID         atomic.Uint64 // message numbers, from 1
 	maxOutstanding atomic.Int64  // most submissions one connection had unanswered
 
-	mu        sync.Mutex
-	ln        net.Listener
-	closing   bool
-	clients   map[*client]struct{}
-	accounts  map[string]*account
-	faults    Faults
-	faultN    int
-	messageID func(uint64) string
-	receiptID func(uint64) string
-	rec       recorder
-	stats     Stats
-	moRef     uint16
+	mu       sync.Mutex
+	ln       net.Listener
+	closing  bool
+	clients  map[*client]struct{}
+	accounts map[string]*account
+	faults   Faults
+	faultN   int
+	// rateSecond and rateCount count the submissions accepted in the
+	// current second for Faults.ThrottleRate.
+	rateSecond int64
+	rateCount  int
+	messageID  func(uint64) string
+	receiptID  func(uint64) string
+	rec        recorder
+	stats      Stats
+	moRef      uint16
 }
 
 // client is one ESME connection.
