@@ -52,8 +52,9 @@
 // ESME_RTHROTTLED and ESME_RMSGQFUL in an answer slow the whole pool, not
 // the one message or session (the SMSC limits the account, and delaying one
 // message reorders them, Jasmin#425; vumi treats the two alike): every
-// submission pauses for a second, longer when throttling repeats, then
-// the rate climbs back gradually (AIMD), and the log says so once per storm.
+// submission pauses for a second (longer while the SMSC refuses everything
+// sent after a pause) and the rate halves; then the rate climbs back
+// gradually (AIMD), and the log says so once per storm.
 // The caller still gets the throttled answer and puts that message back at
 // the front of its queue without counting an attempt.
 //

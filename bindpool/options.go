@@ -83,9 +83,10 @@ type Options struct {
 // The zero value takes the defaults.
 type ThrottleOptions struct {
 	// Pause is how long the whole pool stops submitting after the first
-	// throttling answer of a storm (default 1 s, as Kannel does); each
-	// further throttling of requests sent after the pause doubles it, up
-	// to MaxPause (default 30 s).
+	// throttling answer of a storm (default 1 s, as Kannel does); a
+	// further throttling of requests sent after the pause pauses again,
+	// twice as long (up to MaxPause, default 30 s) while nothing sent
+	// after the last pause was accepted, else for Pause.
 	Pause, MaxPause time.Duration
 	// Recovery is how long the rate takes to climb from zero back to its
 	// target once throttling stops: it grows by a tenth of the target

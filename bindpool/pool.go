@@ -288,12 +288,14 @@ func (p *Pool) callback(sl *slot, sess *smpp.Session, sentAt time.Time, done fun
 		if r.Pending {
 			timedOut = true
 		}
+		answered := !r.Pending && r.Header.ID != 0
 		class := pdu.ClassOK
-		if !r.Pending && r.Header.ID != 0 {
+		if answered {
 			class = r.Header.Status.Class()
 		}
+		accepted := answered && class == pdu.ClassOK && r.Header.ID != pdu.GenericNackID
 		if freed || class == pdu.ClassThrottle || class == pdu.ClassRebind {
-			p.settle(sl, sess, sentAt, freed, class, r.Header.Status)
+			p.settle(sl, sess, sentAt, freed, accepted, class, r.Header.Status)
 		}
 		done(r)
 	}
@@ -301,11 +303,14 @@ func (p *Pool) callback(sl *slot, sess *smpp.Session, sentAt time.Time, done fun
 
 // settle is the pool's part of a result: window accounting, throttling,
 // and a rebind when the SMSC says the session is not bound.
-func (p *Pool) settle(sl *slot, sess *smpp.Session, sentAt time.Time, freed bool, class pdu.Class, status pdu.Status) {
+func (p *Pool) settle(sl *slot, sess *smpp.Session, sentAt time.Time, freed, accepted bool, class pdu.Class, status pdu.Status) {
 	p.mu.Lock()
 	if freed {
 		sl.outstanding--
 		p.broadcastLocked()
+	}
+	if accepted {
+		p.thr.accepted(sentAt)
 	}
 	var ev stormEvent
 	var pause time.Duration

@@ -24,8 +24,13 @@ const measureFloor = 100 * time.Millisecond
 // submitting for Pause and halves its rate from what it was sending
 // (multiplicative decrease). Answers to requests sent before that pause
 // began are the same wave and change nothing. A throttling answer to a
-// request sent after it doubles the pause, up to MaxPause, and halves the
-// rate again. Once a pause is over the rate climbs by a tenth of its target
+// request sent after it halves the rate again and pauses once more: for
+// twice as long (up to MaxPause) when nothing sent since the last pause
+// was accepted, since the SMSC is still refusing everything; for Pause
+// again when some was, since the lower rate passed and the SMSC has only
+// found the new one too fast (an SMSC that throttles now and then, or
+// sells a rate, must not make the pauses grow without end). Once a pause
+// is over the rate climbs by a tenth of its target
 // every Recovery/10 (additive increase). The target is the rate sent when
 // the storm began, or the configured throughput if that is lower; reaching
 // it ends the storm and lifts the cap back to the configured throughput.
@@ -43,6 +48,8 @@ type throttle struct {
 	pause     time.Duration
 	pausedAt  time.Time // the latest pause's start
 	until     time.Time // no submission before this
+	// passed: a request sent after the latest pause was accepted.
+	passed bool
 	target    rate.Limit
 	climbed   time.Time // the last additive step
 
@@ -103,14 +110,24 @@ func (t *throttle) throttled(now, sentAt time.Time) stormEvent {
 		t.target = min(t.ceiling, measured)
 		base = min(base, measured)
 		ev.began = true
+	} else if t.passed {
+		t.pause = t.opts.Pause
 	} else {
 		t.pause = min(2*t.pause, t.opts.MaxPause)
 	}
 	t.limit = max(minRate, base/2)
+	t.passed = false
 	t.pausedAt, t.until = now, now.Add(t.pause)
 	t.climbed = t.until
 	ev.decreased = true
 	return ev
+}
+
+// accepted records an answer ESME_ROK to a request sent at sentAt.
+func (t *throttle) accepted(sentAt time.Time) {
+	if t.storm && !sentAt.Before(t.until) {
+		t.passed = true
+	}
 }
 
 // admit says how long a submission must wait for the pause to end, and

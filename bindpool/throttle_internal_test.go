@@ -91,6 +91,45 @@ func TestThrottle_unlimited(t *testing.T) {
 	}
 }
 
+// An SMSC that throttles now and then, or sells a rate: when requests
+// sent after a pause were accepted before the next throttling answer, the
+// pause starts again from Pause instead of doubling (it would otherwise
+// reach MaxPause and stay there, a few messages a minute), while the rate
+// still halves. A throttling answer with nothing accepted since the pause
+// doubles it as before.
+func TestThrottle_passedResetsPause(t *testing.T) {
+	th := newThrottle(testThrottle, 0)
+	sendSteady(&th, t0, 400, 2*time.Second)
+	now := at(2 * time.Second)
+	th.throttled(now, now)
+	// Accepted, but sent before the pause ended: the same wave's.
+	th.accepted(now.Add(500 * time.Millisecond))
+	now = at(3500 * time.Millisecond)
+	th.throttled(now, at(3200*time.Millisecond))
+	if th.pause != 2*time.Second || th.limit != 50 {
+		t.Fatalf("throttled again, nothing passed: pause %v, limit %v; want 2s and 50", th.pause, th.limit)
+	}
+	// After that pause some pass, then one is throttled.
+	th.accepted(th.until.Add(100 * time.Millisecond))
+	now = th.until.Add(time.Second)
+	ev := th.throttled(now, now.Add(-time.Millisecond))
+	if ev.began || !ev.decreased || th.pause != time.Second || th.limit != 25 {
+		t.Fatalf("throttled after some passed: %+v, pause %v, limit %v; want 1s and 25", ev, th.pause, th.limit)
+	}
+	// Nothing passed since: doubling again.
+	now = th.until.Add(time.Second)
+	th.throttled(now, now.Add(-time.Millisecond))
+	if th.pause != 2*time.Second {
+		t.Fatalf("throttled again, nothing passed: pause %v, want 2s", th.pause)
+	}
+	// Outside a storm an accepted answer changes nothing.
+	calm := newThrottle(testThrottle, 0)
+	calm.accepted(t0)
+	if calm.passed || calm.storm {
+		t.Fatal("accepted outside a storm changed the throttle")
+	}
+}
+
 // With a throughput configured the rate halves from the lower of the cap
 // and what was sent, and the end of the storm restores the cap.
 func TestThrottle_ceiling(t *testing.T) {

@@ -100,6 +100,31 @@ func TestPool_Submit_throttle(t *testing.T) {
 	}
 }
 
+// An SMSC that throttles now and then (every third submission here):
+// each throttling answer pauses the pool for Pause again, since messages
+// passed between them; doubling would reach MaxPause and leave the pool
+// sending a few messages a minute.
+func TestPool_Submit_sporadicThrottle(t *testing.T) {
+	srv := startServer(t, smsc.Options{})
+	o := options(srv)
+	o.Throttle = bindpool.ThrottleOptions{Pause: 100 * time.Millisecond, MaxPause: 10 * time.Second, Recovery: time.Second}
+	p := startPool(t, o)
+	eventually(t, "both slots bound", func() bool { return allBound(p) })
+	submitN(t, p, 20)
+	srv.SetFaults(smsc.Faults{ThrottleEvery: 3})
+	throttles := 0
+	for throttles < 4 {
+		res := submit(t, p, "4915100000001")
+		if res.Header.Status != pdu.StatusThrottled {
+			continue
+		}
+		throttles++
+		if left := time.Until(p.Stats().PausedUntil); left > 100*time.Millisecond {
+			t.Fatalf("throttling answer %d: paused for %v more, want at most the 100ms Pause", throttles, left)
+		}
+	}
+}
+
 // With a throughput configured, a throttling answer halves the rate the
 // limiter allows; sending is measurably slower, and the rate climbs back
 // to the configured cap.
