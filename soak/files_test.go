@@ -96,7 +96,25 @@ func TestFiles_hostile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // a slow writer, not a wait for a condition
+	// The writer finishes only after the agent has gone through the
+	// folder with the file half-written: every other file dropped so far
+	// is taken (the special ones are not regular files).
+	r.eventually(time.Duration(scale(60, 600))*time.Second, func() string {
+		ents, err := os.ReadDir(out)
+		if err != nil {
+			return err.Error()
+		}
+		left := 0
+		for _, e := range ents {
+			if e.Type().IsRegular() && e.Name() != "slow.json" {
+				left++
+			}
+		}
+		if left > 0 {
+			return fmt.Sprintf("%d files still in outgoing/ while slow.json is half-written", left)
+		}
+		return ""
+	})
 	fmt.Fprintf(f, `"text":%q}`, text("slow"))
 	f.Close()
 

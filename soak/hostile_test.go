@@ -54,10 +54,32 @@ func TestHostile_smsc(t *testing.T) {
 		"response to no-one":    header(16, 0x8000_0004, 6),
 		"generic_nack, no body": header(16, 0x8000_0000, 7),
 	}
+	marks := 0
 	for what, raw := range malformed {
 		binds := r.sim.Stats().Binds
-		r.sim.Inject("agent", fixLength(raw))
-		time.Sleep(100 * time.Millisecond) // give the reader a moment; the checks below poll
+		// A valid MO right behind the malformed PDU on the same link
+		// proves the reader got past it: a session that survives stores
+		// the marker, one that ends binds again.
+		marks++
+		marker := fmt.Sprintf("after-%d", marks)
+		r.sim.Inject("agent", append(fixLength(raw), rawMO(marker, uint32(0x7ffc0000+marks))...))
+		r.eventually(90*time.Second, func() string {
+			if !p.running() {
+				return ""
+			}
+			seen := r.sim.Stats().Binds - binds
+			for _, f := range r.inboxFiles(".mo.json") {
+				var mo struct{ Text string }
+				readJSON(t, f, &mo)
+				if mo.Text == "sender was "+marker {
+					seen++
+				}
+			}
+			if seen < sessions {
+				return fmt.Sprintf("%s: %d of %d sessions read past it (marker stored or bound again)", what, seen, sessions)
+			}
+			return ""
+		})
 		if !p.running() {
 			t.Fatalf("%s: the agent exited", what)
 		}

@@ -65,14 +65,19 @@ func TestSMSC_faults(t *testing.T) {
 		{name: "responses late past timeout", during: func(r *rig) {
 			atAccepted(r, n/4)
 			r.sim.SetFaults(smsc.Faults{Delay: 1500 * time.Millisecond})
-			r.eventually(30*time.Second, func() string {
-				if r.sim.Stats().Accepted < n/2 {
-					return "messages to pass while responses are late"
+			// Each submit times out before its answer and frees its slot
+			// after 1 s: about sessions × window a second pass, and the
+			// late answers come back all the while.
+			late := scale(75, 300)
+			from := r.sim.Stats().Accepted
+			r.eventually(time.Duration(late/(sessions*window)*3+10)*time.Second, func() string {
+				if got := r.sim.Stats().Accepted - from; got < late {
+					return fmt.Sprintf("%d of %d messages passed while responses are late", got, late)
 				}
 				return ""
 			})
 			r.sim.SetFaults(smsc.Faults{})
-			r.fault("responses 1.5 s late (timeout 1 s) for %d submits", n/4)
+			r.fault("responses 1.5 s late (timeout 1 s) for %d+ submits", late)
 		}},
 		{name: "responses never sent", during: func(r *rig) {
 			r.sim.SetFaults(smsc.Faults{DropEvery: 7})
@@ -81,13 +86,17 @@ func TestSMSC_faults(t *testing.T) {
 			r.fault("every 7th response dropped for %d submits", n/2)
 		}},
 		{name: "throttling storm", during: func(r *rig) {
-			// Each ESME_RTHROTTLED pauses the whole pool (1 s and more):
-			// every 50th, not every 5th, keeps the case short.
+			// Three kinds: now and then, a rate sold per second, and
+			// everything refused for a while. Each ESME_RTHROTTLED
+			// pauses the whole pool for 1 s (longer only while all is
+			// refused) and halves its rate.
 			r.sim.SetFaults(smsc.Faults{ThrottleEvery: 50})
 			atAccepted(r, n/3)
+			r.sim.SetFaults(smsc.Faults{ThrottleRate: 100})
+			atAccepted(r, n/2)
 			storm := time.Duration(scale(3, 20)) * time.Second
 			r.sim.SetFaults(smsc.Faults{ThrottleUntil: time.Now().Add(storm)})
-			r.fault("every 50th throttled, then all for %s", storm)
+			r.fault("every 50th throttled, then over 100/s, then all for %s", storm)
 		}},
 		{name: "binds refused", during: func(r *rig) {
 			atAccepted(r, n/4)
@@ -126,9 +135,11 @@ func TestSMSC_faults(t *testing.T) {
 			k := scale(20, 200)
 			atAccepted(r, n/3)
 			for i := range k {
-				r.sim.Inject("agent", receiptPDU(fmt.Sprintf("FFFF%04X", i), uint32(0x7fff0000+i)))
+				if err := r.sim.InjectReceipt("agent", fmt.Sprintf("FFFF%04X", i), "358401234567", "12345", smsc.Delivered); err != nil {
+					r.t.Fatal(err)
+				}
 			}
-			r.fault("%d receipts for ids never issued, on each session", k)
+			r.fault("%d receipts for ids never issued", k)
 		}},
 	}
 	for _, c := range cases {
@@ -168,24 +179,6 @@ func TestSMSC_faults(t *testing.T) {
 			}
 		})
 	}
-}
-
-// receiptPDU is a delivery receipt (SMPP 3.4 Appendix B) for id as raw
-// octets, for Server.Inject.
-func receiptPDU(id string, seq uint32) []byte {
-	d := &pdu.DeliverSM{
-		Source:       pdu.Address{TON: 1, NPI: 1, Addr: "358401234567"},
-		Dest:         pdu.Address{TON: 1, NPI: 1, Addr: "12345"},
-		ESMClass:     pdu.ESMTypeDeliveryReceipt,
-		ShortMessage: []byte("id:" + id + " sub:001 dlvrd:001 submit date:2611252249 done date:2611252249 stat:DELIVRD err:000 text:x"),
-	}
-	d.TLVs.SetReceiptedMessageID(id)
-	d.TLVs.SetMessageState(pdu.StateDelivered)
-	b, err := pdu.Encode(d, pdu.StatusOK, seq)
-	if err != nil {
-		panic(err) // a fixed, valid PDU
-	}
-	return b
 }
 
 // TestSMSC_moBurst sends a burst of incoming SMS and kills the agent in
