@@ -32,6 +32,7 @@ func poolOptions(cfg *config.Config, handler func(smpp.Request), log *slog.Logge
 		EnquireLink:     s.EnquireLink,
 		ResponseTimeout: s.ResponseTimeout,
 		BindTimeout:     s.BindTimeout,
+		Backoff:         bindpool.NewFullJitter(s.ReconnectMin, s.ReconnectMax, nil),
 		Handler:         handler,
 		Logger:          log,
 		Clock:           clock,

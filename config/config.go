@@ -51,6 +51,11 @@ type SMSC struct {
 	EnquireLink     time.Duration `yaml:"enquire_link"`
 	ResponseTimeout time.Duration `yaml:"response_timeout"`
 	BindTimeout     time.Duration `yaml:"bind_timeout"`
+	// ReconnectMin and ReconnectMax bound the wait before a bind is tried
+	// again after a lost link or a refused connection or bind: capped
+	// exponential backoff with full jitter between them.
+	ReconnectMin time.Duration `yaml:"reconnect_min"`
+	ReconnectMax time.Duration `yaml:"reconnect_max"`
 	// MessageID is the rule for matching a receipt's message id to the id
 	// of a submit_sm_resp.
 	MessageID MessageIDRule `yaml:"message_id"`
@@ -218,6 +223,8 @@ func Default() *Config {
 			EnquireLink:     30 * time.Second,
 			ResponseTimeout: 10 * time.Second,
 			BindTimeout:     10 * time.Second,
+			ReconnectMin:    time.Second,
+			ReconnectMax:    time.Minute,
 			MessageID:       MessageIDAuto,
 			Split:           SplitUDH,
 			ReceiptGrace:    5 * time.Minute,

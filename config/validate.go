@@ -165,6 +165,11 @@ func (c *Config) validate(ps *problems) {
 	checkDuration(ps, "smsc.enquire_link", s.EnquireLink, time.Second, time.Hour)
 	checkDuration(ps, "smsc.response_timeout", s.ResponseTimeout, time.Second, 5*time.Minute)
 	checkDuration(ps, "smsc.bind_timeout", s.BindTimeout, time.Second, 5*time.Minute)
+	checkDuration(ps, "smsc.reconnect_min", s.ReconnectMin, 100*time.Millisecond, time.Minute)
+	checkDuration(ps, "smsc.reconnect_max", s.ReconnectMax, time.Second, time.Hour)
+	if s.ReconnectMax < s.ReconnectMin {
+		ps.add("smsc.reconnect_max", "must not be below smsc.reconnect_min (%s), got %s", FormatDuration(s.ReconnectMin), FormatDuration(s.ReconnectMax))
+	}
 	checkEnum(ps, "smsc.message_id", s.MessageID,
 		MessageIDAuto, MessageIDExact, MessageIDHex, MessageIDDec, MessageIDHexDec, MessageIDDecHex)
 	checkEnum(ps, "smsc.split", s.Split, SplitUDH, SplitUDH16, SplitSAR, SplitPayload)
