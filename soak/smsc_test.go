@@ -26,8 +26,10 @@ func TestSMSC_faults(t *testing.T) {
 	}
 	rounds := scale(2, 6)
 	cases := []struct {
-		name   string
-		opts   func(*smsc.Options)
+		name string
+		opts func(*smsc.Options)
+		// agent is extra smsc: keys of the agent's configuration.
+		agent  []string
 		during func(r *rig)
 		// unmatched is how many unmatched-receipt reports the case makes.
 		unmatched int
@@ -98,12 +100,12 @@ func TestSMSC_faults(t *testing.T) {
 			r.sim.SetFaults(smsc.Faults{ThrottleUntil: time.Now().Add(storm)})
 			r.fault("every 50th throttled, then over 100/s, then all for %s", storm)
 		}},
-		{name: "binds refused", during: func(r *rig) {
+		{name: "binds refused", agent: []string{"reconnect_max: 5s"}, during: func(r *rig) {
 			atAccepted(r, n/4)
-			refuse := time.Duration(scale(5, 30)) * time.Second
+			refuse := time.Duration(scale(5, 120)) * time.Second
 			r.sim.SetFaults(smsc.Faults{RefuseBinds: pdu.StatusSysErr, RefuseBindsUntil: time.Now().Add(refuse)})
 			r.sim.Drop("", false)
-			r.fault("links cut, binds refused for %s (ESME_RSYSERR; backoff 1-60 s)", refuse)
+			r.fault("links cut, binds refused for %s (ESME_RSYSERR; reconnect 1-5 s)", refuse)
 		}},
 		{name: "unbind from the SMSC", during: func(r *rig) {
 			for k := range rounds {
@@ -148,7 +150,7 @@ func TestSMSC_faults(t *testing.T) {
 			if c.opts != nil {
 				c.opts(&o)
 			}
-			r := newRig(t, c.name, o)
+			r := newRig(t, c.name, o, c.agent...)
 			ids := r.bulk("f", n, 50)
 			p := r.start()
 			c.during(r)
