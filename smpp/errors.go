@@ -22,7 +22,7 @@ var (
 	ErrLinkDead = errors.New("smpp: enquire_link not answered: link dead")
 	// ErrIdle: nothing at all was received for the idle timeout.
 	ErrIdle = errors.New("smpp: nothing received from the peer: idle timeout")
-	// ErrUnanswered: more requests than SessionOptions.MaxUnanswered passed
+	// ErrUnanswered: SessionOptions.MaxUnanswered requests passed
 	// their response timeout without an answer while the link itself
 	// stayed up. Ending the session bounds memory and the number of
 	// messages whose outcome is unknown.
