@@ -49,9 +49,9 @@ type throttle struct {
 	pausedAt  time.Time // the latest pause's start
 	until     time.Time // no submission before this
 	// passed: a request sent after the latest pause was accepted.
-	passed bool
-	target    rate.Limit
-	climbed   time.Time // the last additive step
+	passed  bool
+	target  rate.Limit
+	climbed time.Time // the last additive step
 
 	// The rate actually sent, measured over windows of a second or more:
 	// with no throughput configured it is the only base for a decrease.
