@@ -24,35 +24,66 @@ func waitEnd(t testing.TB, s *smpp.Session) error {
 	return nil
 }
 
+// clockedSubmitter is a server on a clock the test moves (advance) and a
+// transmitter bound to it; submit sends one message and returns its status.
+type clockedSubmitter struct {
+	srv *smsc.Server
+	s   *smpp.Session
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClockedSubmitter(t *testing.T) *clockedSubmitter {
+	c := &clockedSubmitter{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c.srv = startServer(t, smsc.Options{Clock: c.clock})
+	c.s = bind(t, c.srv, smpp.Transmitter, smpp.SessionOptions{})
+	return c
+}
+
+func (c *clockedSubmitter) clock() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clockedSubmitter) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func (c *clockedSubmitter) submit(t *testing.T) pdu.Status {
+	t.Helper()
+	_, err := c.s.Submit(ctx10(t), sm("358401234567", "x"))
+	if re := (*smpp.RequestError)(nil); err != nil && !errors.As(err, &re) {
+		t.Fatalf("submit: %v", err)
+	}
+	return refusal(err)
+}
+
 // Every Nth submission throttled, then a storm that throttles all until
 // the clock passes its end.
 func TestServer_SetFaults_throttle(t *testing.T) {
-	var mu sync.Mutex
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	srv := startServer(t, smsc.Options{Clock: clock})
-	s := bind(t, srv, smpp.Transmitter, smpp.SessionOptions{})
+	c := newClockedSubmitter(t)
+	srv := c.srv
 	srv.SetFaults(smsc.Faults{ThrottleEvery: 3})
 	var got []pdu.Status
 	for range 6 {
-		_, err := s.Submit(ctx10(t), sm("358401234567", "x"))
-		got = append(got, refusal(err))
+		got = append(got, c.submit(t))
 	}
 	ok, th := pdu.StatusOK, pdu.StatusThrottled
 	if want := []pdu.Status{ok, ok, th, ok, ok, th}; !equalStatuses(got, want) {
 		t.Errorf("statuses %v, want %v", got, want)
 	}
-	srv.SetFaults(smsc.Faults{ThrottleUntil: now.Add(time.Minute)})
+	srv.SetFaults(smsc.Faults{ThrottleUntil: c.clock().Add(time.Minute)})
 	for range 3 {
-		if _, err := s.Submit(ctx10(t), sm("358401234567", "x")); refusal(err) != th {
-			t.Errorf("in the storm: %v", err)
+		if st := c.submit(t); st != th {
+			t.Errorf("in the storm: %v", st)
 		}
 	}
-	mu.Lock()
-	now = now.Add(time.Minute)
-	mu.Unlock()
-	if _, err := s.Submit(ctx10(t), sm("358401234567", "x")); err != nil {
-		t.Errorf("after the storm: %v", err)
+	c.advance(time.Minute)
+	if st := c.submit(t); st != ok {
+		t.Errorf("after the storm: %v", st)
 	}
 	if st := srv.Stats(); st.Throttled != 5 || st.Accepted != 5 {
 		t.Errorf("stats %+v", st)
@@ -62,30 +93,18 @@ func TestServer_SetFaults_throttle(t *testing.T) {
 // A rate the SMSC sells: at most ThrottleRate accepted in each second of
 // its clock, the rest throttled, and a new second starts afresh.
 func TestServer_SetFaults_throttleRate(t *testing.T) {
-	var mu sync.Mutex
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	srv := startServer(t, smsc.Options{Clock: clock})
-	s := bind(t, srv, smpp.Transmitter, smpp.SessionOptions{})
-	srv.SetFaults(smsc.Faults{ThrottleRate: 2})
-	submit := func() pdu.Status {
-		_, err := s.Submit(ctx10(t), sm("358401234567", "x"))
-		return refusal(err)
-	}
+	c := newClockedSubmitter(t)
+	c.srv.SetFaults(smsc.Faults{ThrottleRate: 2})
 	ok, th := pdu.StatusOK, pdu.StatusThrottled
 	var got []pdu.Status
 	for range 4 {
-		got = append(got, submit())
+		got = append(got, c.submit(t))
 	}
-	mu.Lock()
-	now = now.Add(999 * time.Millisecond)
-	mu.Unlock()
-	got = append(got, submit())
-	mu.Lock()
-	now = now.Add(time.Millisecond)
-	mu.Unlock()
+	c.advance(999 * time.Millisecond)
+	got = append(got, c.submit(t))
+	c.advance(time.Millisecond)
 	for range 3 {
-		got = append(got, submit())
+		got = append(got, c.submit(t))
 	}
 	if want := []pdu.Status{ok, ok, th, th, th, ok, ok, th}; !equalStatuses(got, want) {
 		t.Errorf("statuses %v, want %v", got, want)
