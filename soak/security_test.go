@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -68,6 +69,26 @@ func TestSecurity_secretsAndAccess(t *testing.T) {
 	}
 	p.stop(10 * time.Second)
 
+	// A crash dump: SIGQUIT makes the runtime print every goroutine's
+	// stack, as a panic does, while the session that bound with the
+	// password is alive.
+	p = r.start()
+	r.waitBound(20 * time.Second)
+	before := len(r.log.String())
+	if err := p.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the agent did not exit on SIGQUIT")
+	}
+	dump := r.log.String()[before:]
+	if !strings.Contains(dump, "goroutine ") || !strings.Contains(dump, "smpp.") {
+		t.Errorf("SIGQUIT printed no goroutine dump with the SMPP session in it: the check proves nothing\n%.2000s", dump)
+	}
+	outputs["goroutine dump (SIGQUIT)"] = dump
+
 	check, code := r.cli("config", "check", "--config", r.cfgFile)
 	if code != 0 {
 		t.Errorf("config check: exit %d\n%s", code, check)
@@ -113,7 +134,7 @@ func TestSecurity_secretsAndAccess(t *testing.T) {
 	if fi, err := os.Stat(r.dbPath); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		t.Errorf("database: mode %s, want 0600", fi.Mode().Perm())
 	}
-	r.fault("debug log, /metrics, status, queue, config check grepped; 6 unauthorised calls; 1 MiB body")
+	r.fault("debug log, /metrics, status, queue, config check, SIGQUIT dump grepped; 6 unauthorised calls; 1 MiB body")
 	r.ledger(ids)
 }
 
