@@ -32,10 +32,14 @@ func poolOptions(cfg *config.Config, handler func(smpp.Request), log *slog.Logge
 		EnquireLink:     s.EnquireLink,
 		ResponseTimeout: s.ResponseTimeout,
 		BindTimeout:     s.BindTimeout,
-		Backoff:         bindpool.NewFullJitter(s.ReconnectMin, s.ReconnectMax, nil),
 		Handler:         handler,
 		Logger:          log,
 		Clock:           clock,
+	}
+	// A configuration that was never validated has no reconnect bounds:
+	// the pool's own default then, never a zero wait between dials.
+	if s.ReconnectMin > 0 {
+		o.Backoff = bindpool.NewFullJitter(s.ReconnectMin, s.ReconnectMax, nil)
 	}
 	switch s.Bind {
 	case config.BindTransmitter:
