@@ -171,7 +171,14 @@ func TestRun_simulator(t *testing.T) {
 	if code, body := get(t, "http://"+api+"/api/v1/status"); code != http.StatusOK || !strings.Contains(body, `"state":"bound"`) {
 		t.Errorf("/api/v1/status: %d %s", code, body)
 	}
-	code, body := get(t, "http://"+api+"/metrics")
+	// The report's file is renamed into inbox/ before the writer counts
+	// it (after the folder's fsync and the outbox's "written" mark).
+	var code int
+	var body string
+	waitFor(t, 10*time.Second, "the inbox writer to count the report", func() bool {
+		code, body = get(t, "http://"+api+"/metrics")
+		return strings.Contains(body, "smsagent_inbox_files_written_total 1")
+	})
 	// The receipt may come before the response is recorded: it is then
 	// parked, and applied when the response is.
 	if !strings.Contains(body, `smsagent_receipts_total{outcome="matched",stat="DELIVRD"} 1`) &&
