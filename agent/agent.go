@@ -115,7 +115,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		opts.Clock = time.Now
 	}
 	if opts.Observer == nil {
-		opts.Observer = nopObserver{}
+		opts.Observer = NopObserver{}
 	}
 	if opts.Force == nil {
 		opts.Force = func(context.Context) context.Context { return context.Background() }
@@ -487,21 +487,22 @@ func (s *eventSource) EventsWritten(ctx context.Context, seqs []uint64) error {
 	return nil
 }
 
-// nopObserver is the Observer when none is given.
-type nopObserver struct{}
+// NopObserver ignores every event: the Observer when none is given, and
+// the one to embed in an observer that wants only some of them.
+type NopObserver struct{}
 
-func (nopObserver) FileAccepted(int)                 {}
-func (nopObserver) FileRejected()                    {}
-func (nopObserver) SubmitDone(string, time.Duration) {}
-func (nopObserver) SubmitTimedOut()                  {}
-func (nopObserver) FileToSubmit(time.Duration)       {}
-func (nopObserver) SubmitToReceipt(time.Duration)    {}
-func (nopObserver) ReceiptApplied(string, string)    {}
-func (nopObserver) MOReceived(int)                   {}
-func (nopObserver) ReportsWritten(int)               {}
+func (NopObserver) FileAccepted(int)                 {}
+func (NopObserver) FileRejected()                    {}
+func (NopObserver) SubmitDone(string, time.Duration) {}
+func (NopObserver) SubmitTimedOut()                  {}
+func (NopObserver) FileToSubmit(time.Duration)       {}
+func (NopObserver) SubmitToReceipt(time.Duration)    {}
+func (NopObserver) ReceiptApplied(string, string)    {}
+func (NopObserver) MOReceived(int)                   {}
+func (NopObserver) ReportsWritten(int)               {}
 
 var (
-	_ Observer     = nopObserver{}
+	_ Observer     = NopObserver{}
 	_ spool.Store  = intakeStore{}
 	_ inbox.Source = (*eventSource)(nil)
 )

@@ -11,7 +11,7 @@ import (
 
 // reportObserver is an Observer that records the reports written.
 type reportObserver struct {
-	agent.Observer
+	agent.NopObserver
 	mu      sync.Mutex
 	reports map[string]time.Time // client id → Submitted
 	written int
@@ -46,7 +46,7 @@ func TestAgent_ReportObserver(t *testing.T) {
 	cfg := testConfig(t, "127.0.0.1:1")
 	p := newFakePool(10, accept)
 	p.setUp(true)
-	obs := &reportObserver{Observer: nopObserverForTest{}, reports: make(map[string]time.Time)}
+	obs := &reportObserver{reports: make(map[string]time.Time)}
 	start(t, cfg, agent.Options{NewPool: p.newPool, Observer: obs})
 	drop(t, cfg, "two.ndjson", `{"id":"a","to":"+358401234567","text":"one","report":false}`+"\n"+
 		`{"id":"b","to":"+358401234568","text":"two","report":false}`+"\n")
@@ -65,19 +65,5 @@ func TestAgent_ReportObserver(t *testing.T) {
 		}
 	}
 }
-
-// nopObserverForTest fills in the Observer methods reportObserver does
-// not override.
-type nopObserverForTest struct{}
-
-func (nopObserverForTest) FileAccepted(int)                 {}
-func (nopObserverForTest) FileRejected()                    {}
-func (nopObserverForTest) SubmitDone(string, time.Duration) {}
-func (nopObserverForTest) SubmitTimedOut()                  {}
-func (nopObserverForTest) FileToSubmit(time.Duration)       {}
-func (nopObserverForTest) SubmitToReceipt(time.Duration)    {}
-func (nopObserverForTest) ReceiptApplied(string, string)    {}
-func (nopObserverForTest) MOReceived(int)                   {}
-func (nopObserverForTest) ReportsWritten(int)               {}
 
 var _ agent.ReportObserver = (*reportObserver)(nil)

@@ -13,6 +13,8 @@ import (
 // Every method is called from a hot path of the agent or the simulator:
 // atomics only, no locks, no allocation.
 type recorder struct {
+	agent.NopObserver // the events it does not time
+
 	epoch time.Time
 	// dropped[i] is when message i's file was renamed into outgoing/, in
 	// nanoseconds since epoch; swapped to 0 by its first accepted part.
@@ -56,20 +58,16 @@ func (r *recorder) accepted(sub *smsc.Submit) {
 	}
 }
 
-func (r *recorder) FileAccepted(int) {}
-func (r *recorder) FileRejected()    { r.rejected.Add(1) }
+func (r *recorder) FileRejected() { r.rejected.Add(1) }
 func (r *recorder) SubmitDone(status string, rtt time.Duration) {
 	r.rtt.Record(rtt)
 	if status != "ESME_ROK" {
 		r.refused.Add(1)
 	}
 }
-func (r *recorder) SubmitTimedOut()                     { r.timedOut.Add(1) }
-func (r *recorder) FileToSubmit(d time.Duration)        { r.fromIntake.Record(d) }
-func (r *recorder) SubmitToReceipt(time.Duration)       {}
-func (r *recorder) ReceiptApplied(stat, outcome string) {}
-func (r *recorder) MOReceived(int)                      {}
-func (r *recorder) ReportsWritten(n int)                { r.reports.Add(int64(n)) }
+func (r *recorder) SubmitTimedOut()              { r.timedOut.Add(1) }
+func (r *recorder) FileToSubmit(d time.Duration) { r.fromIntake.Record(d) }
+func (r *recorder) ReportsWritten(n int)         { r.reports.Add(int64(n)) }
 
 // ReportWritten times a report from its message's committed
 // submit_sm_resp (Report.Submitted, the agent's clock, which is this
