@@ -27,13 +27,7 @@ func newDropper(w Workload, spoolDir string, rec *recorder) (*dropper, error) {
 	}
 	n := w.count()
 	if w.Arrival == ArrivalNDJSON {
-		return d, d.write("bulk.ndjson", func(b *bufio.Writer) {
-			var line []byte
-			for i := range n {
-				line = append(w.appendMessage(line[:0], i), '\n')
-				_, _ = b.Write(line)
-			}
-		})
+		return d, d.write("bulk.ndjson", func(b *bufio.Writer) { _ = w.writeNDJSON(b, 0, n) })
 	}
 	var line []byte
 	for i := range n {

@@ -17,7 +17,6 @@ import (
 	"github.com/smsagent/smsagent/agent"
 	"github.com/smsagent/smsagent/msgfile"
 	"github.com/smsagent/smsagent/outbox"
-	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/smsc"
 )
 
@@ -67,31 +66,16 @@ func RunBacklog(ctx context.Context, b Backlog, o Options) (*BacklogResult, erro
 		return nil, err
 	}
 	defer done()
-	dir := o.Dir
 	var first atomic.Int64 // unix nanos of the first accepted submission
-	sim := smsc.New(smsc.Options{
-		CountersOnly: true,
-		Session:      smpp.SessionOptions{Window: simDeliverWindow},
-		OnAccept: func(*smsc.Submit) {
-			if first.Load() == 0 {
-				first.CompareAndSwap(0, time.Now().UnixNano())
-			}
-		},
+	w, cfg, closeSim, err := simulatedSetup(ctx, o, b.Queued, b.Sessions, b.Window, func(*smsc.Submit) {
+		if first.Load() == 0 {
+			first.CompareAndSwap(0, time.Now().UnixNano())
+		}
 	})
-	if err := sim.Listen("127.0.0.1:0"); err != nil {
-		return nil, fmt.Errorf("bench: simulator: %w", err)
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = sim.Close(cctx)
-	}()
-	w := Workload{Messages: b.Queued, Arrival: ArrivalNDJSON, Mix: MixShort, Receipts: true,
-		Sessions: b.Sessions, Window: b.Window}
-	cfg, err := agentConfig(w, dir, Remote{Address: sim.Addr(), SystemID: "bench", Password: "bench"}, true)
 	if err != nil {
 		return nil, err
 	}
+	defer closeSim()
 	if err := os.MkdirAll(cfg.Store.Dir(), 0o750); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
@@ -112,13 +96,8 @@ func RunBacklog(ctx context.Context, b Backlog, o Options) (*BacklogResult, erro
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	ran := make(chan error, 1)
-	go func() { ran <- a.Run(runCtx) }()
-	defer func() {
-		stop()
-		<-ran
-	}()
+	stopAgent := startAgent(ctx, a)
+	defer func() { _ = stopAgent() }()
 
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
@@ -169,13 +148,9 @@ func buildQueue(ctx context.Context, path string, oo outbox.Options, w Workload)
 		return fmt.Errorf("bench: %w", err)
 	}
 	var buf bytes.Buffer
-	var line []byte
 	for from := 0; from < w.Messages; from += backlogBatch {
 		buf.Reset()
-		for i := from; i < min(from+backlogBatch, w.Messages); i++ {
-			line = append(w.appendMessage(line[:0], i), '\n')
-			buf.Write(line)
-		}
+		_ = w.writeNDJSON(&buf, from, min(from+backlogBatch, w.Messages)) // a bytes.Buffer does not fail
 		name := "backlog-" + strconv.Itoa(from) + ".ndjson"
 		msgs, err := msgfile.Parse(&buf, name, msgfile.Options{})
 		if err == nil {

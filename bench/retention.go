@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,9 +13,8 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent/agent"
+	"github.com/smsagent/smsagent/internal/fsutil"
 	"github.com/smsagent/smsagent/outbox"
-	"github.com/smsagent/smsagent/smpp"
-	"github.com/smsagent/smsagent/smpp/smsc"
 )
 
 // Retention is steady traffic under a retention limit: Cycles rounds of
@@ -64,22 +64,11 @@ func RunRetention(ctx context.Context, rt Retention, o Options) (*RetentionResul
 		return nil, err
 	}
 	defer done()
-	dir := o.Dir
-	sim := smsc.New(smsc.Options{CountersOnly: true, Session: smpp.SessionOptions{Window: simDeliverWindow}})
-	if err := sim.Listen("127.0.0.1:0"); err != nil {
-		return nil, fmt.Errorf("bench: simulator: %w", err)
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = sim.Close(cctx)
-	}()
-	w := Workload{Messages: rt.PerCycle, Arrival: ArrivalNDJSON, Mix: MixShort, Receipts: true,
-		Sessions: rt.Sessions, Window: rt.Window}
-	cfg, err := agentConfig(w, dir, Remote{Address: sim.Addr(), SystemID: "bench", Password: "bench"}, true)
+	w, cfg, closeSim, err := simulatedSetup(ctx, o, rt.PerCycle, rt.Sessions, rt.Window, nil)
 	if err != nil {
 		return nil, err
 	}
+	defer closeSim()
 	cfg.Store.Retention = retentionLimit
 
 	var skew atomic.Int64 // how far the agent's clock is ahead of the real one
@@ -88,18 +77,7 @@ func RunRetention(ctx context.Context, rt Retention, o Options) (*RetentionResul
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	ran := make(chan error, 1)
-	go func() { ran <- a.Run(runCtx) }()
-	stopped := false
-	stopAgent := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		stop()
-		return <-ran
-	}
+	stopAgent := startAgent(ctx, a)
 	defer func() { _ = stopAgent() }()
 	if err := waitReady(ctx, a); err != nil {
 		return nil, err
@@ -157,18 +135,9 @@ func RunRetention(ctx context.Context, rt Retention, o Options) (*RetentionResul
 
 // dropRound renames an NDJSON file of round c's messages into outgoing/.
 func dropRound(outgoing string, w Workload, c int) error {
-	var b strings.Builder
-	var line []byte
-	for i := c * w.Messages; i < (c+1)*w.Messages; i++ {
-		line = append(w.appendMessage(line[:0], i), '\n')
-		b.Write(line)
-	}
-	name := fmt.Sprintf("round-%d.ndjson", c)
-	tmp := filepath.Join(outgoing, "."+name)
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o640); err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(outgoing, name)); err != nil {
+	var b bytes.Buffer
+	_ = w.writeNDJSON(&b, c*w.Messages, (c+1)*w.Messages) // a bytes.Buffer does not fail
+	if err := fsutil.WriteFile(filepath.Join(outgoing, fmt.Sprintf("round-%d.ndjson", c)), b.Bytes(), 0o640, ""); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/smsagent/smsagent"
@@ -44,7 +45,7 @@ type Remote struct {
 
 // Progress is where a run stands.
 type Progress struct {
-	Phase   string // "sending", "reports" or "raw"
+	Phase   string // "sending", "reports", "raw", "backlog" or "retention"
 	Done    int    // messages settled (sending), reports written (reports)
 	Total   int
 	Elapsed time.Duration
@@ -65,6 +66,9 @@ func (o Options) withDefaults() (_ Options, done func(), err error) {
 	if o.Stall <= 0 {
 		o.Stall = time.Minute
 	}
+	if o.Progress != nil {
+		o.Progress = throttled(o.Progress, 200*time.Millisecond)
+	}
 	done = func() {}
 	if o.Dir == "" {
 		tmp, err := os.MkdirTemp("", "smsagent-bench-")
@@ -74,6 +78,21 @@ func (o Options) withDefaults() (_ Options, done func(), err error) {
 		o.Dir, done = tmp, func() { _ = os.RemoveAll(tmp) }
 	}
 	return o, done, nil
+}
+
+// throttled passes a Progress on when its phase changes, otherwise at most
+// once per period: the runs poll every few milliseconds.
+func throttled(show func(Progress), period time.Duration) func(Progress) {
+	var phase string
+	var last time.Time
+	return func(p Progress) {
+		now := time.Now()
+		if p.Phase == phase && now.Sub(last) < period {
+			return
+		}
+		phase, last = p.Phase, now
+		show(p)
+	}
 }
 
 // Run pushes the workload through an agent and returns what it measured.
@@ -89,32 +108,22 @@ func Run(ctx context.Context, w Workload, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer done()
-	dir := o.Dir
 	n := w.count()
 	rec := newRecorder(n)
 
 	remote := o.SMSC
 	if remote.Address == "" {
-		sim := smsc.New(smsc.Options{
-			CountersOnly: true,
-			OnAccept:     rec.accepted,
-			Logger:       o.Logger,
-			Session:      smpp.SessionOptions{Window: simDeliverWindow},
-		})
-		if err := sim.Listen("127.0.0.1:0"); err != nil {
-			return nil, fmt.Errorf("bench: simulator: %w", err)
+		var closeSim func()
+		remote, closeSim, err = startSim(ctx, o, rec.accepted)
+		if err != nil {
+			return nil, err
 		}
-		defer func() {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = sim.Close(cctx)
-		}()
-		remote = Remote{Address: sim.Addr(), SystemID: "bench", Password: "bench"}
+		defer closeSim()
 	}
 
 	res := &Result{Workload: w, Messages: n, Parts: w.parts(), Load: loadAverage(),
 		CPUs: runtime.NumCPU(), Simulated: o.SMSC.Address == "", At: time.Now().UTC()}
-	if err := runAgent(ctx, w, o, dir, remote, rec, res); err != nil {
+	if err := runAgent(ctx, w, o, remote, rec, res); err != nil {
 		return nil, err
 	}
 	if o.Progress != nil {
@@ -129,8 +138,8 @@ func Run(ctx context.Context, w Workload, o Options) (*Result, error) {
 }
 
 // runAgent runs the agent on the workload and fills in res.
-func runAgent(ctx context.Context, w Workload, o Options, dir string, remote Remote, rec *recorder, res *Result) error {
-	cfg, err := agentConfig(w, dir, remote, o.SMSC.Address == "")
+func runAgent(ctx context.Context, w Workload, o Options, remote Remote, rec *recorder, res *Result) error {
+	cfg, err := agentConfig(w, o.Dir, remote, res.Simulated)
 	if err != nil {
 		return err
 	}
@@ -138,23 +147,7 @@ func runAgent(ctx context.Context, w Workload, o Options, dir string, remote Rem
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	ran := make(chan error, 1)
-	go func() { ran <- a.Run(runCtx) }()
-	stopped := false
-	stopAgent := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		stop()
-		select {
-		case err := <-ran:
-			return err
-		case <-time.After(30 * time.Second):
-			return errors.New("bench: the agent did not stop within 30 s")
-		}
-	}
+	stopAgent := startAgent(ctx, a)
 	defer func() { _ = stopAgent() }()
 	if err := waitReady(ctx, a); err != nil {
 		return err
@@ -183,8 +176,9 @@ func runAgent(ctx context.Context, w Workload, o Options, dir string, remote Rem
 	if fi, err := os.Stat(cfg.Store.Path); err == nil {
 		res.DBSize = fi.Size()
 	}
-	res.FileToSubmit = rec.fileToSubmit.summary()
-	if !res.Simulated {
+	if res.Simulated {
+		res.FileToSubmit = rec.fileToSubmit.summary()
+	} else {
 		res.FileToSubmit = rec.fromIntake.summary()
 	}
 	res.RTT = rec.rtt.summary()
@@ -200,7 +194,7 @@ func watch(ctx context.Context, o Options, a *agent.Agent, rec *recorder, begun 
 	n := res.Messages
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	lastMove, lastSeen, lastShown := time.Now(), -1, time.Time{}
+	lastMove, lastSeen := time.Now(), -1
 	for {
 		select {
 		case <-ctx.Done():
@@ -243,8 +237,7 @@ func watch(ctx context.Context, o Options, a *agent.Agent, rec *recorder, begun 
 			return fmt.Errorf("bench: no progress for %s: %d of %d messages settled (by state %v), %d reports written, %d files rejected, %d responses not ESME_ROK, %d timed out",
 				o.Stall, settled, n, st.ByState, reports, rec.rejected.Load(), rec.refused.Load(), rec.timedOut.Load())
 		}
-		if o.Progress != nil && now.Sub(lastShown) >= 200*time.Millisecond {
-			lastShown = now
+		if o.Progress != nil {
 			p := Progress{Phase: "sending", Done: settled, Total: n, Elapsed: now.Sub(begun)}
 			if settled >= n {
 				p.Phase, p.Done = "reports", reports
@@ -300,19 +293,68 @@ func idRule(simulated bool) config.MessageIDRule {
 // waitReady waits for a bound session, so that the clock starts with an
 // agent able to send.
 func waitReady(ctx context.Context, a *agent.Agent) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		err := a.Ready()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("bench: the agent is not ready after 15 s: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond): // polling with a deadline
-		}
+	var why error
+	err := waitFor(ctx, 15*time.Second, "the agent ready", func() (bool, error) {
+		why = a.Ready()
+		return why == nil, nil
+	})
+	if err != nil && why != nil {
+		return fmt.Errorf("%w: %w", err, why)
 	}
+	return err
+}
+
+// startSim serves the simulator on loopback; closeSim stops it.
+func startSim(ctx context.Context, o Options, onAccept func(*smsc.Submit)) (_ Remote, closeSim func(), _ error) {
+	sim := smsc.New(smsc.Options{
+		CountersOnly: true,
+		OnAccept:     onAccept,
+		Logger:       o.Logger,
+		Session:      smpp.SessionOptions{Window: simDeliverWindow},
+	})
+	if err := sim.Listen("127.0.0.1:0"); err != nil {
+		return Remote{}, nil, fmt.Errorf("bench: simulator: %w", err)
+	}
+	closeSim = func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = sim.Close(cctx)
+	}
+	return Remote{Address: sim.Addr(), SystemID: "bench", Password: "bench"}, closeSim, nil
+}
+
+// startAgent runs a until stop, which cancels it and returns what Run
+// returned, or an error when it has not returned within 30 s. stop may be
+// called again; it then returns the same.
+func startAgent(ctx context.Context, a *agent.Agent) (stop func() error) {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ran := make(chan error, 1)
+	go func() { ran <- a.Run(runCtx) }()
+	return sync.OnceValue(func() error {
+		cancel()
+		select {
+		case err := <-ran:
+			return err
+		case <-time.After(30 * time.Second):
+			return errors.New("bench: the agent did not stop within 30 s")
+		}
+	})
+}
+
+// simulatedSetup is what the backlog and retention runs share: the
+// simulator, and the configuration of an agent on it for a workload of n
+// short messages in NDJSON with receipts on.
+func simulatedSetup(ctx context.Context, o Options, n, sessions, window int, onAccept func(*smsc.Submit)) (
+	_ Workload, _ *config.Config, closeSim func(), _ error) {
+	remote, closeSim, err := startSim(ctx, o, onAccept)
+	if err != nil {
+		return Workload{}, nil, nil, err
+	}
+	w := Workload{Messages: n, Arrival: ArrivalNDJSON, Mix: MixShort, Receipts: true, Sessions: sessions, Window: window}
+	cfg, err := agentConfig(w, o.Dir, remote, true)
+	if err != nil {
+		closeSim()
+		return Workload{}, nil, nil, err
+	}
+	return w, cfg, closeSim, nil
 }

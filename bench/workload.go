@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -114,6 +115,18 @@ var (
 	longText  = strings.Repeat("Long message for the benchmark, in the GSM alphabet. ", 8)[:380] + " Message %08d."
 	ucs2Text  = "Hei 👋 tervetuloa! Viesti %d."
 )
+
+// writeNDJSON writes messages [from, to) to dst, one JSON object a line.
+func (w Workload) writeNDJSON(dst io.Writer, from, to int) error {
+	var line []byte
+	for i := from; i < to; i++ {
+		line = append(w.appendMessage(line[:0], i), '\n')
+		if _, err := dst.Write(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // appendMessage appends message i as one JSON object, without a newline.
 func (w Workload) appendMessage(b []byte, i int) []byte {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,22 +44,22 @@ type benchCmd struct {
 }
 
 // Run runs one workload and prints its table (or JSON); Ctrl-C stops it
-// and removes its temporary folder.
+// and removes its temporary folder. The CPU and allocation profiles cover
+// the whole command.
 func (c *benchCmd) Run(a *app) error {
 	if c.SMSC != "" && c.SystemID == "" {
 		return usagef("bench: --smsc needs --system-id")
 	}
-	if c.Standard {
-		return c.runStandard(a)
-	}
-	if c.Backlog > 0 {
-		return c.runBacklog(a)
+	if c.SMSC != "" && c.Backlog > 0 {
+		return usagef("bench: --backlog runs against the built-in simulator only")
 	}
 	w := bench.Workload{Messages: c.Messages, Arrival: bench.Arrival(c.Arrival), Rate: c.Rate,
 		Duration: c.Duration, Mix: bench.Mix(c.Mix), Receipts: c.Receipts == "on",
 		Sessions: c.Sessions, Window: c.Window}
-	if err := w.Validate(); err != nil {
-		return usagef("bench: %v", err)
+	if !c.Standard && c.Backlog == 0 {
+		if err := w.Validate(); err != nil {
+			return usagef("bench: %v", err)
+		}
 	}
 	ctx, stop := signal.NotifyContext(a.ctx, os.Interrupt)
 	defer stop()
@@ -69,50 +68,60 @@ func (c *benchCmd) Run(a *app) error {
 		return err
 	}
 	defer stopProfile()
+	switch {
+	case c.Standard:
+		err = c.runStandard(ctx, a)
+	case c.Backlog > 0:
+		err = c.runBacklog(ctx, a)
+	default:
+		err = c.runOne(ctx, a, w)
+	}
+	if err != nil || c.MemProfile == "" {
+		return err
+	}
+	return writeAllocs(c.MemProfile)
+}
+
+// runOne runs one workload and prints its table or JSON.
+func (c *benchCmd) runOne(ctx context.Context, a *app, w bench.Workload) error {
 	res, err := c.run(ctx, a, w)
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return writeJSON(a.stdout, res)
+		return printJSON(a.stdout, res)
 	}
 	return res.WriteTable(a.stdout)
 }
 
-// run runs one workload with a progress display, then writes the
-// allocation profile if asked.
+// run runs one workload with a progress display.
 func (c *benchCmd) run(ctx context.Context, a *app, w bench.Workload) (*bench.Result, error) {
 	p := newProgress(a.stderr, c.JSON)
-	res, err := bench.Run(ctx, w, bench.Options{
+	defer p.end()
+	return bench.Run(ctx, w, bench.Options{
 		SMSC:     bench.Remote{Address: c.SMSC, SystemID: c.SystemID, Password: c.Password},
 		Progress: p.show,
 	})
-	p.end()
-	if err != nil {
-		return nil, err
+}
+
+// table prints a result's table and a blank line, unless --json.
+func (c *benchCmd) table(a *app, r interface{ WriteTable(io.Writer) error }) error {
+	if c.JSON {
+		return nil
 	}
-	if c.MemProfile != "" {
-		if err := writeAllocs(c.MemProfile); err != nil {
-			return nil, err
-		}
+	if err := r.WriteTable(a.stdout); err != nil {
+		return err
 	}
-	return res, nil
+	_, err := fmt.Fprintln(a.stdout)
+	return err
 }
 
 // runStandard runs each workload of bench.Standard once, prints its table,
 // then one summary of the targets (and the micro-benchmarks, with --micro).
-func (c *benchCmd) runStandard(a *app) error {
-	ctx, stop := signal.NotifyContext(a.ctx, os.Interrupt)
-	defer stop()
-	stopProfile, err := c.startCPUProfile()
-	if err != nil {
-		return err
-	}
-	defer stopProfile()
+func (c *benchCmd) runStandard(ctx context.Context, a *app) error {
 	targets := bench.Standard()
 	results := make(map[bench.Workload]*bench.Result)
 	var order []*bench.Result
-	load := ""
 	for _, t := range targets {
 		if results[t.Workload] != nil {
 			continue
@@ -123,14 +132,8 @@ func (c *benchCmd) runStandard(a *app) error {
 		}
 		results[t.Workload] = res
 		order = append(order, res)
-		if load == "" {
-			load = res.Load
-		}
-		if !c.JSON {
-			if err := res.WriteTable(a.stdout); err != nil {
-				return err
-			}
-			fmt.Fprintln(a.stdout)
+		if err := c.table(a, res); err != nil {
+			return err
 		}
 	}
 	p := newProgress(a.stderr, c.JSON)
@@ -139,11 +142,8 @@ func (c *benchCmd) runStandard(a *app) error {
 	if err != nil {
 		return err
 	}
-	if !c.JSON {
-		if err := backlog.WriteTable(a.stdout); err != nil {
-			return err
-		}
-		fmt.Fprintln(a.stdout)
+	if err := c.table(a, backlog); err != nil {
+		return err
 	}
 	p = newProgress(a.stderr, c.JSON)
 	retention, err := bench.RunRetention(ctx, bench.StandardRetention(), bench.Options{Progress: p.show})
@@ -151,24 +151,21 @@ func (c *benchCmd) runStandard(a *app) error {
 	if err != nil {
 		return err
 	}
-	if !c.JSON {
-		if err := retention.WriteTable(a.stdout); err != nil {
-			return err
-		}
-		fmt.Fprintln(a.stdout)
+	if err := c.table(a, retention); err != nil {
+		return err
 	}
 	outcomes := bench.Evaluate(targets, results)
 	outcomes = append(outcomes, bench.EvaluateBacklog(backlog, results[targets[0].Workload])...)
 	outcomes = append(outcomes, bench.EvaluateRetention(retention)...)
 	if c.JSON {
-		return writeJSON(a.stdout, struct {
+		return printJSON(a.stdout, struct {
 			Results   []*bench.Result        `json:"results"`
 			Backlog   *bench.BacklogResult   `json:"backlog"`
 			Retention *bench.RetentionResult `json:"retention"`
 			Targets   []bench.Outcome        `json:"targets"`
 		}{order, backlog, retention, outcomes})
 	}
-	if err := bench.WriteSummary(a.stdout, outcomes, load); err != nil {
+	if err := bench.WriteSummary(a.stdout, outcomes, order[0].Load); err != nil {
 		return err
 	}
 	if c.Micro == "" {
@@ -188,18 +185,8 @@ func (c *benchCmd) runStandard(a *app) error {
 }
 
 // runBacklog measures a restart on --backlog queued messages.
-func (c *benchCmd) runBacklog(a *app) error {
-	if c.SMSC != "" {
-		return usagef("bench: --backlog runs against the built-in simulator only")
-	}
+func (c *benchCmd) runBacklog(ctx context.Context, a *app) error {
 	b := bench.Backlog{Queued: c.Backlog, Sample: min(c.Sample, c.Backlog), Sessions: c.Sessions, Window: c.Window}
-	ctx, stop := signal.NotifyContext(a.ctx, os.Interrupt)
-	defer stop()
-	stopProfile, err := c.startCPUProfile()
-	if err != nil {
-		return err
-	}
-	defer stopProfile()
 	p := newProgress(a.stderr, c.JSON)
 	res, err := bench.RunBacklog(ctx, b, bench.Options{Progress: p.show})
 	p.end()
@@ -207,7 +194,7 @@ func (c *benchCmd) runBacklog(a *app) error {
 		return err
 	}
 	if c.JSON {
-		return writeJSON(a.stdout, res)
+		return printJSON(a.stdout, res)
 	}
 	return res.WriteTable(a.stdout)
 }
@@ -230,12 +217,6 @@ func (c *benchCmd) startCPUProfile() (func(), error) {
 		pprof.StopCPUProfile()
 		_ = f.Close()
 	}, nil
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // writeAllocs writes the allocation profile: everything allocated since
