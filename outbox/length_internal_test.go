@@ -3,7 +3,6 @@ package outbox
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -19,7 +18,7 @@ import (
 // SIGBUS), one cut only in its unused tail opens and checks clean, and one
 // cut inside its header gets bbolt's error. No cut crashes.
 func TestOpen_truncated(t *testing.T) {
-	data := filledDatabase(t, 20, "with some text to fill pages")
+	data := filledDatabase(t, 20)
 	f := bytes.NewReader(data)
 	m0, ok0 := readMeta(f, 0)
 	_, ok1 := readMeta(f, int64(m0.pageSize))
@@ -81,9 +80,10 @@ var errAny = errors.New("any error but ErrTruncated")
 // bbolt panics on a page that does not identify itself, and the outbox must
 // answer ErrCorrupt instead of letting the panic end the process.
 func TestView_damagedPages(t *testing.T) {
-	data := filledDatabase(t, 5, "")
+	data := filledDatabase(t, 5)
 	used, _ := usedLength(bytes.NewReader(data))
-	pageSize := int(binary.NativeEndian.Uint32(data[metaPageSize:]))
+	m0, _ := readMeta(bytes.NewReader(data), 0)
+	pageSize := int(m0.pageSize)
 	pages := int(used) / pageSize
 	corrupt := 0
 	for pg := 2; pg < pages; pg += max(1, pages/40) {
@@ -128,9 +128,9 @@ func TestView_damagedPages(t *testing.T) {
 	}
 }
 
-// filledDatabase stores files × 1,000 messages, their texts ending in
-// filler, in a new outbox and returns the closed file's bytes.
-func filledDatabase(t *testing.T, files int, filler string) []byte {
+// filledDatabase stores files × 1,000 messages in a new outbox and returns
+// the closed file's bytes.
+func filledDatabase(t *testing.T, files int) []byte {
 	t.Helper()
 	src := filepath.Join(t.TempDir(), "outbox.db")
 	s, err := Open(src, Options{})
@@ -138,12 +138,7 @@ func filledDatabase(t *testing.T, files int, filler string) []byte {
 		t.Fatal(err)
 	}
 	for f := range files {
-		ms := make([]smsagent.Message, 1000)
-		for i := range ms {
-			ms[i] = smsagent.Message{To: smsagent.Address{Value: fmt.Sprintf("4477009%05d", i), Kind: smsagent.AddrInternational},
-				Text: fmt.Sprintf("file %d message %d %s", f, i, filler)}
-		}
-		if _, err := s.Enqueue(context.Background(), smsagent.Batch{Claim: fmt.Sprint("c", f), File: "f.ndjson", Messages: ms}); err != nil {
+		if _, err := s.Enqueue(context.Background(), batchOf(fmt.Sprint("c", f), 1000)); err != nil {
 			t.Fatal(err)
 		}
 	}

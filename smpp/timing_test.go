@@ -20,11 +20,8 @@ import (
 // delivered as the final result (jsmpp#63).
 func TestSession_ResponseTimeout_lateResponse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, p := pipeSession(t, smpp.SessionOptions{Window: 1, ResponseTimeout: 10 * time.Second, EnquireLink: -1, IdleTimeout: -1})
-		p.wait = patience
-		p.bind(s, smpp.Transmitter)
-		res := newResults(4)
-		res.wait = patience
+		s, p := boundInBubble(t, smpp.SessionOptions{Window: 1, ResponseTimeout: 10 * time.Second, EnquireLink: -1, IdleTimeout: -1}, smpp.Transmitter)
+		res := patientResults(4)
 		start := time.Now()
 		if err := s.Send(context.Background(), submit("1"), res.done); err != nil {
 			t.Fatal(err)
@@ -59,11 +56,8 @@ func TestSession_ResponseTimeout_lateResponse(t *testing.T) {
 // Pending, then the session ends: the final call carries the end's cause.
 func TestSession_ResponseTimeout_sessionEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, p := pipeSession(t, smpp.SessionOptions{ResponseTimeout: 5 * time.Second, EnquireLink: -1, IdleTimeout: -1})
-		p.wait = patience
-		p.bind(s, smpp.Transmitter)
-		res := newResults(4)
-		res.wait = patience
+		s, p := boundInBubble(t, smpp.SessionOptions{ResponseTimeout: 5 * time.Second, EnquireLink: -1, IdleTimeout: -1}, smpp.Transmitter)
+		res := patientResults(4)
 		if err := s.Send(context.Background(), submit("1"), res.done); err != nil {
 			t.Fatal(err)
 		}
@@ -86,11 +80,8 @@ func TestSession_ResponseTimeout_sessionEnds(t *testing.T) {
 // MaxUnanswered outcomes were ever open after a timeout.
 func TestSession_ResponseTimeout_unanswered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, p := pipeSession(t, smpp.SessionOptions{Window: 2, MaxUnanswered: 3, ResponseTimeout: time.Second, EnquireLink: -1, IdleTimeout: -1})
-		p.wait = patience
-		p.bind(s, smpp.Transmitter)
-		res := newResults(8)
-		res.wait = patience
+		s, p := boundInBubble(t, smpp.SessionOptions{Window: 2, MaxUnanswered: 3, ResponseTimeout: time.Second, EnquireLink: -1, IdleTimeout: -1}, smpp.Transmitter)
+		res := patientResults(8)
 		for i := range 3 {
 			if err := s.Send(context.Background(), submit("1"), res.done); err != nil {
 				t.Fatalf("send %d: %v", i, err)
@@ -120,9 +111,7 @@ func TestSession_ResponseTimeout_unanswered(t *testing.T) {
 // with ErrLinkDead exactly EnquireLinkTimeout later.
 func TestSession_EnquireLink_linkDead(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, p := pipeSession(t, smpp.SessionOptions{EnquireLink: 30 * time.Second, EnquireLinkTimeout: 10 * time.Second})
-		p.wait = patience
-		p.bind(s, smpp.Transceiver)
+		s, p := boundInBubble(t, smpp.SessionOptions{EnquireLink: 30 * time.Second, EnquireLinkTimeout: 10 * time.Second}, smpp.Transceiver)
 		bound := time.Now()
 		p.expectBytes("00000010 00000015 00000000 00000002")
 		if d := time.Since(bound); d != 30*time.Second {
@@ -141,9 +130,7 @@ func TestSession_EnquireLink_linkDead(t *testing.T) {
 // none goes out; an answered one keeps the session alive.
 func TestSession_EnquireLink_idleOnly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, p := pipeSession(t, smpp.SessionOptions{EnquireLink: 30 * time.Second, EnquireLinkTimeout: 10 * time.Second})
-		p.wait = patience
-		p.bind(s, smpp.Transceiver)
+		s, p := boundInBubble(t, smpp.SessionOptions{EnquireLink: 30 * time.Second, EnquireLinkTimeout: 10 * time.Second}, smpp.Transceiver)
 		for i := range 5 {
 			time.Sleep(20 * time.Second)
 			p.writeRaw(mustHex(t, "00000010 00000015 00000000 0000010"+string(rune('0'+i))))
@@ -185,12 +172,9 @@ func TestSession_IdleTimeout(t *testing.T) {
 // resends it.
 func TestSession_ResponseTimeout_maxPendingAge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, p := pipeSession(t, smpp.SessionOptions{Window: 4, ResponseTimeout: time.Second, MaxPendingAge: 20 * time.Second,
-			EnquireLink: -1, IdleTimeout: -1})
-		p.wait = patience
-		p.bind(s, smpp.Transmitter)
-		res := newResults(4)
-		res.wait = patience
+		s, p := boundInBubble(t, smpp.SessionOptions{Window: 4, ResponseTimeout: time.Second, MaxPendingAge: 20 * time.Second,
+			EnquireLink: -1, IdleTimeout: -1}, smpp.Transmitter)
+		res := patientResults(4)
 		start := time.Now()
 		if err := s.Send(context.Background(), submit("1"), res.done); err != nil {
 			t.Fatal(err)
@@ -210,4 +194,23 @@ func TestSession_ResponseTimeout_maxPendingAge(t *testing.T) {
 			t.Fatalf("final call %+v", r)
 		}
 	})
+}
+
+// boundInBubble starts a session in a synctest bubble and binds it as
+// mode. Its peer waits with patience: the session's own timers must fire
+// first, and fake time makes the longest wait free.
+func boundInBubble(t *testing.T, opts smpp.SessionOptions, mode smpp.BindMode) (*smpp.Session, *peer) {
+	t.Helper()
+	s, p := pipeSession(t, opts)
+	p.wait = patience
+	p.bind(s, mode)
+	return s, p
+}
+
+// patientResults collects up to n results of Send in a synctest bubble,
+// waiting with patience for the same reason as boundInBubble's peer.
+func patientResults(n int) *results {
+	res := newResults(n)
+	res.wait = patience
+	return res
 }

@@ -306,16 +306,25 @@ func (p *proc) running() bool {
 	}
 }
 
-// rss is the process's resident set in bytes, from /proc.
-func (p *proc) rss() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+// rss is the process's resident set in bytes (/proc/PID/status gives kB).
+func (p *proc) rss() int64 { return p.procValue("status", "VmRSS:") << 10 }
+
+// ioRead is how many bytes the process read through read(2) so far
+// (/proc/PID/io rchar).
+func (p *proc) ioRead() int64 { return p.procValue("io", "rchar:") }
+
+// procValue is the number after key in /proc/PID/file, in the file's own
+// unit; 0 when the process or the key is gone, since a sample taken as the
+// process exits is no failure of the case.
+func (p *proc) procValue(file, key string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", p.cmd.Process.Pid, file))
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == key {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
 		}
 	}
 	return 0
@@ -421,6 +430,42 @@ func (r *rig) waitReports(n int, within time.Duration) {
 		}
 		return ""
 	})
+}
+
+// waitAccepted waits until the SMSC accepted at least k messages.
+func (r *rig) waitAccepted(k int) {
+	r.t.Helper()
+	r.eventually(60*time.Second, func() string {
+		if got := r.sim.Stats().Accepted; got < k {
+			return fmt.Sprintf("the SMSC accepted %d, waiting for %d", got, k)
+		}
+		return ""
+	})
+}
+
+// waitOutgoing waits until at most n files are left in outgoing/.
+func (r *rig) waitOutgoing(n int, within time.Duration) {
+	r.t.Helper()
+	out := filepath.Join(r.spool, "outgoing")
+	r.eventually(within, func() string {
+		if left := countFiles(out); left > n {
+			return fmt.Sprintf("%d files still in outgoing/, waiting for %d", left, n)
+		}
+		return ""
+	})
+}
+
+// moTexts counts the texts of the incoming SMS in inbox/: a text seen
+// twice was written twice.
+func (r *rig) moTexts() map[string]int {
+	r.t.Helper()
+	seen := make(map[string]int)
+	for _, f := range r.inboxFiles(".mo.json") {
+		var mo struct{ Text string }
+		readJSON(r.t, f, &mo)
+		seen[mo.Text]++
+	}
+	return seen
 }
 
 // dumpStuck logs, for a failing case, the messages still waiting for a

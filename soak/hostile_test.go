@@ -68,12 +68,8 @@ func TestHostile_smsc(t *testing.T) {
 			if !p.running() {
 				return ""
 			}
-			for _, f := range r.inboxFiles(".mo.json") {
-				var mo struct{ Text string }
-				readJSON(t, f, &mo)
-				if mo.Text == "sender was "+marker {
-					return ""
-				}
+			if r.moTexts()["sender was "+marker] > 0 {
+				return ""
 			}
 			if rebound := r.sim.Stats().Binds - binds; rebound < sessions {
 				return fmt.Sprintf("%s: the marker behind it not stored, %d of %d sessions bound again", what, rebound, sessions)

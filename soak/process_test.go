@@ -24,7 +24,9 @@ func TestProcess_kill(t *testing.T) {
 	r := newRig(t, "SIGKILL during load", simOptions())
 	n, kills := scale(1000, 20000), scale(4, 24)
 	ids := r.bulk("k", n, 50)
-	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed) // to replay a failure: NewPCG(1, seed)
+	rng := rand.New(rand.NewPCG(1, seed))
 	// Kill points spread over the run, as counts of messages the SMSC
 	// accepted; the first kill falls during intake, before any submit.
 	at := make([]int, kills-1)
@@ -38,21 +40,11 @@ func TestProcess_kill(t *testing.T) {
 	files := countFiles(outgoing)
 	untaken := rng.IntN(max(files, 1))
 	p := r.start()
-	r.eventually(60*time.Second, func() string {
-		if left := countFiles(outgoing); left > untaken {
-			return fmt.Sprintf("%d of %d files still in outgoing/, waiting for %d to kill", left, files, untaken)
-		}
-		return ""
-	})
+	r.waitOutgoing(untaken, 60*time.Second)
 	p.kill()
 	for _, a := range at {
 		p = r.start()
-		r.eventually(60*time.Second, func() string {
-			if got := r.sim.Stats().Accepted; got < a {
-				return fmt.Sprintf("the SMSC accepted %d messages, waiting for %d to kill", got, a)
-			}
-			return ""
-		})
+		r.waitAccepted(a)
 		p.kill()
 	}
 	r.fault("%d × SIGKILL at random moments", kills)
@@ -71,13 +63,7 @@ func TestProcess_term(t *testing.T) {
 	ids := r.bulk("t", n, 100)
 	for k := range rounds {
 		p := r.start()
-		want := (k + 1) * n / (rounds + 1)
-		r.eventually(60*time.Second, func() string {
-			if got := r.sim.Stats().Accepted; got < want {
-				return fmt.Sprintf("the SMSC accepted %d, waiting for %d to stop", got, want)
-			}
-			return ""
-		})
+		r.waitAccepted((k + 1) * n / (rounds + 1))
 		took := p.stop(10 * time.Second)
 		t.Logf("stop %d took %s", k+1, took)
 	}
@@ -99,7 +85,9 @@ func TestProcess_powerCut(t *testing.T) {
 	n, cuts := scale(800, 8000), scale(3, 12)
 	perFile := 4 // many small files: many intake commits
 	var ids []string
-	rng := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed) // to replay a failure: NewPCG(2, seed)
+	rng := rand.New(rand.NewPCG(2, seed))
 	for c := range cuts {
 		ids = append(ids, r.bulk(fmt.Sprintf("p%d-", c), n/cuts, perFile)...)
 		p := r.start()
@@ -108,12 +96,7 @@ func TestProcess_powerCut(t *testing.T) {
 		// Kill at a random point once it has: between a quarter and a
 		// half of the files taken.
 		untaken := total/2 + rng.IntN(total/4+1)
-		r.eventually(30*time.Second, func() string {
-			if left := countFiles(filepath.Join(r.spool, "outgoing")); left > untaken {
-				return fmt.Sprintf("%d of %d files still in outgoing/, waiting for %d", left, total, untaken)
-			}
-			return ""
-		})
+		r.waitOutgoing(untaken, 30*time.Second)
 		p.kill()
 		r.checkStore()
 	}

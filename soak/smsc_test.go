@@ -14,16 +14,6 @@ import (
 // per case while they flow, and ends each with the ledger.
 func TestSMSC_faults(t *testing.T) {
 	n := scale(300, 3000)
-	// atAccepted waits until the SMSC accepted at least k messages.
-	atAccepted := func(r *rig, k int) {
-		r.t.Helper()
-		r.eventually(60*time.Second, func() string {
-			if got := r.sim.Stats().Accepted; got < k {
-				return fmt.Sprintf("the SMSC accepted %d, waiting for %d", got, k)
-			}
-			return ""
-		})
-	}
 	rounds := scale(2, 6)
 	cases := []struct {
 		name string
@@ -37,7 +27,7 @@ func TestSMSC_faults(t *testing.T) {
 		{name: "no fault (baseline)", during: func(*rig) {}},
 		{name: "connection reset mid-window", during: func(r *rig) {
 			for k := range rounds {
-				atAccepted(r, (k+1)*n/(rounds+2))
+				r.waitAccepted((k + 1) * n / (rounds + 2))
 				r.sim.SetFaults(smsc.Faults{DisconnectAfter: 1, DisconnectRST: true})
 			}
 			r.fault("%d × RST at a submit", rounds)
@@ -50,7 +40,7 @@ func TestSMSC_faults(t *testing.T) {
 			o.MaxBinds = 4 * sessions * (rounds + 1)
 		}, during: func(r *rig) {
 			for k := range rounds {
-				atAccepted(r, (k+1)*n/(rounds+2))
+				r.waitAccepted((k + 1) * n / (rounds + 2))
 				binds := r.sim.Stats().Binds
 				r.sim.GoSilent("", 4*time.Second)
 				// enquire_link every 1 s finds the dead link and the
@@ -65,7 +55,7 @@ func TestSMSC_faults(t *testing.T) {
 			r.fault("%d × all links silent 4 s (enquire_link 1 s)", rounds)
 		}},
 		{name: "responses late past timeout", during: func(r *rig) {
-			atAccepted(r, n/4)
+			r.waitAccepted(n / 4)
 			r.sim.SetFaults(smsc.Faults{Delay: 1500 * time.Millisecond})
 			// Each submit times out before its answer and frees its slot
 			// after 1 s: about sessions × window a second pass, and the
@@ -83,7 +73,7 @@ func TestSMSC_faults(t *testing.T) {
 		}},
 		{name: "responses never sent", during: func(r *rig) {
 			r.sim.SetFaults(smsc.Faults{DropEvery: 7})
-			atAccepted(r, n/2)
+			r.waitAccepted(n / 2)
 			r.sim.SetFaults(smsc.Faults{})
 			r.fault("every 7th response dropped for %d submits", n/2)
 		}},
@@ -93,15 +83,15 @@ func TestSMSC_faults(t *testing.T) {
 			// pauses the whole pool for 1 s (longer only while all is
 			// refused) and halves its rate.
 			r.sim.SetFaults(smsc.Faults{ThrottleEvery: 50})
-			atAccepted(r, n/3)
+			r.waitAccepted(n / 3)
 			r.sim.SetFaults(smsc.Faults{ThrottleRate: 100})
-			atAccepted(r, n/2)
+			r.waitAccepted(n / 2)
 			storm := time.Duration(scale(3, 20)) * time.Second
 			r.sim.SetFaults(smsc.Faults{ThrottleUntil: time.Now().Add(storm)})
 			r.fault("every 50th throttled, then over 100/s, then all for %s", storm)
 		}},
 		{name: "binds refused", agent: []string{"reconnect_max: 5s"}, during: func(r *rig) {
-			atAccepted(r, n/4)
+			r.waitAccepted(n / 4)
 			refuse := time.Duration(scale(5, 120)) * time.Second
 			r.sim.SetFaults(smsc.Faults{RefuseBinds: pdu.StatusSysErr, RefuseBindsUntil: time.Now().Add(refuse)})
 			r.sim.Drop("", false)
@@ -109,7 +99,7 @@ func TestSMSC_faults(t *testing.T) {
 		}},
 		{name: "unbind from the SMSC", during: func(r *rig) {
 			for k := range rounds {
-				atAccepted(r, (k+1)*n/(rounds+2))
+				r.waitAccepted((k + 1) * n / (rounds + 2))
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				_ = r.sim.Unbind(ctx, "")
 				cancel()
@@ -118,14 +108,14 @@ func TestSMSC_faults(t *testing.T) {
 		}},
 		{name: "generic_nack to submits", during: func(r *rig) {
 			r.sim.SetFaults(smsc.Faults{NackEvery: 9})
-			atAccepted(r, n/2)
+			r.waitAccepted(n / 2)
 			r.sim.SetFaults(smsc.Faults{})
 			r.fault("every 9th submit answered generic_nack")
 		}},
 		{name: "SMSC restart, other id style", during: func(r *rig) {
-			atAccepted(r, n/3)
+			r.waitAccepted(n / 3)
 			r.sim.Restart(smsc.DecimalID, smsc.DecimalID)
-			atAccepted(r, 2*n/3)
+			r.waitAccepted(2 * n / 3)
 			r.sim.Restart(smsc.HexID, smsc.DecimalID)
 			r.fault("2 restarts: hex → decimal → hex with decimal receipts")
 		}},
@@ -135,7 +125,7 @@ func TestSMSC_faults(t *testing.T) {
 			during: func(r *rig) { r.fault("every receipt before its response") }},
 		{name: "receipts for unknown ids", unmatched: scale(20, 200), during: func(r *rig) {
 			k := scale(20, 200)
-			atAccepted(r, n/3)
+			r.waitAccepted(n / 3)
 			for i := range k {
 				if err := r.sim.InjectReceipt("agent", fmt.Sprintf("FFFF%04X", i), "358401234567", "12345", smsc.Delivered); err != nil {
 					r.t.Fatal(err)
@@ -215,12 +205,7 @@ func TestSMSC_moBurst(t *testing.T) {
 		return ""
 	})
 	p.stop(10 * time.Second)
-	seen := make(map[string]int)
-	for _, f := range r.inboxFiles(".mo.json") {
-		var mo struct{ Text string }
-		readJSON(t, f, &mo)
-		seen[mo.Text]++
-	}
+	seen := r.moTexts()
 	lost, doubled := 0, 0
 	for _, tx := range texts {
 		switch seen[tx] {

@@ -4,14 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/smsagent/smsagent"
-	"github.com/smsagent/smsagent/msgfile"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/spool"
 )
@@ -60,6 +57,7 @@ func BenchmarkIntake_durable(b *testing.B) {
 }
 
 func writeBulk(b *testing.B, path string, lines int) {
+	b.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
@@ -100,9 +98,7 @@ func runDurable(b *testing.B, want int, before, during func(outgoing string)) ti
 		before(layout.Outgoing)
 	}
 	in, err := spool.New(spool.Options{Layout: layout, Store: store, RescanInterval: time.Hour,
-		Parse: func(r io.Reader, name string) ([]smsagent.Message, error) {
-			return msgfile.Parse(r, name, msgfile.Options{})
-		}})
+		Parse: parseMsgfile})
 	if err != nil {
 		b.Fatal(err)
 	}

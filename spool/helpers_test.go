@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/msgfile"
 	"github.com/smsagent/smsagent/spool"
 )
 
@@ -246,15 +247,28 @@ func (r *rig) dropOld(name, content string, age time.Duration) {
 
 func (r *rig) names(dir string) []string {
 	r.t.Helper()
-	entries, err := os.ReadDir(dir)
+	return names(r.t, dir)
+}
+
+// names lists a folder's entries, hidden ones included.
+func names(t testing.TB, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
 	if err != nil {
-		r.t.Fatal(err)
+		t.Fatal(err)
 	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
+	out := make([]string, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.Name())
 	}
-	return names
+	return out
+}
+
+// parseMsgfile is the real parser with its default options, for the tests
+// that must measure or crash intake as it runs in the agent, not the
+// lineParser stand-in.
+func parseMsgfile(r io.Reader, name string) ([]smsagent.Message, error) {
+	return msgfile.Parse(r, name, msgfile.Options{})
 }
 
 // waitFor polls cond until it holds or the deadline passes.
