@@ -398,6 +398,7 @@ func (a *app) openQueue(configFile string, write bool) (*queueConn, error) {
 	// no write may grow the file past store.max_size.
 	opts := agent.OutboxOptions(cfg)
 	opts.Logger = slog.New(slog.DiscardHandler)
+	opts.Clock = a.now
 	opts.ReadOnly, opts.LockTimeout = !write, lockWait
 	store, err := outbox.Open(path, opts)
 	if err == nil {

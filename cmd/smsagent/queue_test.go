@@ -329,14 +329,20 @@ func TestQueue_RetryMaxAge(t *testing.T) {
 	file, _ := writeConfig(t, "", "retry:\n  max_age: 1m\n")
 	db := filepath.Join(filepath.Dir(file), "state", "outbox.db")
 	fillQueue(t, db)
-	cli(t, "queue", "retry", "2", "--config", file).want(t, exitOK)
-	s, err := outbox.Open(db, outbox.Options{})
+	// The retry happens an hour after the queue was filled, on the test's
+	// clock: the wall clock would age message 4 past its minute as the
+	// calendar moves on.
+	retried := q0.Add(time.Hour)
+	cliWith(t, func(a *app) { a.now = func() time.Time { return retried } },
+		"queue", "retry", "2", "--config", file).want(t, exitOK)
+	s, err := outbox.Open(db, outbox.Options{Clock: func() time.Time { return retried }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close(context.Background())
-	// Message 4 is due too; two minutes on, message 2 is past its minute.
-	got, err := s.Claim(context.Background(), time.Now().Add(2*time.Minute), 10)
+	// Message 4 is due too and, created with the default max_age before the
+	// file said 1m, still young; two minutes on, message 2 is past its minute.
+	got, err := s.Claim(context.Background(), retried.Add(2*time.Minute), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
