@@ -54,7 +54,13 @@ func TestIntake_TakeChangedSinceDecision(t *testing.T) {
 	if err := os.WriteFile(path, []byte("hello, world"), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	j := &job{claim: "1-00-1-a.txt", name: "a.txt", size: 5, mtime: time.Now(), known: true} // saw "hello"
+	// The intake's clock, not the file system's, decides what "fresh" means:
+	// stamp the file with it.
+	fresh := time.Now()
+	if err := os.Chtimes(path, fresh, fresh); err != nil {
+		t.Fatal(err)
+	}
+	j := &job{claim: "1-00-1-a.txt", name: "a.txt", size: 5, mtime: fresh, known: true} // saw "hello"
 	if r := in.take(context.Background(), j); r.out != outRetryFile || !j.restat {
 		t.Fatalf("take = %v (restat %v), want a retry: the file changed after the decision", r.out, j.restat)
 	}
