@@ -68,9 +68,54 @@ type MOPart struct {
 	// escape or a surrogate pair may straddle two parts.
 	DataCoding byte
 	Data       []byte
-	// Fingerprint identifies a redelivered copy of the same part (the SMSC
-	// sends it again when our deliver_sm_resp was lost); the outbox remembers
-	// recent fingerprints and drops repeats.
+	// Fingerprint identifies copies of one deliver_sm: the SMSC sends it
+	// again when our deliver_sm_resp did not reach it. The outbox drops a
+	// copy only under the rule of its AddMOParts; an empty Fingerprint is
+	// never taken for a copy of anything.
 	Fingerprint string
-	Received    time.Time
+	// AnswerLost says that the session the part came on ended before the
+	// part was stored: no deliver_sm_resp can answer it, so the SMSC still
+	// owes its redelivery.
+	AnswerLost bool
+	Received   time.Time
+}
+
+// MOOutcome says what storing an incoming part did.
+type MOOutcome uint8
+
+const (
+	// MOStored stored the part: a message of its own, or a part of the set
+	// its concatenation key names.
+	MOStored MOOutcome = iota + 1
+	// MONewSet stored the part in a new set: it contradicted the incomplete
+	// set waiting under its key (another data_coding, or a part number that
+	// set already holds), so it belongs to another message that reuses the
+	// reference. The earlier set keeps waiting for its own parts.
+	MONewSet
+	// MORedelivered dropped the part: the same deliver_sm came again within
+	// the duplicate window after the earlier copy was answered.
+	MORedelivered
+	// MORedeliveredLost dropped the part: the same deliver_sm came again
+	// after the answer to the earlier copy could not be sent.
+	MORedeliveredLost
+)
+
+// Dropped reports whether the part was recognised as a redelivery and not
+// stored again.
+func (o MOOutcome) Dropped() bool { return o == MORedelivered || o == MORedeliveredLost }
+
+// String is the outcome's name; for a dropped part it is the reason
+// metrics and logs give: "window" or "answer_lost".
+func (o MOOutcome) String() string {
+	switch o {
+	case MOStored:
+		return "stored"
+	case MONewSet:
+		return "new_set"
+	case MORedelivered:
+		return "window"
+	case MORedeliveredLost:
+		return "answer_lost"
+	}
+	return "unknown"
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/smsagent/smsagent/msgfile"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/smpp"
+	"github.com/smsagent/smsagent/smpp/pdu"
 	"github.com/smsagent/smsagent/spool"
 )
 
@@ -170,7 +171,10 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	inboundBox := newMailbox[inbound]()
 	a.ap = &applier{store: a.store, obs: a.obs, log: a.log, health: a.health, sent: sent, rates: a.rates,
 		in: inboundBox}
-	recv := &receiver{rule: rule, clock: a.clock, log: a.log, out: inboundBox}
+	recv := &receiver{rule: rule, clock: a.clock, log: a.log, out: inboundBox, dups: cfg.MO.Duplicates}
+	if tag, ok := cfg.MO.IDTag(); ok {
+		recv.idTag = pdu.Tag(tag)
+	}
 
 	po := parseOptions(cfg, a.log)
 	a.intake, err = spool.New(spool.Options{
@@ -499,6 +503,7 @@ func (NopObserver) FileToSubmit(time.Duration)       {}
 func (NopObserver) SubmitToReceipt(time.Duration)    {}
 func (NopObserver) ReceiptApplied(string, string)    {}
 func (NopObserver) MOReceived(int)                   {}
+func (NopObserver) MODuplicate(string)               {}
 func (NopObserver) ReportsWritten(int)               {}
 
 var (

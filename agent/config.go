@@ -13,13 +13,6 @@ import (
 	"github.com/smsagent/smsagent/smpp/dlr"
 )
 
-// MODedupWindow is how long the agent remembers an incoming part's
-// fingerprint to recognise the SMSC delivering it again after a lost
-// deliver_sm_resp. SMSCs retry within seconds to minutes; an hour covers
-// that, while a person who really sends the same text twice is
-// forgotten soon enough to be heard the second time.
-const MODedupWindow = time.Hour
-
 // OutboxOptions maps the configuration onto outbox.Options: the one place
 // that does, so the running agent and the queue commands on a stopped
 // agent compute the same retry policy, age limit and receipt timeouts.
@@ -42,7 +35,7 @@ func OutboxOptions(cfg *config.Config) outbox.Options {
 		},
 		ReceiptTimeout: cfg.Retry.ReceiptTimeout,
 		OrphanGrace:    grace,
-		MODedupWindow:  MODedupWindow,
+		MODedupWindow:  cfg.MO.DuplicateWindow,
 		Retention:      cfg.Store.Retention,
 		MaxSize:        int(cfg.Store.MaxSize),
 	}

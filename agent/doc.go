@@ -48,7 +48,78 @@
 //     session lives and never resent meanwhile; only the session's end
 //     after it counts as a temporary failure, which resends.
 //   - receipts and incoming parts not acknowledged are offered again by the
-//     SMSC; those stored but not acknowledged are recognised and dropped.
+//     SMSC; those stored but not acknowledged are recognised and dropped
+//     (for incoming SMS, under the rule below).
+//
+// # Incoming SMS and redeliveries
+//
+// The SMSC sends a deliver_sm again only when our deliver_sm_resp did not
+// reach it: the link broke after the part was stored and answered, the
+// agent stopped or crashed between storing and answering, or the answer
+// came after the SMSC's response timer. A person who sends the same text
+// twice produces two deliver_sm that may be identical to the octet; only
+// time, or an id of the SMSC's, tells them apart. The rule (mo.duplicates)
+// says which copies are dropped:
+//
+//   - window (the default). A part's fingerprint is the whole deliver_sm or
+//     data_sm but its sequence number: sender, recipient, data_coding,
+//     text, concatenation header, and every TLV and timestamp the SMSC put
+//     in, its own ids included. The sequence number is left out because it
+//     is the session's: a redelivery gets a new one, and numbering starts
+//     over with every session. A part is a redelivery, dropped, when a
+//     part with the same fingerprint was stored before and (1) the answer
+//     to that earlier copy could not be sent because its session had
+//     ended: the SMSC still owes that redelivery, and the first identical
+//     copy within 24 hours is it (outbox.Options.MOAnswerLostHold); or (2)
+//     it arrived within mo.duplicate_window (default 5 min) after the
+//     earlier copy was stored and answered. Whatever (2) says, it is a
+//     message of its own when it arrived before the earlier copy was
+//     answered, that answer was sent, and the earlier copy had been stored
+//     within a second of its arrival: no SMSC gives up on an answer that
+//     fast, so both are messages (two "OK"s the SMSC queued while the link
+//     was down and sent back to back).
+//   - smsc_id. The fingerprint is the SMSC's id of the message (the TLV
+//     mo.smsc_id_tag) with sender, recipient and the part's place in its
+//     message, so a retry on which the SMSC changed other fields is still
+//     recognised, and two messages with distinct ids never are; the same
+//     rule applies to it. A deliver_sm without the TLV is never dropped.
+//     Since ids tell messages apart, mo.duplicate_window may be long.
+//   - off. Nothing is dropped; a redelivered part of a concatenated SMS
+//     starts a new set, written later as incomplete.
+//
+// Why 5 minutes: a redelivery whose loss the agent cannot see comes after
+// a crash once the service manager restarted the agent (systemd: 5 s) and
+// it bound again; after a silent link once enquire_link found it (30 s and
+// the response timeout) and the agent bound again (at most
+// smsc.reconnect_max, 1 min); after the SMSC's response timer (commonly 10
+// to 60 s) and its first retry interval. Five minutes covers these with a
+// margin and is the time during which the same text from the same sender,
+// without an SMSC id, is heard once. A loss the agent sees (the session
+// ended before the answer) does not depend on it.
+//
+// A part of a concatenated SMS joins the incomplete set of its sender,
+// recipient, reference and part count unless it contradicts it: the set
+// holds its part number already (a redelivery of that part was dropped
+// above, so this one belongs to another message reusing the reference), or
+// the set's parts have another data_coding. Then it starts a new set, and
+// the earlier one waits for its own parts and is written as incomplete
+// after 30 minutes.
+//
+// Every dropped copy is counted (Observer.MODuplicate, the metric
+// smsagent_mo_duplicates_total) and logged at info with its part number,
+// the SMSC's sequence number and the start of its fingerprint, never the
+// number or the text; so is a part that starts a new set. A dropped copy is
+// acknowledged like any other and renews the memory, since its own answer
+// may be lost too.
+//
+// Crash story: a part is answered only after its commit. A part whose
+// session had ended when the applier took it is stored with AnswerLost; an
+// answer that fails after the commit is recorded with
+// outbox.MOAnswersLost. A crash between the two commits, or an answer lost
+// without the agent noticing (the link broke after it left, or a crash
+// between commit and answer), leaves the window alone: a redelivery later
+// than mo.duplicate_window is written a second time. That is a duplicate,
+// never a loss.
 //
 // # Stopping
 //

@@ -1,15 +1,19 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/config"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/coding"
@@ -34,6 +38,11 @@ type receiver struct {
 	clock func() time.Time
 	log   *slog.Logger
 	out   *mailbox[inbound]
+	// dups is mo.duplicates: which fingerprint an incoming part gets
+	// (print), and so which copies the outbox may drop.
+	dups config.Duplicates
+	// idTag is mo.smsc_id_tag, the TLV of the SMSC's message id.
+	idTag pdu.Tag
 }
 
 // short is what deliver_sm and data_sm have in common for us.
@@ -72,8 +81,28 @@ func (h *receiver) handle(req smpp.Request) {
 		h.out.put(inbound{req: req, receipt: &rc})
 		return
 	}
-	mo := moPart(&m, req.PDU, now)
+	mo := moPart(&m, now)
+	mo.Fingerprint = h.print(&m, req.PDU, &mo)
 	h.out.put(inbound{req: req, mo: &mo})
+}
+
+// print is the fingerprint of an incoming part under mo.duplicates (see
+// the package documentation, Incoming SMS): the whole deliver_sm but its
+// sequence number (window); the SMSC's id of the message with sender,
+// recipient and the part's place, none without an id (smsc_id); none at all
+// (off). A part without a fingerprint is never dropped.
+func (h *receiver) print(m *short, p pdu.PDU, mo *smsagent.MOPart) string {
+	switch h.dups {
+	case config.DuplicatesOff:
+		return ""
+	case config.DuplicatesSMSCID:
+		id, ok := m.tlvs.Get(h.idTag)
+		if id = bytes.TrimRight(id, "\x00"); !ok || len(id) == 0 {
+			return ""
+		}
+		return idPrint(p.CommandID(), mo, id)
+	}
+	return fingerprint(p)
 }
 
 // number writes an address the way reports and incoming SMS show numbers:
@@ -144,9 +173,9 @@ func receiptState(s dlr.Status) smsagent.State {
 // SAR TLVs (SMPP 3.4 §5.3.2.22-24), its user data without the header. A
 // part whose numbers make no sense is, as 23.040 prescribes, a message of
 // its own.
-func moPart(m *short, p pdu.PDU, now time.Time) smsagent.MOPart {
+func moPart(m *short, now time.Time) smsagent.MOPart {
 	mo := smsagent.MOPart{From: m.source, To: m.dest, Total: 1, Seq: 1, DataCoding: m.dataCoding,
-		Data: m.data, Received: now, Fingerprint: fingerprint(p)}
+		Data: m.data, Received: now}
 	var c coding.Concat
 	if pdu.ESMClass(m.esm).UDHI() {
 		if udh, rest, err := coding.ParseUDH(m.data); err == nil {
@@ -168,8 +197,10 @@ func moPart(m *short, p pdu.PDU, now time.Time) smsagent.MOPart {
 }
 
 // fingerprint identifies a deliver_sm the SMSC sends again after our
-// deliver_sm_resp was lost: everything it carries but the sequence number.
-// The outbox drops a part whose fingerprint it saw within MODedupWindow.
+// deliver_sm_resp was lost: everything it carries but the sequence number,
+// which is the session's and changes with every try. Whatever tells two
+// messages apart is in it: the SMSC's ids and timestamps when it sends
+// them (vendor TLVs, schedule_delivery_time), the concatenation header.
 func fingerprint(p pdu.PDU) string {
 	body, err := p.AppendBody(nil)
 	if err != nil {
@@ -178,6 +209,27 @@ func fingerprint(p pdu.PDU) string {
 	h := sha256.New()
 	h.Write([]byte{byte(p.CommandID() >> 8), byte(p.CommandID())})
 	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// idPrint identifies a part by the SMSC's id of its message (mo.duplicates:
+// smsc_id): a redelivery carries the same id even when the SMSC changes
+// other fields on a retry. Sender, recipient and the part's place in its
+// message go with it, in case an SMSC numbers messages per sender or gives
+// all parts one id.
+func idPrint(cmd pdu.CommandID, mo *smsagent.MOPart, id []byte) string {
+	h := sha256.New()
+	field := func(b []byte) {
+		h.Write(binary.AppendUvarint(nil, uint64(len(b))))
+		h.Write(b)
+	}
+	field([]byte("smsc_id"))
+	field([]byte{byte(cmd >> 8), byte(cmd)})
+	field(id)
+	field([]byte(mo.From))
+	field([]byte(mo.To))
+	field([]byte(mo.Key))
+	field(binary.AppendUvarint(nil, uint64(mo.Seq)))
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
@@ -223,7 +275,10 @@ func (a *applier) run(ctx context.Context, quit <-chan struct{}) {
 // before: no answer, the SMSC offers the receipt or part again on the next
 // session and it is applied then. A crash after the commit and before the
 // answer: the redelivery is recognised (a repeated final receipt, a parked
-// twin, an MO fingerprint) and creates nothing.
+// twin, an MO fingerprint within mo.duplicate_window) and creates nothing.
+// An incoming part whose answer could not be sent because its session
+// ended is recorded as such (MOAnswersLost), so that its redelivery is
+// recognised however late it comes.
 func (a *applier) apply(ctx context.Context, batch []inbound) {
 	if len(batch) == 0 {
 		return
@@ -246,33 +301,85 @@ func (a *applier) apply(ctx context.Context, batch []inbound) {
 		}
 	}
 	if len(a.mos) > 0 {
-		err := a.store.AddMOParts(ctx, a.mos)
-		if errors.Is(err, outbox.ErrInvalid) {
+		for i, r := range a.mreqs {
+			// A part whose session is gone cannot be answered: the SMSC
+			// owes its redelivery, which may come in this very batch over
+			// another session.
+			if s := r.Session(); s != nil {
+				select {
+				case <-s.Done():
+					a.mos[i].AnswerLost = true
+				default:
+				}
+			}
+		}
+		if err := a.storeMO(ctx, a.mos, a.mreqs); err != nil {
 			// One malformed part refuses the whole call; store the others
 			// one by one so it cannot hold them hostage.
-			a.oneByOne(ctx)
-			return
+			for i := range a.mos {
+				if err := a.storeMO(ctx, a.mos[i:i+1], a.mreqs[i:i+1]); err != nil {
+					// Offering it again cannot help: acknowledged and
+					// dropped, with the reason in the log.
+					a.log.Error("agent: incoming SMS part refused by the outbox; dropped",
+						"sequence", a.mreqs[i].Header.Sequence, "err", err)
+					a.answer(a.mreqs[i:i+1], nil)
+				}
+			}
 		}
-		a.answer(a.mreqs, err)
 	}
 }
 
-func (a *applier) oneByOne(ctx context.Context) {
-	for i := range a.mos {
-		err := a.store.AddMOParts(ctx, a.mos[i:i+1])
-		if errors.Is(err, outbox.ErrInvalid) {
-			// Offering it again cannot help: acknowledged and dropped, with
-			// the reason in the log.
-			a.log.Error("agent: incoming SMS part refused by the outbox; dropped", "from", a.mos[i].From, "err", err)
-			err = nil
-		}
-		a.answer(a.mreqs[i:i+1], err)
+// storeMO stores incoming parts and answers their requests. It returns
+// only outbox.ErrInvalid, answering nothing then; any other failure is
+// answered with a temporary error.
+func (a *applier) storeMO(ctx context.Context, ps []smsagent.MOPart, reqs []smpp.Request) error {
+	outcomes, err := a.store.AddMOParts(ctx, ps)
+	if errors.Is(err, outbox.ErrInvalid) {
+		return err
 	}
+	unanswered := a.answer(reqs, err)
+	if err != nil {
+		return nil
+	}
+	var lost []string
+	for _, i := range unanswered {
+		if p := &ps[i]; p.Fingerprint != "" && !p.AnswerLost {
+			lost = append(lost, p.Fingerprint)
+		}
+	}
+	if len(lost) > 0 {
+		// Without this record the redelivery is still recognised within
+		// mo.duplicate_window; later it would be stored a second time.
+		if err := a.store.MOAnswersLost(ctx, lost); err != nil {
+			a.log.Warn("agent: cannot record incoming SMS whose answer was lost", "count", len(lost), "err", err)
+		}
+	}
+	for i, o := range outcomes {
+		p := &ps[i]
+		switch {
+		case o.Dropped():
+			a.obs.MODuplicate(o.String())
+			a.log.Info("agent: incoming SMS part is a redelivery of one stored already; dropped",
+				"reason", o.String(), "part", strconv.Itoa(p.Seq)+"/"+strconv.Itoa(p.Total),
+				"print", shortPrint(p.Fingerprint), "sequence", reqs[i].Header.Sequence)
+		case o == smsagent.MONewSet:
+			a.log.Info("agent: incoming SMS part contradicts the incomplete set of its reference; "+
+				"it starts a new set, the other keeps waiting for its parts",
+				"part", strconv.Itoa(p.Seq)+"/"+strconv.Itoa(p.Total), "print", shortPrint(p.Fingerprint),
+				"sequence", reqs[i].Header.Sequence)
+		}
+	}
+	return nil
 }
+
+// shortPrint is enough of a fingerprint to find the copies of one
+// deliver_sm in the log; it shows neither number nor text.
+func shortPrint(fp string) string { return fp[:min(len(fp), 12)] }
 
 // answer acknowledges requests after their commit, or asks the SMSC to
-// offer them again.
-func (a *applier) answer(reqs []smpp.Request, err error) {
+// offer them again. It returns the indexes of the requests it could not
+// answer: their session had ended.
+func (a *applier) answer(reqs []smpp.Request, err error) (unanswered []int) {
 	st := pdu.StatusOK
 	if err != nil {
 		st = pdu.StatusXTAppn
@@ -282,13 +389,15 @@ func (a *applier) answer(reqs []smpp.Request, err error) {
 	} else {
 		a.health.clear(healthInbound)
 	}
-	for _, r := range reqs {
+	for i, r := range reqs {
 		if e := r.Ack(st); e != nil {
 			// The session ended meanwhile: the SMSC offers it again on
 			// another, and the outbox recognises it.
 			a.log.Debug("agent: answer to the SMSC not sent", "err", e)
+			unanswered = append(unanswered, i)
 		}
 	}
+	return unanswered
 }
 
 func (a *applier) observe(outcomes []smsagent.ReceiptOutcome) {

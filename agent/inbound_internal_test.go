@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/config"
 	"github.com/smsagent/smsagent/smpp/coding"
 	"github.com/smsagent/smsagent/smpp/dlr"
 	"github.com/smsagent/smsagent/smpp/pdu"
@@ -114,13 +115,10 @@ func TestMOPart(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := moPart(shortOf(tt.p), tt.p, t0)
+			got := moPart(shortOf(tt.p), t0)
 			if got.Key != tt.key || got.Total != tt.total || got.Seq != tt.seq || string(got.Data) != tt.data ||
 				got.From != from || got.To != to || got.DataCoding != byte(tt.p.DataCoding) || got.Received != t0 {
 				t.Errorf("got %+v", got)
-			}
-			if got.Fingerprint == "" {
-				t.Error("no fingerprint")
 			}
 		})
 	}
@@ -144,5 +142,52 @@ func TestFingerprint(t *testing.T) {
 	ds.TLVs.SetMessagePayload([]byte("hello"))
 	if fingerprint(ds) == fingerprint(a) {
 		t.Error("data_sm and deliver_sm share a fingerprint")
+	}
+}
+
+// TestReceiver_print: the fingerprint an incoming part gets under each
+// mo.duplicates rule.
+func TestReceiver_print(t *testing.T) {
+	const tag = pdu.Tag(0x1403)
+	withID := func(id, text string) *pdu.DeliverSM {
+		var tlvs pdu.TLVs
+		if id != "" {
+			tlvs.SetCString(tag, id)
+		}
+		return deliver(0, 0, text, tlvs)
+	}
+	printOf := func(dups config.Duplicates, p *pdu.DeliverSM) string {
+		h := &receiver{dups: dups, idTag: tag}
+		m := shortOf(p)
+		mo := moPart(m, t0)
+		return h.print(m, p, &mo)
+	}
+	ok1, ok2 := withID("A1", "OK"), withID("A2", "OK")
+	if got := printOf(config.DuplicatesWindow, ok1); got != fingerprint(ok1) || got == "" {
+		t.Errorf("window: %q, want the whole deliver_sm's fingerprint", got)
+	}
+	if got := printOf(config.DuplicatesOff, ok1); got != "" {
+		t.Errorf("off: %q, want none", got)
+	}
+	if printOf(config.DuplicatesSMSCID, ok1) == printOf(config.DuplicatesSMSCID, ok2) {
+		t.Error("smsc_id: two ids, one print")
+	}
+	// A retry on which the SMSC changed another field is still the same
+	// message under its id.
+	retry := withID("A1", "OK")
+	retry.ScheduleDeliveryTime = "261125120000000+"
+	if printOf(config.DuplicatesSMSCID, ok1) != printOf(config.DuplicatesSMSCID, retry) {
+		t.Error("smsc_id: the same id with another field, two prints")
+	}
+	if fingerprint(ok1) == fingerprint(ok2) {
+		t.Error("window: two ids in a TLV, one print")
+	}
+	if got := printOf(config.DuplicatesSMSCID, withID("", "OK")); got != "" {
+		t.Errorf("smsc_id without the TLV: %q, want none", got)
+	}
+	other := withID("A1", "OK")
+	other.Source.Addr = "358409999999"
+	if printOf(config.DuplicatesSMSCID, ok1) == printOf(config.DuplicatesSMSCID, other) {
+		t.Error("smsc_id: the same id from two senders, one print")
 	}
 }

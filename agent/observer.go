@@ -36,6 +36,11 @@ type Observer interface {
 	ReceiptApplied(stat, outcome string)
 	// MOReceived is called per complete incoming message.
 	MOReceived(parts int)
+	// MODuplicate is called per incoming part dropped as the SMSC's
+	// redelivery of one stored already, with the reason: "window" (within
+	// mo.duplicate_window of the first one's answer) or "answer_lost" (the
+	// answer to the first one could not be sent).
+	MODuplicate(reason string)
 	// ReportsWritten is called when the inbox writer made n files durable.
 	ReportsWritten(n int)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/smsagent/smsagent"
@@ -16,6 +17,7 @@ type Config struct {
 	Spool Spool `yaml:"spool"`
 	Store Store `yaml:"store"`
 	Retry Retry `yaml:"retry"`
+	MO    MO    `yaml:"mo"`
 	Admin Admin `yaml:"admin"`
 	Log   Log   `yaml:"log"`
 
@@ -104,6 +106,50 @@ type Retry struct {
 	Max            time.Duration `yaml:"max"`
 	MaxAge         time.Duration `yaml:"max_age"`
 	ReceiptTimeout time.Duration `yaml:"receipt_timeout"`
+}
+
+// MO is how incoming SMS (mobile-originated) are received.
+type MO struct {
+	// Duplicates is the rule that decides when a repeated deliver_sm is
+	// the SMSC's redelivery of one already stored, to be dropped.
+	Duplicates Duplicates `yaml:"duplicates"`
+	// DuplicateWindow is how long after an incoming SMS was stored and
+	// answered an identical deliver_sm counts as its redelivery.
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// SMSCIDTag is the TLV tag ("0x1403", or decimal) in which the SMSC
+	// sends its own id of each incoming SMS; used by DuplicatesSMSCID.
+	SMSCIDTag string `yaml:"smsc_id_tag"`
+}
+
+// Duplicates is the rule for recognising an SMSC's redelivery of an
+// incoming SMS; the agent's package documentation states it in full.
+type Duplicates string
+
+const (
+	// DuplicatesWindow drops a deliver_sm identical to one stored and
+	// answered within mo.duplicate_window (or whose answer was lost).
+	DuplicatesWindow Duplicates = "window"
+	// DuplicatesSMSCID does the same, comparing the SMSC's id of the
+	// message (in the TLV mo.smsc_id_tag) with sender, recipient and part
+	// instead of the whole deliver_sm; a deliver_sm without the TLV is never
+	// dropped.
+	DuplicatesSMSCID Duplicates = "smsc_id"
+	// DuplicatesOff drops nothing: every deliver_sm is stored.
+	DuplicatesOff Duplicates = "off"
+)
+
+// IDTag is SMSCIDTag as a number; ok is false when none is set (validated
+// when loaded).
+func (m *MO) IDTag() (tag uint16, ok bool) {
+	if m.SMSCIDTag == "" {
+		return 0, false
+	}
+	s, base := m.SMSCIDTag, 10
+	if len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") {
+		s, base = s[2:], 16
+	}
+	n, err := strconv.ParseUint(s, base, 16)
+	return uint16(n), err == nil && n != 0
 }
 
 // Admin is the local HTTP API.
@@ -247,6 +293,10 @@ func Default() *Config {
 			Max:            10 * time.Minute,
 			MaxAge:         48 * time.Hour,
 			ReceiptTimeout: 72 * time.Hour,
+		},
+		MO: MO{
+			Duplicates:      DuplicatesWindow,
+			DuplicateWindow: 5 * time.Minute,
 		},
 		Admin: Admin{
 			Listen: "127.0.0.1:9180",

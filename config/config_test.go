@@ -132,6 +132,9 @@ func TestDefault_EveryKey(t *testing.T) {
 		"retry.max":             "10m",
 		"retry.max_age":         "2d",
 		"retry.receipt_timeout": "3d",
+		"mo.duplicates":         "window",
+		"mo.duplicate_window":   "5m",
+		"mo.smsc_id_tag":        "",
 		"admin.listen":          "127.0.0.1:9180",
 		"admin.token":           "",
 		"admin.token_file":      "", // generated: see below
@@ -220,6 +223,13 @@ func TestParse_Problems(t *testing.T) {
 		{map[string]string{"retry.max": "50ms", "retry.initial": "50ms"}, "retry.initial: must be at least 100ms, got 50ms\nretry.max: must be at least 100ms, got 50ms"},
 		{map[string]string{"retry.max_age": "0s"}, "retry.max_age: must be at least 1m, got 0s"},
 		{map[string]string{"retry.receipt_timeout": "1s"}, "retry.receipt_timeout: must be at least 1m, got 1s"},
+		{map[string]string{"mo.duplicates": "fingerprint"}, `mo.duplicates: must be one of window, smsc_id, off; got "fingerprint"`},
+		{map[string]string{"mo.duplicate_window": "0s"}, "mo.duplicate_window: must be between 1s and 1d, got 0s"},
+		{map[string]string{"mo.duplicate_window": "2d"}, "mo.duplicate_window: must be between 1s and 1d, got 2d"},
+		{map[string]string{"mo.duplicates": "smsc_id"}, "mo.smsc_id_tag: required with mo.duplicates: smsc_id (the TLV your SMSC carries its message id in, e.g. 0x1403)"},
+		{map[string]string{"mo.duplicates": "smsc_id", "mo.smsc_id_tag": "0x10000"}, `mo.smsc_id_tag: must be a TLV tag from 0x0001 to 0xFFFF (hexadecimal with 0x, or decimal), got "0x10000"`},
+		{map[string]string{"mo.duplicates": "smsc_id", "mo.smsc_id_tag": "0"}, `mo.smsc_id_tag: must be a TLV tag from 0x0001 to 0xFFFF (hexadecimal with 0x, or decimal), got "0"`},
+		{map[string]string{"mo.smsc_id_tag": "1403h"}, `mo.smsc_id_tag: must be a TLV tag from 0x0001 to 0xFFFF (hexadecimal with 0x, or decimal), got "1403h"`},
 		{map[string]string{"admin.listen": "localhost"}, `admin.listen: must be host:port, got "localhost"`},
 		{map[string]string{"admin.listen": "0.0.0.0:9180"}, "admin.token: required when admin.listen (0.0.0.0:9180) is not a loopback address; set admin.token or admin.token_file"},
 		{map[string]string{"admin.listen": ":9180"}, "admin.token: required when admin.listen (:9180) is not a loopback address; set admin.token or admin.token_file"},
@@ -322,6 +332,19 @@ func TestParse_Values(t *testing.T) {
 	}
 	if c.SMSC.Window != 10 {
 		t.Errorf("window given as null = %d, want the default 10", c.SMSC.Window)
+	}
+	for _, tt := range []struct {
+		in   string
+		want uint16
+	}{{"0x1403", 0x1403}, {"0X001e", 0x1e}, {"5123", 5123}, {"017", 17}} {
+		c := mustParse(t, doc(map[string]string{"mo.duplicates": "smsc_id", "mo.smsc_id_tag": tt.in, "mo.duplicate_window": "12h"}))
+		if tag, ok := c.MO.IDTag(); !ok || tag != tt.want || c.MO.DuplicateWindow != 12*time.Hour || len(c.Warnings) != 0 {
+			t.Errorf("mo.smsc_id_tag %s = %#x, %v (warnings %v), want %#x", tt.in, tag, ok, c.Warnings, tt.want)
+		}
+	}
+	if c := mustParse(t, doc(map[string]string{"mo.smsc_id_tag": "0x1403"})); len(c.Warnings) != 1 ||
+		c.Warnings[0].Key != "mo.smsc_id_tag" {
+		t.Errorf("an id tag without smsc_id: warnings %v, want one about mo.smsc_id_tag", c.Warnings)
 	}
 }
 

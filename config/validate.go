@@ -212,6 +212,18 @@ func (c *Config) validate(ps *problems) {
 	checkDuration(ps, "retry.max_age", r.MaxAge, time.Minute, 0)
 	checkDuration(ps, "retry.receipt_timeout", r.ReceiptTimeout, time.Minute, 0)
 
+	mo := &c.MO
+	checkEnum(ps, "mo.duplicates", mo.Duplicates, DuplicatesWindow, DuplicatesSMSCID, DuplicatesOff)
+	checkDuration(ps, "mo.duplicate_window", mo.DuplicateWindow, time.Second, 24*time.Hour)
+	switch _, ok := mo.IDTag(); {
+	case mo.SMSCIDTag != "" && !ok:
+		ps.add("mo.smsc_id_tag", "must be a TLV tag from 0x0001 to 0xFFFF (hexadecimal with 0x, or decimal), got %q", mo.SMSCIDTag)
+	case mo.Duplicates == DuplicatesSMSCID && !ok:
+		ps.add("mo.smsc_id_tag", "required with mo.duplicates: smsc_id (the TLV your SMSC carries its message id in, e.g. 0x1403)")
+	case mo.SMSCIDTag != "" && mo.Duplicates != DuplicatesSMSCID:
+		c.warn("mo.smsc_id_tag", "is only used with mo.duplicates: smsc_id (now %s)", mo.Duplicates)
+	}
+
 	a := &c.Admin
 	if a.Listen != "" {
 		if err := checkHostPort(a.Listen, false); err != nil {

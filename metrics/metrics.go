@@ -80,6 +80,7 @@ type Metrics struct {
 	receipts         *prometheus.CounterVec
 	moMessages       prometheus.Counter
 	moParts          prometheus.Counter
+	moDuplicates     *prometheus.CounterVec
 	inboxWritten     prometheus.Counter
 	submitRoundTrip  prometheus.Histogram
 	fileToSubmit     prometheus.Histogram
@@ -128,6 +129,15 @@ func New(status StatusSource) *Metrics {
 		Help: "Delivery receipts by stat word and by what applying them did (matched, repeated, parked).",
 	}, []string{"stat", "outcome"})
 	reg.MustRegister(m.receipts)
+	m.moDuplicates = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "smsagent_mo_duplicates_total",
+		Help: "Incoming SMS parts dropped as the SMSC's redelivery of one stored already, by reason: " +
+			"window (within mo.duplicate_window of its answer), answer_lost (its answer could not be sent).",
+	}, []string{"reason"})
+	reg.MustRegister(m.moDuplicates)
+	for _, r := range moDuplicateReasons {
+		m.moDuplicates.WithLabelValues(r) // both series from the start, at 0
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if status != nil {
 		reg.MustRegister(newStatusCollector(status))
@@ -183,6 +193,20 @@ func (m *Metrics) MOReceived(parts int) {
 	m.moMessages.Inc()
 	m.moParts.Add(float64(parts))
 }
+
+// MODuplicate counts an incoming part dropped as a redelivery, by reason.
+func (m *Metrics) MODuplicate(reason string) {
+	for _, r := range moDuplicateReasons {
+		if r == reason {
+			m.moDuplicates.WithLabelValues(r).Inc()
+			return
+		}
+	}
+	m.moDuplicates.WithLabelValues(other).Inc()
+}
+
+// moDuplicateReasons are the reasons agent.Observer.MODuplicate gives.
+var moDuplicateReasons = []string{"window", "answer_lost"}
 
 // ReportsWritten counts files made durable in inbox/.
 func (m *Metrics) ReportsWritten(n int) { m.inboxWritten.Add(float64(n)) }

@@ -65,7 +65,7 @@ func sampleStatus() smsagent.Status {
 var smsagentNames = []string{
 	"smsagent_files_accepted_total", "smsagent_files_rejected_total", "smsagent_messages_accepted_total",
 	"smsagent_submits_total", "smsagent_submit_timeouts_total", "smsagent_receipts_total",
-	"smsagent_mo_messages_total", "smsagent_mo_parts_total", "smsagent_inbox_files_written_total",
+	"smsagent_mo_messages_total", "smsagent_mo_parts_total", "smsagent_mo_duplicates_total", "smsagent_inbox_files_written_total",
 	"smsagent_submit_round_trip_seconds", "smsagent_file_to_submit_seconds", "smsagent_submit_to_receipt_seconds",
 	"smsagent_status_up", "smsagent_build_info", "smsagent_queue_messages", "smsagent_queue_awaiting_receipt_messages",
 	"smsagent_bind_state", "smsagent_bind_outstanding_requests", "smsagent_bind_submits_total",
@@ -95,6 +95,10 @@ func TestMetrics_Exposition(t *testing.T) {
 	m.ReceiptApplied("delivered\xff", "frobbed")
 	m.MOReceived(2)
 	m.MOReceived(1)
+	m.MODuplicate("window")
+	m.MODuplicate("window")
+	m.MODuplicate("answer_lost")
+	m.MODuplicate("made up")
 	m.ReportsWritten(4)
 
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(golden(t, "scenario.prom", m)), smsagentNames...); err != nil {

@@ -262,10 +262,23 @@ func (c *checker) clientIndex() {
 }
 
 // pairs checks a name → time bucket against its [time][name] age index.
+//
+// A value is its age (taken files), or begins with it (fingerprints, whose
+// entries decodePrint must also read).
 func (c *checker) pairs(named, aged []byte, what string) {
 	nb, ab := c.tx.Bucket(named), c.tx.Bucket(aged)
+	prints := bytes.Equal(named, bktMOPrint)
 	_ = nb.ForEach(func(k, v []byte) error {
-		if len(v) != 8 || ab.Get(append(bytes.Clone(v), k...)) == nil {
+		if prints {
+			if _, err := decodePrint(v); err != nil {
+				c.addf("%s %q: %v", what, k, err)
+				return nil
+			}
+		} else if len(v) != 8 {
+			c.addf("%s %q: value of %d octets", what, k, len(v))
+			return nil
+		}
+		if ab.Get(append(bytes.Clone(v[:8]), k...)) == nil {
 			c.addf("%s %q: no age entry", what, k)
 		}
 		return nil
@@ -275,7 +288,7 @@ func (c *checker) pairs(named, aged []byte, what string) {
 			c.addf("%s age index: short key %x", what, k)
 			return nil
 		}
-		if v := nb.Get(k[8:]); v == nil || !bytes.Equal(v, k[:8]) {
+		if v := nb.Get(k[8:]); len(v) < 8 || !bytes.Equal(v[:8], k[:8]) {
 			c.addf("%s age index: stale entry for %q", what, k[8:])
 		}
 		return nil

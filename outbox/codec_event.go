@@ -302,3 +302,67 @@ func decodeMOPart(b []byte) (*smsagent.MOPart, error) {
 	}
 	return p, d.err
 }
+
+// printEntry is what mo-fp remembers of the latest stored copy of a
+// deliver_sm (see AddMOParts).
+type printEntry struct {
+	// age is the time of its mo-fp-age key; Sweep removes the entry once
+	// that is MODedupWindow past.
+	age time.Time
+	// answered is when the copy was stored: the agent answers right after
+	// the commit.
+	answered time.Time
+	prompt   bool // stored within moPrompt of its arrival
+	lost     bool // its answer could not be sent
+}
+
+const printVersion = 1
+
+const (
+	printPrompt = 1 << iota
+	printLost
+)
+
+// appendPrint encodes an entry as [age, 8 bytes][version][answered][flags].
+// The age comes first and alone so that Sweep and Check compare it with the
+// age key as bytes; an entry of schema 1 is those 8 bytes only.
+func appendPrint(b []byte, e *printEntry) []byte {
+	enc := encoder{b: be64(b, timeKey(e.age))}
+	enc.u8(printVersion)
+	enc.time(e.answered)
+	var flags byte
+	if e.prompt {
+		flags |= printPrompt
+	}
+	if e.lost {
+		flags |= printLost
+	}
+	enc.u8(flags)
+	return enc.b
+}
+
+// decodePrint reads an entry. One written by schema 1 (its time alone) is
+// a copy answered at that time, neither prompt nor lost: the rule then is
+// the window alone, as it was.
+func decodePrint(b []byte) (printEntry, error) {
+	if len(b) < 8 {
+		return printEntry{}, corruptf("fingerprint entry of %d octets", len(b))
+	}
+	e := printEntry{age: fromUnixNano(int64(beUint64(b)))}
+	if len(b) == 8 {
+		e.answered = e.age
+		return e, nil
+	}
+	d := decoder{b: b[8:]}
+	if d.u8() != printVersion {
+		d.fail("fingerprint entry version")
+		return printEntry{}, d.err
+	}
+	e.answered = d.time()
+	flags := d.u8()
+	e.prompt, e.lost = flags&printPrompt != 0, flags&printLost != 0
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("fingerprint entry end")
+	}
+	return e, d.err
+}

@@ -157,7 +157,8 @@ func TestStore_Concurrent(t *testing.T) {
 	helper(func() error { // incoming SMS
 		n := rand.IntN(40)
 		p := mopart(fmt.Sprintf("set%d", n/3), 1+n%3, 3, "x")
-		return e.s.AddMOParts(ctx, []smsagent.MOPart{p})
+		_, err := e.s.AddMOParts(ctx, []smsagent.MOPart{p})
+		return err
 	})
 	helper(func() error { // the inbox writer
 		select {

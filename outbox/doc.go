@@ -68,7 +68,9 @@
 //	             the set's header (first arrival, total, count), so a
 //	             prefix scan reads a set in part order.
 //	mo-age       [first arrival][set key] → ∅   incomplete-set timeouts
-//	mo-fp        fingerprint → [time];  mo-fp-age [time][fingerprint] → ∅
+//	mo-fp        fingerprint → [age][version][answered][flags: prompt,
+//	             lost]: the latest stored copy of a deliver_sm (schema 1:
+//	             [age] alone);  mo-fp-age [age][fingerprint] → ∅
 //
 // Every record is in exactly one of due, sending, awaiting and done, and
 // every index changes in the same transaction as its record; Check
@@ -99,7 +101,7 @@
 //     acceptance committed keep their SMSC ids and are not resent;
 //   - a receipt or incoming part is acknowledged only after its commit; a
 //     redelivery is recognised (repeated final receipt, parked twin,
-//     fingerprint) and creates nothing;
+//     fingerprint under the rule of AddMOParts) and creates nothing;
 //   - an event stays until EventsWritten, so the inbox writer rewrites the
 //     same file under the same name rather than losing or doubling it.
 //

@@ -164,6 +164,15 @@ func TestCheck_DetectsDamage(t *testing.T) {
 		"taken without age": func(tx *bolt.Tx) error {
 			return tx.Bucket(bktTaken).Put([]byte("orphan-claim"), be64(nil, 5))
 		},
+		"fingerprint entry unreadable": func(tx *bolt.Tx) error {
+			if err := tx.Bucket(bktMOPrint).Put([]byte("fp"), append(be64(nil, 5), 9, 9)); err != nil {
+				return err
+			}
+			return tx.Bucket(bktMOPrintAge).Put(timeNameKey(fromUnixNano(5), "fp"), empty)
+		},
+		"fingerprint without age": func(tx *bolt.Tx) error {
+			return tx.Bucket(bktMOPrint).Put([]byte("fp"), appendPrint(nil, &printEntry{age: fromUnixNano(5), answered: fromUnixNano(5)}))
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "o.db")

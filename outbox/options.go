@@ -18,7 +18,8 @@ const (
 	DefaultReceiptTimeout = 72 * time.Hour
 	DefaultOrphanGrace    = 5 * time.Minute
 	DefaultMOTimeout      = 30 * time.Minute
-	DefaultMODedupWindow  = 24 * time.Hour
+	DefaultMODedupWindow  = 5 * time.Minute
+	DefaultMOAnswerLost   = 24 * time.Hour
 	DefaultRetention      = 7 * 24 * time.Hour
 	DefaultMaxOpsPerTx    = 1000
 )
@@ -52,9 +53,15 @@ type Options struct {
 	// its missing parts before Sweep writes what arrived, marked incomplete
 	// (default 30 min).
 	MOTimeout time.Duration
-	// MODedupWindow is how long the fingerprint of an incoming part is kept
-	// to recognise an SMSC's redelivery of it (default 24 h).
+	// MODedupWindow is how long after a stored incoming part was answered
+	// an identical deliver_sm counts as the SMSC's redelivery of it, sent
+	// because the answer did not reach it (default 5 min; the rule is
+	// AddMOParts').
 	MODedupWindow time.Duration
+	// MOAnswerLostHold is how long a part whose answer could not be sent
+	// waits for the redelivery the SMSC owes (default 24 h, the validity
+	// most SMSCs retry for); the first copy within it is dropped.
+	MOAnswerLostHold time.Duration
 	// Retention is how long final messages, taken-file records and thus
 	// client ids are kept (default 7 days). A client id can be reused once
 	// the message that carried it is pruned.
@@ -130,6 +137,7 @@ func (o Options) withDefaults() Options {
 	def(&o.OrphanGrace, DefaultOrphanGrace)
 	def(&o.MOTimeout, DefaultMOTimeout)
 	def(&o.MODedupWindow, DefaultMODedupWindow)
+	def(&o.MOAnswerLostHold, DefaultMOAnswerLost)
 	def(&o.Retention, DefaultRetention)
 	if o.Retry.Max < o.Retry.Initial {
 		o.Retry.Max = o.Retry.Initial

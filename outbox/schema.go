@@ -38,10 +38,17 @@ var allBuckets = [][]byte{
 	bktOrphanKeys, bktMO, bktMOAge, bktMOPrint, bktMOPrintAge,
 }
 
-// schemaVersion is the layout of buckets and keys. Record formats have
-// their own version byte; this one changes only when buckets or key
-// layouts change, and Open upgrades older files in place.
-const schemaVersion = 1
+// schemaVersion is the layout of buckets and keys, and of the index
+// values that carry no version byte of their own. Record formats have their
+// own version byte; this one changes only when the layout does, and Open
+// upgrades older files in place (ReadOnly opens read them as they are).
+// An older smsagent refuses a file of a newer schema rather than misread it.
+//
+//	1: the first layout.
+//	2: mo-fp values carry, after their age, whether the copy was answered
+//	   promptly and whether its answer was lost (appendPrint). Version 1
+//	   values (the age alone) are read as they are; nothing is rewritten.
+const schemaVersion = 2
 
 var (
 	metaSchema   = []byte("schema")
@@ -202,26 +209,34 @@ func readCounters(tx *bolt.Tx) (counters, error) {
 // existing one.
 func initSchema(tx *bolt.Tx) error {
 	meta := tx.Bucket(bktMeta)
+	older := false
 	if meta != nil {
 		v := meta.Get(metaSchema)
 		if len(v) != 4 {
 			return fmt.Errorf("%w: no schema version", ErrSchema)
 		}
-		if n := binary.BigEndian.Uint32(v); n > schemaVersion {
+		n := binary.BigEndian.Uint32(v)
+		if n > schemaVersion {
 			return fmt.Errorf("%w: schema version %d was written by a newer smsagent (this one reads up to %d)",
 				ErrSchema, n, schemaVersion)
 		}
+		older = n < schemaVersion
 	}
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
-	if meta == nil {
+	if meta == nil || older {
+		// Version 1 → 2 converts nothing: mo-fp values of either form
+		// are read (decodePrint). Writing the version keeps an older
+		// smsagent from misreading the entries this one writes.
 		meta = tx.Bucket(bktMeta)
 		if err := meta.Put(metaSchema, binary.BigEndian.AppendUint32(nil, schemaVersion)); err != nil {
 			return err
 		}
+	}
+	if meta.Get(metaCounters) == nil {
 		c := counters{}
 		if err := meta.Put(metaCounters, c.encode()); err != nil {
 			return err
@@ -240,8 +255,8 @@ func checkSchema(tx *bolt.Tx) error {
 	if len(v) != 4 {
 		return fmt.Errorf("%w: no schema version", ErrSchema)
 	}
-	if n := binary.BigEndian.Uint32(v); n != schemaVersion {
-		return fmt.Errorf("%w: schema version %d, this smsagent reads %d", ErrSchema, n, schemaVersion)
+	if n := binary.BigEndian.Uint32(v); n < 1 || n > schemaVersion {
+		return fmt.Errorf("%w: schema version %d, this smsagent reads 1 to %d", ErrSchema, n, schemaVersion)
 	}
 	for _, name := range allBuckets {
 		if tx.Bucket(name) == nil {

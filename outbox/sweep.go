@@ -18,7 +18,7 @@ type SweepResult struct {
 	Expired         int // queued messages past max_age or validity
 	Pruned          int // final messages removed after Retention
 	TakenPruned     int // taken-file records removed after Retention
-	PrintsPruned    int // incoming fingerprints removed after MODedupWindow
+	PrintsPruned    int // incoming fingerprints removed after MODedupWindow (MOAnswerLostHold)
 }
 
 // Sweep does the time-driven work, as of now: receipts parked longer than
@@ -273,7 +273,7 @@ func sweepPrints(w *wtx, n int) (int, error) {
 	keys := upTo(w.moPrintAge, w.now.Add(-w.s.opts.MODedupWindow), n)
 	for _, k := range keys {
 		fp := k[8:]
-		if v := w.value(w.moPrint, fp); v != nil && bytes.Equal(v, k[:8]) {
+		if v := w.value(w.moPrint, fp); len(v) >= 8 && bytes.Equal(v[:8], k[:8]) {
 			if err := w.del(w.moPrint, fp); err != nil {
 				return 0, err
 			}

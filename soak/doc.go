@@ -21,7 +21,8 @@
 //     refused for a while (§4.1), unbind from the SMSC (§4.2), generic_nack
 //     (§4.3), a restart with another message id style, duplicate receipts,
 //     receipts for unknown ids, receipts before submit_sm_resp (Appendix B),
-//     and a burst of MO messages (deliver_sm, §4.6.1).
+//     a burst of MO messages (deliver_sm, §4.6.1), and MO whose answers
+//     are lost with their connection (redelivered, dropped and counted).
 //   - Disk: the spool on a small tmpfs filled up (root; otherwise skipped
 //     with a note).
 //   - Files: truncated and invalid input, a sparse 1 GiB file, a file still

@@ -3,6 +3,7 @@ package soak_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -223,5 +224,86 @@ func TestSMSC_moBurst(t *testing.T) {
 	}
 	if len(seen) != n {
 		t.Errorf("%d distinct MO texts in inbox/, want %d", len(seen), n)
+	}
+}
+
+// TestSMSC_moLostAnswers loses the agent's answers to incoming SMS with
+// their connection (the SMSC resets the link as each answer arrives), so
+// the SMSC sends those deliver_sm again on the next session: each MO is in
+// inbox/ once, and every redelivery the agent dropped is counted in
+// smsagent_mo_duplicates_total and logged at info.
+func TestSMSC_moLostAnswers(t *testing.T) {
+	r := newRig(t, "MO with answers lost", simOptions())
+	n := scale(300, 3000)
+	lost := scale(5, 30)
+	p := r.start()
+	r.waitBound(20 * time.Second)
+	texts := make([]string, n)
+	for i := range n {
+		if i%(n/lost) == 0 {
+			r.sim.SetFaults(smsc.Faults{LoseMOResponses: 1})
+		}
+		texts[i] = fmt.Sprintf("mo %d", i)
+		o := smsc.MOOptions{Attempts: 100}
+		if i%10 == 0 {
+			texts[i] = strings.Repeat(fmt.Sprintf("long mo %d. ", i), 20) // three parts
+		}
+		mo, err := r.sim.InjectMO("agent", fmt.Sprintf("+35840%07d", i), "12345", texts[i], o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%(n/lost) == 0 {
+			// One lost answer at a time: wait for the reset it causes.
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			acked, err := mo.Wait(ctx)
+			cancel()
+			if err != nil || !acked {
+				t.Fatalf("MO %d: acked %v, %v", i, acked, err)
+			}
+		}
+	}
+	r.eventually(time.Duration(scale(60, 300))*time.Second, func() string {
+		if got := len(r.inboxFiles(".mo.json")); got < n {
+			return fmt.Sprintf("%d MO files in inbox/, want %d; simulator %+v", got, n, r.sim.Stats())
+		}
+		return ""
+	})
+	_, metrics, err := r.http("GET", "/metrics", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.stop(10 * time.Second)
+	seen := r.moTexts()
+	missing, doubled := 0, 0
+	for _, tx := range texts {
+		switch seen[tx] {
+		case 0:
+			missing++
+		case 1:
+		default:
+			doubled++
+		}
+	}
+	r.row.messages, r.row.lost, r.row.dups = n, missing, doubled
+	r.fault("%d MO, %d answers lost with their connection", n, lost)
+	if missing > 0 || doubled > 0 {
+		t.Errorf("%d MO lost, %d written twice", missing, doubled)
+	}
+	counted := 0
+	for _, l := range strings.Split(metrics, "\n") {
+		if strings.HasPrefix(l, "smsagent_mo_duplicates_total{") {
+			var v int
+			if _, err := fmt.Sscan(l[strings.LastIndexByte(l, ' ')+1:], &v); err == nil {
+				counted += v
+			}
+		}
+	}
+	logged := strings.Count(r.log.String(), "is a redelivery of one stored already")
+	t.Logf("%d answers lost, %d redeliveries dropped and counted", lost, counted)
+	// Each lost answer brings its part back; so may the others in flight
+	// on the connection the reset ended (stored and answered, the answer
+	// lost with it), at most the simulator's window each.
+	if counted < lost || counted > lost*(simWindow+1) || logged != counted {
+		t.Errorf("%d redeliveries counted, %d logged; want from %d to %d, all logged", counted, logged, lost, lost*(simWindow+1))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -141,7 +142,7 @@ func (s *Server) pump(c *client, a *account) {
 // full. It reports false when the session can take no more.
 func (s *Server) deliver(c *client, a *account, d *delivery) bool {
 	d.attempts++
-	err := c.sess.Send(context.Background(), d.pdu, func(r smpp.Result) { s.settle(a, d, r) })
+	err := c.sess.Send(context.Background(), d.pdu, func(r smpp.Result) { s.settle(c, a, d, r) })
 	if err == nil {
 		s.mu.Lock()
 		if d.receipt != nil {
@@ -165,14 +166,23 @@ func (s *Server) deliver(c *client, a *account, d *delivery) bool {
 	return false
 }
 
-// settle records the ESME's answer to a deliver_sm and offers it again
-// when the answer was an error or never came.
-func (s *Server) settle(a *account, d *delivery, r smpp.Result) {
+// settle records the ESME's answer to a deliver_sm, which came on c, and
+// offers it again when the answer was an error or never came.
+func (s *Server) settle(c *client, a *account, d *delivery, r smpp.Result) {
 	if r.Pending {
 		return
 	}
-	ok := r.Err == nil && r.Header.ID != pdu.GenericNackID && r.Header.Status == pdu.StatusOK
 	s.mu.Lock()
+	lose := d.mo != nil && r.Err == nil && s.faults.LoseMOResponses > 0
+	if lose {
+		s.faults.LoseMOResponses--
+		r = smpp.Result{Err: errAnswerLost}
+		// Dropped before the part is queued again, so that this session
+		// is unlikely to take it: its next session should.
+		s.log.Info("smsc: fault: answer to an MO part lost; dropping the connection", "system_id", a.systemID)
+		c.conn.drop(true)
+	}
+	ok := r.Err == nil && r.Header.ID != pdu.GenericNackID && r.Header.Status == pdu.StatusOK
 	switch {
 	case d.receipt != nil:
 		if r.Err == nil {
@@ -218,6 +228,9 @@ func (s *Server) settle(a *account, d *delivery, r smpp.Result) {
 		}
 	}
 }
+
+// errAnswerLost is the outcome of an answer Faults.LoseMOResponses took.
+var errAnswerLost = errors.New("smsc: fault: deliver_sm_resp lost with the connection")
 
 // maxThrottled is how many ESME_RTHROTTLED answers a deliver_sm may get
 // before they count as failed attempts: with the default RetryDelay, ten
@@ -349,6 +362,9 @@ type MOOptions struct {
 	// RetryDelay is the wait before a part is offered again. Default
 	// Options.RetryDelay.
 	RetryDelay time.Duration
+	// Lose lists part numbers (from 1) that are never sent, as when the
+	// network loses them on the way: the ESME gets an incomplete set.
+	Lose []int
 }
 
 // MO is an injected mobile-originated message and what became of it.
@@ -356,6 +372,8 @@ type MO struct {
 	SystemID, From, To, Text string
 	// Parts is how many deliver_sm carry it.
 	Parts int
+	// IDs are the parts' ids in the TLV Options.MOIDTag; nil without it.
+	IDs []string
 
 	done      chan struct{}
 	once      sync.Once
@@ -381,7 +399,8 @@ func (m *MO) Wait(ctx context.Context) (acked bool, err error) {
 	}
 }
 
-// Acked reports whether every part got deliver_sm_resp ESME_ROK.
+// Acked reports whether every part sent (all but MOOptions.Lose) got
+// deliver_sm_resp ESME_ROK.
 func (m *MO) Acked() bool {
 	m.srv.mu.Lock()
 	defer m.srv.mu.Unlock()
@@ -452,8 +471,21 @@ func (s *Server) InjectMO(systemID, from, to, text string, o MOOptions) (*MO, er
 		done: make(chan struct{}), left: len(parts), srv: s,
 		responses: make([][]pdu.Status, len(parts)), acked: make([]bool, len(parts)),
 	}
-	ds := make([]*delivery, len(parts))
+	s.mu.Lock()
+	if s.opts.MOIDTag != 0 {
+		for range parts {
+			s.moID++
+			m.IDs = append(m.IDs, fmt.Sprintf("MO%08X", s.moID))
+		}
+	}
+	s.mu.Unlock()
+	ds := make([]*delivery, 0, len(parts))
 	for i, part := range parts {
+		if slices.Contains(o.Lose, i+1) {
+			m.acked[i] = true // never offered: nothing to wait for
+			m.left--
+			continue
+		}
 		dsm := &pdu.DeliverSM{Source: address(from), Dest: address(to), DataCoding: pdu.DataCoding(plan.DataCoding)}
 		if part.UDHI {
 			dsm.ESMClass |= pdu.ESMUDHI
@@ -468,7 +500,13 @@ func (s *Server) InjectMO(systemID, from, to, text string, o MOOptions) (*MO, er
 			dsm.TLVs.SetSARTotalSegments(uint8(part.Total))
 			dsm.TLVs.SetSARSegmentSeqnum(uint8(part.Seq))
 		}
-		ds[i] = &delivery{pdu: dsm, due: time.Now(), max: o.Attempts, retry: o.RetryDelay, mo: m, part: i}
+		if m.IDs != nil {
+			dsm.TLVs.SetCString(s.opts.MOIDTag, m.IDs[i])
+		}
+		ds = append(ds, &delivery{pdu: dsm, due: time.Now(), max: o.Attempts, retry: o.RetryDelay, mo: m, part: i})
+	}
+	if len(ds) == 0 {
+		return nil, errors.New("smsc: inject mo: every part lost")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -41,9 +41,11 @@
 //     InjectReceipt a third: a receipt for an id never issued.
 //   - MO messages (InjectMO): one part or several, with 8- or 16-bit
 //     concatenation headers or SAR TLVs, in the encoding asked for
-//     (smpp/coding), redelivered while the ESME answers with an error;
-//     every deliver_sm_resp status is kept, so a test sees whether the
-//     agent acknowledged only after storing.
+//     (smpp/coding), redelivered while the ESME answers with an error or
+//     the session ends first; every deliver_sm_resp status is kept, so a
+//     test sees whether the agent acknowledged only after storing.
+//     Options.MOIDTag gives each part an id of its own in a vendor TLV, as
+//     SMSCs that number incoming messages do.
 //
 // # Faults
 //
@@ -51,7 +53,10 @@
 // throttle every Nth submission, all of them for a while, or those beyond
 // a rate per second (the limit an SMSC sells an account), delay
 // responses, never answer or generic_nack every Nth, drop the connection
-// (FIN or RST) on the Nth, refuse binds for a while or a number of times.
+// (FIN or RST) on the Nth, refuse binds for a while or a number of times,
+// lose the ESME's answers to MO parts with the connection (each part is
+// then offered again on the next session: the redelivery an ESME must
+// recognise).
 // Methods act at once: Unbind (the SMSC ends the session), Drop, GoSilent
 // (a half-open link: no reading, no writing, no FIN), Inject (raw octets
 // between two PDUs: garbage, an absurd command_length) and Restart (drop

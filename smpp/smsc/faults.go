@@ -41,6 +41,12 @@ type Faults struct {
 	RefuseBinds      pdu.Status
 	RefuseBindsUntil time.Time
 	RefuseBindsCount int
+	// LoseMOResponses loses the next this many deliver_sm_resp the ESME
+	// sends for MO parts: when one arrives the simulator drops the
+	// connection with a RST before taking it in, as when the link breaks
+	// after the ESME answered, and offers the part again on the next
+	// session. It counts down as answers are lost.
+	LoseMOResponses int
 }
 
 // verdict is what the faults make of one submission.

@@ -155,3 +155,98 @@ func TestServer_InjectMO_queued(t *testing.T) {
 		t.Errorf("acked %v, lost %d", acked, mo.Lost())
 	}
 }
+
+// An answer lost with the connection: the simulator drops the link when
+// the ESME's deliver_sm_resp arrives, and the part, with its id, comes
+// again on the next session.
+func TestServer_InjectMO_lostAnswer(t *testing.T) {
+	const tag = pdu.Tag(0x1403)
+	srv := startServer(t, smsc.Options{RetryDelay: 1, MOIDTag: tag})
+	in := make(inbox, 4)
+	first := bind(t, srv, smpp.Transceiver, smpp.SessionOptions{Handler: in.handle})
+	srv.SetFaults(smsc.Faults{LoseMOResponses: 1})
+
+	mo, err := srv.InjectMO("agent", "358401234567", "12345", "OK", smsc.MOOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := srv.InjectMO("agent", "358401234567", "12345", "OK", smsc.MOOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mo.IDs) != 1 || len(other.IDs) != 1 || mo.IDs[0] == other.IDs[0] {
+		t.Fatalf("ids %v and %v, want one each, different", mo.IDs, other.IDs)
+	}
+	r := in.next(t)
+	id, _ := r.PDU.(*pdu.DeliverSM).TLVs.CString(tag)
+	if id != mo.IDs[0] {
+		t.Fatalf("first deliver_sm carries id %q, want %q", id, mo.IDs[0])
+	}
+	_ = r.Ack(pdu.StatusOK)
+	select {
+	case <-first.Done():
+	case <-ctx10(t).Done():
+		t.Fatal("the connection stayed up after the lost answer")
+	}
+	if f := srv.Faults(); f.LoseMOResponses != 0 {
+		t.Errorf("LoseMOResponses left %d", f.LoseMOResponses)
+	}
+
+	in2 := make(inbox, 4)
+	bind(t, srv, smpp.Transceiver, smpp.SessionOptions{Handler: in2.handle})
+	ids := map[string]int{}
+	for range 2 {
+		r := in2.next(t)
+		id, _ := r.PDU.(*pdu.DeliverSM).TLVs.CString(tag)
+		ids[id]++
+		_ = r.Ack(pdu.StatusOK)
+	}
+	if ids[mo.IDs[0]] != 1 || ids[other.IDs[0]] != 1 {
+		t.Errorf("second session got ids %v, want %s (again) and %s", ids, mo.IDs[0], other.IDs[0])
+	}
+	// At least the answer the fault took; the dying session may have been
+	// offered the part once more before it noticed its end.
+	if acked, _ := mo.Wait(ctx10(t)); !acked || mo.Lost() < 1 {
+		t.Errorf("acked %v, lost %d; want acknowledged after a lost answer", acked, mo.Lost())
+	}
+	if rs := mo.Responses(); !slices.Equal(rs[0], []pdu.Status{pdu.StatusOK}) {
+		t.Errorf("responses %v: the lost answer is not one", rs)
+	}
+}
+
+// MOOptions.Lose: the parts named are never sent; the MO is settled when
+// the others are.
+func TestServer_InjectMO_lose(t *testing.T) {
+	srv := startServer(t, smsc.Options{})
+	in := make(inbox, 4)
+	bind(t, srv, smpp.Transceiver, smpp.SessionOptions{Handler: in.handle})
+	long := strings.Repeat("Three parts of GSM text. ", 14)
+	mo, err := srv.InjectMO("agent", "358401234567", "12345", long, smsc.MOOptions{Ref: 9, Lose: []int{2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mo.Parts != 3 {
+		t.Fatalf("%d parts, want 3", mo.Parts)
+	}
+	var seqs []int
+	for range 2 {
+		r := in.next(t)
+		seg := segment(t, r.PDU.(*pdu.DeliverSM))
+		seqs = append(seqs, seg.Concat.Seq)
+		_ = r.Ack(pdu.StatusOK)
+	}
+	if !slices.Equal(seqs, []int{1, 3}) {
+		t.Errorf("parts sent %v, want [1 3]", seqs)
+	}
+	if acked, err := mo.Wait(ctx10(t)); err != nil || !acked {
+		t.Errorf("Wait = %v, %v", acked, err)
+	}
+	select {
+	case r := <-in:
+		t.Errorf("a lost part was sent: %+v", r.PDU)
+	default:
+	}
+	if _, err := srv.InjectMO("agent", "358401234567", "12345", "one", smsc.MOOptions{Lose: []int{1}}); err == nil {
+		t.Error("an MO with every part lost was injected")
+	}
+}

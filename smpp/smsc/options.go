@@ -58,6 +58,11 @@ type Options struct {
 	// PackedGSM decodes data_coding 0 as packed septets (23.038
 	// §6.1.2.1.1) instead of one septet per octet.
 	PackedGSM bool
+	// MOIDTag, when set, makes every MO part carry an id of its own in a
+	// TLV with this tag (a C-Octet String, "MO" and eight hexadecimal
+	// digits), as SMSCs that number incoming messages do in a vendor TLV.
+	// A part offered again keeps its id.
+	MOIDTag pdu.Tag
 
 	// CountersOnly keeps counts but no per-message records, so memory
 	// stays flat in benchmarks.

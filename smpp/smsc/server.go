@@ -42,6 +42,7 @@ type Server struct {
 	rec        recorder
 	stats      Stats
 	moRef      uint16
+	moID       uint32 // the last id given with Options.MOIDTag
 }
 
 // client is one ESME connection.
