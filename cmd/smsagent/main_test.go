@@ -296,8 +296,9 @@ func TestService(t *testing.T) {
 		t.Errorf("install printed %q", r.stdout)
 	}
 	state := filepath.Join(filepath.Dir(file), "state")
-	if o := opts[0]; o.ConfigFile != file || len(o.WritablePaths) != 2 || o.WritablePaths[0] != spool || o.WritablePaths[1] != state {
-		t.Errorf("install options = %+v, want the config file and writable %s, %s", o, spool, state)
+	if o := opts[0]; o.ConfigFile != file || len(o.WritablePaths) != 2 || o.WritablePaths[0] != spool || o.WritablePaths[1] != state ||
+		!slices.Equal(o.ReadableFiles, []string{file}) {
+		t.Errorf("install options = %+v, want the config file, readable, and writable %s, %s", o, spool, state)
 	}
 	for _, op := range []struct{ name, out string }{
 		{"start", "smsagent started\n"}, {"stop", "smsagent stopped\n"},
@@ -367,5 +368,30 @@ func TestPrivateDirs(t *testing.T) {
 		if got := privateDirs(c.goos, env, cfg); !slices.Equal(got, c.want) {
 			t.Errorf("%s %s: %q, want %q", c.goos, c.spool, got, c.want)
 		}
+	}
+}
+
+// TestServiceInstall_ReadableFiles: install asks the service manager to
+// check that the service user can read the configuration and the secret
+// files it names.
+func TestServiceInstall_ReadableFiles(t *testing.T) {
+	file, _ := writeConfig(t, "  password_file: smsc.password\n", "admin:\n  token_file: admin.token\n")
+	dir := filepath.Dir(file)
+	for _, f := range []string{"smsc.password", "admin.token"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("secret1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got service.Options
+	r := cliWith(t, func(a *app) {
+		a.services = func(o service.Options) (serviceManager, error) {
+			got = o
+			return &fakeManager{}, nil
+		}
+	}, "service", "install", "--config", file)
+	r.want(t, exitOK)
+	want := []string{file, filepath.Join(dir, "smsc.password"), filepath.Join(dir, "admin.token")}
+	if !slices.Equal(got.ReadableFiles, want) {
+		t.Errorf("readable files %q, want %q", got.ReadableFiles, want)
 	}
 }
