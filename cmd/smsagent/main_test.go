@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/internal/testcert"
 	"github.com/smsagent/smsagent/service"
 )
 
@@ -375,8 +376,10 @@ func TestPrivateDirs(t *testing.T) {
 // check that the service user can read the configuration and the secret
 // files it names.
 func TestServiceInstall_ReadableFiles(t *testing.T) {
-	file, _ := writeConfig(t, "  password_file: smsc.password\n", "admin:\n  token_file: admin.token\n")
+	file, _ := writeConfig(t, "  password_file: smsc.password\n",
+		"admin:\n  token_file: admin.token\n  tls_cert: api.crt\n  tls_key: api.key\n")
 	dir := filepath.Dir(file)
+	testcert.Write(t, dir, "api", "127.0.0.1")
 	for _, f := range []string{"smsc.password", "admin.token"} {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte("secret1\n"), 0o600); err != nil {
 			t.Fatal(err)
@@ -390,7 +393,8 @@ func TestServiceInstall_ReadableFiles(t *testing.T) {
 		}
 	}, "service", "install", "--config", file)
 	r.want(t, exitOK)
-	want := []string{file, filepath.Join(dir, "smsc.password"), filepath.Join(dir, "admin.token")}
+	want := []string{file, filepath.Join(dir, "smsc.password"), filepath.Join(dir, "admin.token"),
+		filepath.Join(dir, "api.crt"), filepath.Join(dir, "api.key")}
 	if !slices.Equal(got.ReadableFiles, want) {
 		t.Errorf("readable files %q, want %q", got.ReadableFiles, want)
 	}

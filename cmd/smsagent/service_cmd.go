@@ -82,6 +82,9 @@ func readableFiles(cfg *config.Config) []string {
 	if cfg.Admin.TokenFile != "" && !cfg.Admin.GenerateToken {
 		files = append(files, cfg.Admin.TokenFile)
 	}
+	if cfg.Admin.Listen != "" && cfg.Admin.TLSCert != "" {
+		files = append(files, cfg.Admin.TLSCert, cfg.Admin.TLSKey)
+	}
 	return files
 }
 
