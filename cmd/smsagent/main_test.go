@@ -399,3 +399,20 @@ func TestServiceInstall_ReadableFiles(t *testing.T) {
 		t.Errorf("readable files %q, want %q", got.ReadableFiles, want)
 	}
 }
+
+// TestSend_ConfigNotReadable: a producer may not read the configuration;
+// send says to name the spool instead.
+func TestSend_ConfigNotReadable(t *testing.T) {
+	if runtime.GOOS == "windows" || os.Geteuid() == 0 {
+		t.Skip("needs a file this user cannot read")
+	}
+	file, _ := writeConfig(t, "", "")
+	if err := os.Chmod(file, 0); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, "send", "--config", file, "--to", "0401234567", "--text", "hi")
+	r.want(t, exitUsage)
+	if !strings.Contains(r.stderr, "permission denied; name the spool folder instead: --spool DIR") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+}
