@@ -15,8 +15,15 @@ type Status struct {
 	Rates   Rates        `json:"rates"`
 	// Health lists conditions an operator must act on, one readable line
 	// each ("smsc: bad credentials, not reconnecting", "intake stalled: no
-	// space left on device"). Empty when all is well.
+	// space left on device"). Empty when all is well. A line is
+	// "subject: detail": the subject, before the first ": ", is shown to
+	// callers without the admin token and must name no number, text or
+	// file; the detail may.
 	Health []string `json:"health"`
+	// Redacted is set on the view served without the admin token: counts,
+	// states and times only, without the last errors and with each health
+	// line cut to its subject.
+	Redacted bool `json:"redacted,omitempty"`
 }
 
 // BindStatus describes one SMPP session slot of the bind pool.

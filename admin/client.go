@@ -1,14 +1,19 @@
 package admin
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +38,22 @@ type ClientOptions struct {
 	Token string
 	// Timeout bounds each call (default 30 s).
 	Timeout time.Duration
+	// TLSCert is the API's certificate file (admin.tls_cert): when set the
+	// client speaks HTTPS and accepts only a server presenting the first
+	// certificate in that file, whatever names it holds, so the CLI needs
+	// no CA and reaches a wildcard listener on loopback.
+	TLSCert string
+}
+
+// CertificateError is an API that presented another certificate than the
+// one the client trusts.
+type CertificateError struct {
+	Addr, File string
+}
+
+func (e *CertificateError) Error() string {
+	return fmt.Sprintf("admin: the API at %s presented a certificate that is not the certificate in %s "+
+		"(replaced without restarting the agent, or another program on that port?)", e.Addr, e.File)
 }
 
 // Client calls a running agent's admin API: the CLI's way to the queue while
@@ -62,20 +83,62 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		timeout = 30 * time.Second
 	}
 	addr := net.JoinHostPort(host, port)
+	// No proxy: the bearer token must go to the agent and nowhere else,
+	// whatever HTTP_PROXY says.
+	tr := &http.Transport{Proxy: nil, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
+	scheme := "http://"
+	if opts.TLSCert != "" {
+		pinned, err := readPinnedCert(opts.TLSCert)
+		if err != nil {
+			return nil, err
+		}
+		scheme = "https://"
+		tr.TLSClientConfig = &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			// The chain is not verified against roots: the one certificate
+			// the configuration names is the trust anchor, checked below.
+			InsecureSkipVerify: true,
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, pinned) {
+					return &CertificateError{Addr: addr, File: opts.TLSCert}
+				}
+				return nil
+			},
+		}
+	}
 	return &Client{
-		base:  "http://" + addr,
+		base:  scheme + addr,
 		addr:  addr,
 		token: opts.Token,
 		hc: &http.Client{
-			Timeout: timeout,
-			// No proxy: the bearer token must go to the agent and nowhere
-			// else, whatever HTTP_PROXY says.
-			Transport: &http.Transport{Proxy: nil, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext},
+			Timeout:   timeout,
+			Transport: tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse
 			},
 		},
 	}, nil
+}
+
+// readPinnedCert returns the DER of the first certificate in a PEM file.
+func readPinnedCert(file string) ([]byte, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("admin: TLS certificate: %w", err)
+	}
+	for len(data) > 0 {
+		var b *pem.Block
+		if b, data = pem.Decode(data); b == nil {
+			break
+		}
+		if b.Type == "CERTIFICATE" {
+			if _, err := x509.ParseCertificate(b.Bytes); err != nil {
+				return nil, fmt.Errorf("admin: TLS certificate %s: %w", file, err)
+			}
+			return b.Bytes, nil
+		}
+	}
+	return nil, fmt.Errorf("admin: TLS certificate %s: no certificate (PEM \"CERTIFICATE\" block) in it", file)
 }
 
 // Addr is the host:port the client calls.
@@ -149,6 +212,10 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, ou
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		var ce *CertificateError
+		if errors.As(err, &ce) {
+			return ce
+		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			return fmt.Errorf("admin: %s %s: no answer from %s within %s", method, path, c.addr, c.hc.Timeout)

@@ -10,7 +10,7 @@
 //	GET  /healthz                     200 "ok" while the process serves
 //	GET  /readyz                      200 "ready", or 503 "not ready: <reason>"
 //	GET  /metrics                     Prometheus text exposition
-//	GET  /api/v1/status               smsagent.Status
+//	GET  /api/v1/status               smsagent.Status (without the token: redacted)
 //	GET  /api/v1/queue/stats          Stats
 //	GET  /api/v1/queue?state=S&after=ID&limit=N    Page (limit 1..1000, default 100)
 //	GET  /api/v1/queue/{id}           Message
@@ -33,14 +33,33 @@
 // without one, New reads admin.token in the state folder, or writes a new
 // random one there (256 bits, mode 0600, durably) when it does not exist.
 // Calls that change the queue and calls that show messages (numbers and
-// texts) always need "Authorization: Bearer <token>"; health, readiness,
-// metrics, status and queue counters are open on a loopback listener. On a
-// listener that is not loopback every call needs the token, and New and
-// Serve refuse such a listener unless the token is configured rather than
-// generated. Tokens are compared as SHA-256 digests with
-// crypto/subtle.ConstantTimeCompare, so neither the length nor a matching
-// prefix shows in the timing. A loopback listener answers only requests whose
-// Host is a loopback name, which defeats DNS rebinding from a web page.
+// texts) always need "Authorization: Bearer <token>". On a loopback
+// listener health, readiness, metrics, status and queue counters are open
+// to every local account, so what they serve without the token holds no
+// personal data: counts, states and times. The status without the token is
+// the same shape with every free text left out (the last errors, which
+// quote rejected files' names, numbers and texts) and each health line cut
+// to its subject (the text before the first ": "), marked "redacted": true;
+// the readiness reason is cut the same way. With the token, presented
+// to either, the answer is whole; a wrong token is refused (401) rather
+// than answered with less. Metric labels are state and status words and
+// slot numbers, never SMSC or file text. On a listener that is not loopback
+// every call needs the token, and New and Serve refuse such a listener
+// unless the token is configured rather than generated. Tokens are compared
+// as SHA-256 digests with crypto/subtle.ConstantTimeCompare, so neither the
+// length nor a matching prefix shows in the timing. A loopback listener
+// answers only requests whose Host is a loopback name, which defeats DNS
+// rebinding from a web page.
+//
+// # TLS
+//
+// With Options.TLSCert and TLSKey (admin.tls_cert, admin.tls_key) the API
+// serves HTTPS only (TLS 1.2 and later). The Client given
+// ClientOptions.TLSCert, as the CLI is on the agent's machine, accepts only
+// a server presenting the first certificate of that file: the pin needs no
+// CA and no name matching the address dialled, and a replaced certificate
+// fails with a *CertificateError until the agent restarts with it. Other
+// clients verify the certificate as usual (curl --cacert).
 //
 // Nothing served carries a secret: the status snapshot has none, the token
 // is never echoed, and answers are marked Cache-Control: no-store.

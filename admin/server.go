@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +49,10 @@ type Options struct {
 	Queue Queue
 	// Status serves /api/v1/status; required.
 	Status StatusSource
+	// TLSCert and TLSKey are PEM files of the certificate (with its chain)
+	// and its private key (admin.tls_cert, admin.tls_key): with both the
+	// API serves HTTPS only. Read once, by New.
+	TLSCert, TLSKey string
 	// Metrics serves /metrics; nil answers 404.
 	Metrics http.Handler
 	// Ready says why the agent is not ready to work (/readyz); nil means
@@ -68,7 +73,10 @@ type Server struct {
 	// configured is true when the token came from the configuration rather
 	// than a generated file: only then may the API listen beyond loopback.
 	configured bool
-	srv        *http.Server
+	// https is set when the API serves TLS; fixed by New (srv.TLSConfig
+	// itself is the http.Server's to change while serving).
+	https bool
+	srv   *http.Server
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -112,7 +120,13 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("admin: no token: set Options.Token or Options.TokenFile")
 	}
 	s.digest = sha256.Sum256([]byte(tok))
+	tlsConfig, err := serverTLS(opts.TLSCert, opts.TLSKey)
+	if err != nil {
+		return nil, err
+	}
+	s.https = tlsConfig != nil
 	s.srv = &http.Server{
+		TLSConfig:         tlsConfig,
 		Handler:           s.routes(),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
@@ -122,6 +136,21 @@ func New(opts Options) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// serverTLS loads the certificate and key; nil without either.
+func serverTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("admin: TLS needs both a certificate and a key (admin.tls_cert, admin.tls_key)")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("admin: TLS certificate %s with key %s: %w", certFile, keyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // checkExposure refuses to serve beyond loopback with a token nobody chose:
@@ -173,12 +202,17 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.ln, s.loopback, s.done = ln, loopback, make(chan struct{})
 	go func() {
 		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := s.srv.Serve
+		if s.https {
+			// The certificate is in TLSConfig already.
+			serve = func(ln net.Listener) error { return s.srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("admin: serving stopped", "err", err)
 			s.serveErr = fmt.Errorf("admin: serve: %w", err)
 		}
 	}()
-	s.log.Info("admin: API listening", "addr", ln.Addr().String())
+	s.log.Info("admin: API listening", "addr", ln.Addr().String(), "tls", s.https)
 	return nil
 }
 
@@ -221,19 +255,33 @@ const (
 	// open: anyone on a loopback listener (health, metrics, counters);
 	// beyond loopback every call needs the token.
 	open access = iota
+	// detailed: like open, but the answer without the token leaves out
+	// what may be personal data (status, readiness); with a valid token it
+	// is whole, and a token presented must be valid.
+	detailed
 	// private: always the token. Message listings carry phone numbers and
 	// texts (one-time codes among them), which only those who may read the
 	// database should see.
 	private
 )
 
+// authorizedKey marks, in a request's context, a request that presented
+// the valid token.
+type authorizedKey struct{}
+
+// authorized reports whether the request presented the valid token.
+func authorized(r *http.Request) bool {
+	ok, _ := r.Context().Value(authorizedKey{}).(bool)
+	return ok
+}
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	get, post := http.MethodGet, http.MethodPost
 	mux.Handle("/healthz", s.route(get, open, s.healthz))
-	mux.Handle("/readyz", s.route(get, open, s.readyz))
+	mux.Handle("/readyz", s.route(get, detailed, s.readyz))
 	mux.Handle("/metrics", s.route(get, open, s.metrics))
-	mux.Handle("/api/v1/status", s.route(get, open, s.status))
+	mux.Handle("/api/v1/status", s.route(get, detailed, s.status))
 	mux.Handle("/api/v1/queue/stats", s.route(get, open, s.stats))
 	mux.Handle("/api/v1/queue", s.route(get, private, s.list))
 	mux.Handle("/api/v1/queue/{id}", s.route(get, private, s.show))
@@ -282,8 +330,13 @@ func (s *Server) route(method string, who access, h handlerFunc) http.Handler {
 			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed here; use %s", r.Method, method))
 			return
 		}
-		if (who == private || method != http.MethodGet || !s.isLoopback()) && !s.authorize(w, r) {
-			return
+		needToken := who == private || method != http.MethodGet || !s.isLoopback() ||
+			who == detailed && r.Header.Get("Authorization") != ""
+		if needToken {
+			if !s.authorize(w, r) {
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), authorizedKey{}, true))
 		}
 		if method == http.MethodPost {
 			// No call takes a body; reading it enforces the limit on
@@ -342,10 +395,14 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
 	return nil
 }
 
-func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) error {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if s.opts.Ready != nil {
 		if err := s.opts.Ready(); err != nil {
-			writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error())
+			reason := err.Error()
+			if !authorized(r) {
+				reason = subject(reason)
+			}
+			writeText(w, http.StatusServiceUnavailable, "not ready: "+reason)
 			return nil
 		}
 	}
@@ -377,6 +434,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	}
 	if st.Queue.ByState == nil {
 		st.Queue.ByState = map[string]int{}
+	}
+	if !authorized(r) {
+		st = publicStatus(st)
 	}
 	writeJSON(w, http.StatusOK, st)
 	return nil

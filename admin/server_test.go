@@ -20,7 +20,7 @@ import (
 )
 
 func TestServer_Probes(t *testing.T) {
-	ready := errors.New("smsc: no session bound")
+	ready := errors.New("no SMSC session bound")
 	s := startServer(t, func(o *admin.Options) {
 		o.Ready = func() error { return ready }
 		o.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +32,7 @@ func TestServer_Probes(t *testing.T) {
 		t.Errorf("healthz: %q %q", a.body, a.header.Get("Content-Type"))
 	}
 	a = s.do(t, "GET", "/readyz", "", nil).want(t, 503)
-	if a.body != "not ready: smsc: no session bound\n" {
+	if a.body != "not ready: no SMSC session bound\n" {
 		t.Errorf("readyz: %q", a.body)
 	}
 	ready = nil
@@ -60,7 +60,7 @@ func TestServer_NoMetrics(t *testing.T) {
 func TestServer_Status(t *testing.T) {
 	s := startServer(t, nil)
 	var got smsagent.Status
-	s.do(t, "GET", "/api/v1/status", "", nil).want(t, 200).decode(t, &got)
+	s.do(t, "GET", "/api/v1/status", testToken, nil).want(t, 200).decode(t, &got)
 	want, _ := json.Marshal(sampleStatus())
 	if b, _ := json.Marshal(got); string(b) != string(want) {
 		t.Errorf("status\n%s\nwant\n%s", b, want)

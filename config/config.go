@@ -165,6 +165,11 @@ type Admin struct {
 	// or creates it with a random token when it does not exist. It is not
 	// read at load because the state folder is private to the service user.
 	GenerateToken bool `yaml:"-"`
+	// TLSCert and TLSKey are PEM files of the API's certificate (with its
+	// chain) and private key: with both set the API serves HTTPS, and the
+	// CLI on this machine trusts exactly the certificate in TLSCert.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 }
 
 // Log is the agent's own log.

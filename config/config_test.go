@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/internal/testcert"
 )
 
 // doc builds a configuration file from flat "section.key" → YAML value
@@ -138,6 +139,8 @@ func TestDefault_EveryKey(t *testing.T) {
 		"admin.listen":          "127.0.0.1:9180",
 		"admin.token":           "",
 		"admin.token_file":      "", // generated: see below
+		"admin.tls_cert":        "",
+		"admin.tls_key":         "",
 		"log.level":             "info",
 		"log.format":            "text",
 	}
@@ -631,4 +634,84 @@ func TestPathsFor(t *testing.T) {
 	if lin != (config.Paths{File: "/etc/smsagent/smsagent.yaml", Spool: "/var/spool/smsagent", Store: "/var/lib/smsagent/outbox.db"}) {
 		t.Errorf("linux = %+v", lin)
 	}
+}
+
+// TestLoad_AdminTLS: admin.tls_cert and admin.tls_key come together, must
+// be a readable certificate and its key, and an API listening beyond
+// loopback without them draws a warning.
+func TestLoad_AdminTLS(t *testing.T) {
+	noEnv(t)
+	dir := t.TempDir()
+	cert, key := testcert.Write(t, dir, "api", "127.0.0.1")
+	otherCert, _ := testcert.Write(t, dir, "other", "127.0.0.1")
+	tok := filepath.Join(dir, "tok")
+	writeFile(t, tok, "abc\n", 0o600)
+	missing := filepath.Join(dir, "missing.crt")
+	const clear = "admin.listen: 0.0.0.0:9180 is not a loopback address and admin.tls_cert is not set: " +
+		"the token, phone numbers and texts cross the network in clear text; set admin.tls_cert and admin.tls_key"
+	tests := []struct {
+		name     string
+		kv       map[string]string
+		problem  string
+		warnings []string
+	}{
+		{name: "both", kv: map[string]string{"admin.tls_cert": cert, "admin.tls_key": key}},
+		{name: "beyond loopback with TLS", kv: map[string]string{"admin.listen": "0.0.0.0:9180", "admin.token_file": tok,
+			"admin.tls_cert": cert, "admin.tls_key": key}},
+		{name: "beyond loopback without TLS", kv: map[string]string{"admin.listen": "0.0.0.0:9180", "admin.token_file": tok},
+			warnings: []string{clear}},
+		{name: "cert only", kv: map[string]string{"admin.tls_cert": cert},
+			problem: "admin.tls_key: required with admin.tls_cert"},
+		{name: "key only", kv: map[string]string{"admin.tls_key": key},
+			problem: "admin.tls_cert: required with admin.tls_key"},
+		{name: "missing cert", kv: map[string]string{"admin.tls_cert": missing, "admin.tls_key": key},
+			problem: "admin.tls_cert: cannot read " + missing + ": no such file or directory"},
+		{name: "not its key", kv: map[string]string{"admin.tls_cert": otherCert, "admin.tls_key": key},
+			problem: "admin.tls_cert: " + otherCert + " and " + key + " are not a certificate and its private key: " +
+				"tls: private key does not match public key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "c.yaml")
+			writeFile(t, file, string(doc(tt.kv)), 0o600)
+			c, err := config.Load(file)
+			if tt.problem != "" {
+				if err == nil {
+					t.Fatalf("Load succeeded, want %q", tt.problem)
+				}
+				if got := strings.Join(problemsOf(t, err), "\n"); got != tt.problem {
+					t.Fatalf("problem = %q, want %q", got, tt.problem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Admin.TLSCert != tt.kv["admin.tls_cert"] || c.Admin.TLSKey != tt.kv["admin.tls_key"] {
+				t.Errorf("admin = %+v", c.Admin)
+			}
+			var warnings []string
+			for _, w := range c.Warnings {
+				warnings = append(warnings, w.String())
+			}
+			if !reflect.DeepEqual(warnings, tt.warnings) {
+				t.Errorf("warnings = %q, want %q", warnings, tt.warnings)
+			}
+		})
+	}
+	// A key others can read is the API's identity given away.
+	writeFile(t, key, string(readFile(t, key)), 0o644)
+	c := mustParse(t, doc(map[string]string{"admin.tls_cert": cert, "admin.tls_key": key}))
+	if len(c.Warnings) != 1 || c.Warnings[0].String() != "admin.tls_key: "+key+" is readable by its group or others (mode 0644); chmod 0600 or 0400" {
+		t.Errorf("warnings = %v", c.Warnings)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,6 +30,8 @@ func (c *Config) resolve(src source, ps *problems) {
 	c.Store.Path = abs(c.Store.Path)
 	c.SMSC.PasswordFile = abs(c.SMSC.PasswordFile)
 	c.Admin.TokenFile = abs(c.Admin.TokenFile)
+	c.Admin.TLSCert = abs(c.Admin.TLSCert)
+	c.Admin.TLSKey = abs(c.Admin.TLSKey)
 
 	inlineSecret := ""
 	if !c.SMSC.Password.IsZero() {
@@ -49,6 +52,7 @@ func (c *Config) resolve(src source, ps *problems) {
 
 	c.resolvePassword(ps)
 	c.resolveToken(ps)
+	c.checkAdminTLS(ps)
 
 	if c.SMSC.TLSServerName == "" {
 		if host, _, err := net.SplitHostPort(c.SMSC.Address); err == nil {
@@ -112,6 +116,39 @@ func (c *Config) resolveToken(ps *problems) {
 		// and config check must work for an administrator who is not it.
 		a.TokenFile = filepath.Join(c.Store.Dir(), "admin.token")
 		a.GenerateToken = true
+	}
+}
+
+// checkAdminTLS makes sure the API's certificate and key come together and
+// load: a mistake found here is one the agent does not meet at start.
+func (c *Config) checkAdminTLS(ps *problems) {
+	a := &c.Admin
+	switch {
+	case a.TLSCert == "" && a.TLSKey == "":
+		return
+	case a.TLSKey == "":
+		ps.add("admin.tls_key", "required with admin.tls_cert")
+		return
+	case a.TLSCert == "":
+		ps.add("admin.tls_cert", "required with admin.tls_key")
+		return
+	}
+	certPEM, err := os.ReadFile(a.TLSCert)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		ps.add("admin.tls_cert", "cannot read %s: %v", a.TLSCert, err)
+		return
+	}
+	keyPEM, err := c.readSecretFile("admin.tls_key", a.TLSKey)
+	if err != nil {
+		ps.add("admin.tls_key", "%v", err)
+		return
+	}
+	if _, err := tls.X509KeyPair(certPEM, []byte(keyPEM)); err != nil {
+		ps.add("admin.tls_cert", "%s and %s are not a certificate and its private key: %v", a.TLSCert, a.TLSKey, err)
 	}
 }
 
@@ -231,6 +268,9 @@ func (c *Config) validate(ps *problems) {
 		} else if !isLoopback(a.Listen) && a.Token.IsZero() {
 			ps.add("admin.token", "required when admin.listen (%s) is not a loopback address; "+
 				"set admin.token or admin.token_file", a.Listen)
+		} else if !isLoopback(a.Listen) && a.TLSCert == "" {
+			c.warn("admin.listen", "%s is not a loopback address and admin.tls_cert is not set: the token, "+
+				"phone numbers and texts cross the network in clear text; set admin.tls_cert and admin.tls_key", a.Listen)
 		}
 	}
 

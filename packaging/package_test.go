@@ -101,14 +101,17 @@ func want(t *testing.T) map[string]entry {
 	return map[string]entry{
 		"/usr/bin/smsagent":                        {mode: 0o755, owner: "root", group: "root", data: fakeLinuxBinary},
 		"/usr/lib/systemd/system/smsagent.service": {mode: 0o644, owner: "root", group: "root", data: readFile(t, "smsagent.service")},
-		"/etc/smsagent":                            {mode: dir | 0o755, owner: "root", group: "root"},
-		"/etc/smsagent/smsagent.yaml":              {mode: 0o640, owner: "root", group: "smsagent", data: readFile(t, "smsagent.yaml")},
-		"/var/lib/smsagent":                        {mode: dir | 0o750, owner: "smsagent", group: "smsagent"},
-		"/var/spool/smsagent":                      {mode: sgid | 0o750, owner: "smsagent", group: "smsagent"},
-		"/var/spool/smsagent/outgoing":             {mode: sgid | 0o770, owner: "smsagent", group: "smsagent"},
-		"/var/spool/smsagent/inbox":                {mode: sgid | 0o770, owner: "smsagent", group: "smsagent"},
-		"/var/spool/smsagent/failed":               {mode: sgid | 0o770, owner: "smsagent", group: "smsagent"},
-		"/var/spool/smsagent/sent":                 {mode: sgid | 0o770, owner: "smsagent", group: "smsagent"},
+		// The service's group alone reads the configuration and the queue;
+		// the producers' group smsagent-spool passes through the spool
+		// root (it cannot write there) into the four exchange folders.
+		"/etc/smsagent":                {mode: dir | 0o750, owner: "root", group: "smsagent"},
+		"/etc/smsagent/smsagent.yaml":  {mode: 0o640, owner: "root", group: "smsagent", data: readFile(t, "smsagent.yaml")},
+		"/var/lib/smsagent":            {mode: dir | 0o750, owner: "smsagent", group: "smsagent"},
+		"/var/spool/smsagent":          {mode: dir | 0o750, owner: "smsagent", group: "smsagent-spool"},
+		"/var/spool/smsagent/outgoing": {mode: sgid | 0o770, owner: "smsagent", group: "smsagent-spool"},
+		"/var/spool/smsagent/inbox":    {mode: sgid | 0o770, owner: "smsagent", group: "smsagent-spool"},
+		"/var/spool/smsagent/failed":   {mode: sgid | 0o770, owner: "smsagent", group: "smsagent-spool"},
+		"/var/spool/smsagent/sent":     {mode: sgid | 0o770, owner: "smsagent", group: "smsagent-spool"},
 	}
 }
 

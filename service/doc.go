@@ -28,7 +28,12 @@
 // (packaging/smsagent.service; a test keeps the two equal). Install refuses
 // to write /etc/systemd/system/smsagent.service when the package's unit
 // exists, since the administrator's folder would shadow it, and when a unit
-// is already there.
+// is already there. It creates the missing writable folders for the
+// service user, and their missing parents with mode 0755 whatever the
+// umask, then checks from owners, modes and POSIX ACLs (acl(5)) that the
+// service user can enter every folder on the way, write in its folders and
+// read its configuration and secret files; otherwise it names what stops it
+// and registers nothing.
 //
 // On Windows, Install also sets recovery actions (restart after 5 s, also on
 // non-crash failures, which kardianos/service never enables), gives

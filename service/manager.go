@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 )
 
@@ -70,10 +71,16 @@ type Options struct {
 	Executable string
 	// WritablePaths are folders the service writes besides its state
 	// folder (Linux; see Unit.WritablePaths). Install creates the missing
-	// ones: on Linux owned by the service user, on Windows restricted like
+	// ones: on Linux owned by the service user (mode 0750) below parents
+	// it creates root-owned with mode 0755, on Windows restricted like
 	// PrivateDirs. Folders that exist are left as the administrator made
-	// them.
+	// them. On Linux, Install then checks that the service user can enter
+	// every folder on the way and write in each of these.
 	WritablePaths []string
+	// ReadableFiles are files the service reads (the configuration and
+	// the secret files it names); on Linux, Install checks that the
+	// service user can reach and read each.
+	ReadableFiles []string
 	// PrivateDirs are folders Install (Windows) creates when missing and
 	// always restricts to LocalSystem and the Administrators group, with
 	// everything in them: the default %ProgramData%\smsagent, which holds
@@ -87,9 +94,9 @@ type Options struct {
 	Root string
 	// Controller replaces kardianos/service; tests pass a fake.
 	Controller Controller
-	// LookupUser resolves the service account to its ids; nil means
-	// os/user.Lookup.
-	LookupUser func(name string) (uid, gid int, err error)
+	// LookupUser resolves the service account to its ids and groups; nil
+	// means os/user.Lookup.
+	LookupUser func(name string) (Account, error)
 	// RestrictDir sets a folder's access control list as PrivateDirs
 	// describes (Windows); nil means the real one. Tests record the calls.
 	RestrictDir func(dir string) error
@@ -163,17 +170,37 @@ func executable() (string, error) {
 	return filepath.EvalSymlinks(p)
 }
 
-func lookupUser(name string) (uid, gid int, err error) {
+// Account is the Linux service user as the permission checks see it.
+type Account struct {
+	Name     string
+	UID, GID int
+	// Groups are the ids of every group the account is in, its primary
+	// group included: systemd gives the service all of them (User=).
+	Groups []int
+}
+
+func lookupUser(name string) (Account, error) {
 	u, err := user.Lookup(name)
 	if err != nil {
-		return 0, 0, err
+		return Account{}, err
 	}
-	uid, err = strconv.Atoi(u.Uid)
+	a := Account{Name: name}
+	if a.UID, err = strconv.Atoi(u.Uid); err != nil {
+		return Account{}, err
+	}
+	if a.GID, err = strconv.Atoi(u.Gid); err != nil {
+		return Account{}, err
+	}
+	ids, err := u.GroupIds()
 	if err != nil {
-		return 0, 0, err
+		return Account{}, fmt.Errorf("groups of %s: %w", name, err)
 	}
-	gid, err = strconv.Atoi(u.Gid)
-	return uid, gid, err
+	for _, id := range ids {
+		if g, err := strconv.Atoi(id); err == nil {
+			a.Groups = append(a.Groups, g)
+		}
+	}
+	return a, nil
 }
 
 // Unit returns the systemd unit Install writes (Linux).
@@ -183,9 +210,11 @@ func (m *Manager) Unit() (string, error) { return m.unit, m.unitErr }
 //
 // On Linux it refuses when the package's unit exists (systemctl manages
 // that one) or when an administrator's unit exists, checks the service user
-// exists, and creates the writable folders that are missing, owned by that
-// user. On Windows it keeps ordinary users out of the private folders and
-// of the writable folders it creates, and sets the recovery actions.
+// exists, creates the writable folders that are missing, owned by that
+// user, and refuses when that user could not enter, write or read what the
+// service needs (see Options.WritablePaths, Options.ReadableFiles). On
+// Windows it keeps ordinary users out of the private folders and of the
+// writable folders it creates, and sets the recovery actions.
 func (m *Manager) Install() error {
 	if m.goos == "windows" {
 		if err := m.restrictFolders(); err != nil {
@@ -199,13 +228,19 @@ func (m *Manager) Install() error {
 		if err := m.checkUnitFree(); err != nil {
 			return err
 		}
-		uid, gid, err := m.opts.LookupUser(m.opts.User)
+		acct, err := m.opts.LookupUser(m.opts.User)
 		if err != nil {
 			return fmt.Errorf("service: user %[1]s does not exist (%[2]v); create it first: "+
 				"groupadd --system %[1]s && useradd --system --gid %[1]s --home-dir %[3]s --shell /usr/sbin/nologin %[1]s",
 				m.opts.User, err, StateDir)
 		}
-		if err := m.makeWritablePaths(uid, gid); err != nil {
+		if acct.Name == "" {
+			acct.Name = m.opts.User
+		}
+		if err := m.makeWritablePaths(acct); err != nil {
+			return err
+		}
+		if err := m.checkReach(acct); err != nil {
 			return err
 		}
 	}
@@ -265,25 +300,94 @@ func (m *Manager) restrictFolders() error {
 	return nil
 }
 
+// Modes of the folders Install creates on Linux: the writable folder is
+// the service's; a parent it had to create leads there and to nothing
+// else, so everyone may pass (as through /srv or /var/lib).
+const (
+	writableDirMode os.FileMode = 0o750
+	parentDirMode   os.FileMode = 0o755
+)
+
 // makeWritablePaths creates the writable folders that do not exist yet:
 // under ProtectSystem=strict the service itself cannot create them. Existing
-// folders are left as the administrator made them.
-func (m *Manager) makeWritablePaths(uid, gid int) error {
-	for _, p := range m.opts.WritablePaths {
-		dir := m.rooted(p)
+// folders are left as the administrator made them. Shorter paths first, so
+// that a writable folder inside another is not created as its parent.
+//
+// Modes are set with chmod after mkdir: the installer's umask (0027, 0077
+// on hardened systems) would otherwise close the parents to the service.
+func (m *Manager) makeWritablePaths(acct Account) error {
+	paths := slices.Clone(m.opts.WritablePaths)
+	slices.SortFunc(paths, func(a, b string) int { return len(a) - len(b) })
+	for _, p := range paths {
+		dir := m.rooted(filepath.Clean(p))
 		if _, err := os.Stat(dir); err == nil {
 			continue
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("service: %w", err)
 		}
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := makeParents(filepath.Dir(dir)); err != nil {
+			return err
+		}
+		if err := os.Mkdir(dir, writableDirMode); err != nil {
 			return fmt.Errorf("service: %w", err)
 		}
-		if err := os.Chown(dir, uid, gid); err != nil {
+		if err := os.Chmod(dir, writableDirMode); err != nil {
+			return fmt.Errorf("service: %w", err)
+		}
+		if err := os.Chown(dir, acct.UID, acct.GID); err != nil {
 			return fmt.Errorf("service: %w", err)
 		}
 	}
 	return nil
+}
+
+// makeParents creates dir and its missing parents with parentDirMode.
+func makeParents(dir string) error {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("service: %w", err)
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		d := missing[i]
+		if err := os.Mkdir(d, parentDirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("service: %w", err)
+		}
+		if err := os.Chmod(d, parentDirMode); err != nil {
+			return fmt.Errorf("service: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkReach makes sure the service user can do what the service will:
+// enter every folder on the way to its writable folders and its files,
+// create and remove files in the writable folders, read the files. A
+// service installed without that would fail at its first start, with an
+// error in the journal rather than here. Every problem is reported at once.
+func (m *Manager) checkReach(acct Account) error {
+	var errs []error
+	check := func(p string, want access) {
+		if err := reach(m.opts.Root, filepath.Clean(p), acct, want); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, p := range m.opts.WritablePaths {
+		check(p, accessRead|accessWrite|accessSearch)
+	}
+	for _, p := range m.opts.ReadableFiles {
+		if p != "" {
+			check(p, accessRead)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Uninstall stops the service if it runs and removes it. On Linux it

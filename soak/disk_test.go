@@ -107,7 +107,7 @@ type statusDoc struct {
 
 func (r *rig) statusJSON() (statusDoc, error) {
 	var st statusDoc
-	_, body, err := r.http("GET", "/api/v1/status", "", nil)
+	_, body, err := r.http("GET", "/api/v1/status", token, nil) // the whole status: last errors and health details
 	if err != nil {
 		return st, err
 	}

@@ -63,23 +63,7 @@ func newApp(ctx context.Context, stdout, stderr io.Writer) *app {
 // run parses args, runs the command and returns the exit status.
 func (a *app) run(args []string) int {
 	exit := -1 // set when kong wants to exit: after --help, or on its own errors
-	opts := []kong.Option{
-		kong.Name("smsagent"),
-		kong.Description("Store-and-forward SMS agent: message files in, SMPP out, reports back as files."),
-		kong.Writers(a.stdout, a.stderr),
-		kong.Exit(func(code int) {
-			if exit < 0 {
-				exit = code
-			}
-		}),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
-		kong.Vars{"default_config": config.DefaultFile()},
-	}
-	for _, g := range commandGroups {
-		opts = append(opts, kong.DynamicCommand(g.name, g.help, "", g.grammar()))
-	}
-	var root struct{}
-	parser, err := kong.New(&root, opts...)
+	parser, err := a.parser(&exit)
 	if err != nil { // a grammar mistake in this program
 		fmt.Fprintf(a.stderr, "smsagent: %v\n", err)
 		return exitFailure
@@ -96,6 +80,28 @@ func (a *app) run(args []string) int {
 		return a.fail(err)
 	}
 	return exitOK
+}
+
+// parser builds the command line grammar of every command group; kong's
+// request to exit (after --help, or on its own errors) sets *exit.
+func (a *app) parser(exit *int) (*kong.Kong, error) {
+	opts := []kong.Option{
+		kong.Name("smsagent"),
+		kong.Description("Store-and-forward SMS agent: message files in, SMPP out, reports back as files."),
+		kong.Writers(a.stdout, a.stderr),
+		kong.Exit(func(code int) {
+			if *exit < 0 {
+				*exit = code
+			}
+		}),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+		kong.Vars{"default_config": config.DefaultFile()},
+	}
+	for _, g := range commandGroups {
+		opts = append(opts, kong.DynamicCommand(g.name, g.help, "", g.grammar()))
+	}
+	var root struct{}
+	return kong.New(&root, opts...)
 }
 
 // usageError is a command line that parsed but makes no sense: a bad number,

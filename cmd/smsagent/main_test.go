@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/internal/testcert"
 	"github.com/smsagent/smsagent/service"
 )
 
@@ -296,8 +297,9 @@ func TestService(t *testing.T) {
 		t.Errorf("install printed %q", r.stdout)
 	}
 	state := filepath.Join(filepath.Dir(file), "state")
-	if o := opts[0]; o.ConfigFile != file || len(o.WritablePaths) != 2 || o.WritablePaths[0] != spool || o.WritablePaths[1] != state {
-		t.Errorf("install options = %+v, want the config file and writable %s, %s", o, spool, state)
+	if o := opts[0]; o.ConfigFile != file || len(o.WritablePaths) != 2 || o.WritablePaths[0] != spool || o.WritablePaths[1] != state ||
+		!slices.Equal(o.ReadableFiles, []string{file}) {
+		t.Errorf("install options = %+v, want the config file, readable, and writable %s, %s", o, spool, state)
 	}
 	for _, op := range []struct{ name, out string }{
 		{"start", "smsagent started\n"}, {"stop", "smsagent stopped\n"},
@@ -367,5 +369,50 @@ func TestPrivateDirs(t *testing.T) {
 		if got := privateDirs(c.goos, env, cfg); !slices.Equal(got, c.want) {
 			t.Errorf("%s %s: %q, want %q", c.goos, c.spool, got, c.want)
 		}
+	}
+}
+
+// TestServiceInstall_ReadableFiles: install asks the service manager to
+// check that the service user can read the configuration and the secret
+// files it names.
+func TestServiceInstall_ReadableFiles(t *testing.T) {
+	file, _ := writeConfig(t, "  password_file: smsc.password\n",
+		"admin:\n  token_file: admin.token\n  tls_cert: api.crt\n  tls_key: api.key\n")
+	dir := filepath.Dir(file)
+	testcert.Write(t, dir, "api", "127.0.0.1")
+	for _, f := range []string{"smsc.password", "admin.token"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("secret1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got service.Options
+	r := cliWith(t, func(a *app) {
+		a.services = func(o service.Options) (serviceManager, error) {
+			got = o
+			return &fakeManager{}, nil
+		}
+	}, "service", "install", "--config", file)
+	r.want(t, exitOK)
+	want := []string{file, filepath.Join(dir, "smsc.password"), filepath.Join(dir, "admin.token"),
+		filepath.Join(dir, "api.crt"), filepath.Join(dir, "api.key")}
+	if !slices.Equal(got.ReadableFiles, want) {
+		t.Errorf("readable files %q, want %q", got.ReadableFiles, want)
+	}
+}
+
+// TestSend_ConfigNotReadable: a producer may not read the configuration;
+// send says to name the spool instead.
+func TestSend_ConfigNotReadable(t *testing.T) {
+	if runtime.GOOS == "windows" || os.Geteuid() == 0 {
+		t.Skip("needs a file this user cannot read")
+	}
+	file, _ := writeConfig(t, "", "")
+	if err := os.Chmod(file, 0); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, "send", "--config", file, "--to", "0401234567", "--text", "hi")
+	r.want(t, exitUsage)
+	if !strings.Contains(r.stderr, "permission denied; name the spool folder instead: --spool DIR") {
+		t.Errorf("stderr %q", r.stderr)
 	}
 }

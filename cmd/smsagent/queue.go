@@ -425,9 +425,11 @@ func (a *app) openQueue(configFile string, write bool) (*queueConn, error) {
 	return &queueConn{api: c, explain: explain, close: func() {}}, nil
 }
 
-// adminClient prepares a client for the API of the agent cfg configures.
-// The token is read here but needed only for some calls, so a token that
-// cannot be read is reported only when the API asks for one.
+// adminClient prepares a client for the API of the agent cfg configures,
+// over HTTPS when admin.tls_cert is set (trusting that certificate). The
+// token is read here but needed only for some calls, so a token that
+// cannot be read is reported only when the API asks for one (status then
+// gets the view without personal data).
 func adminClient(cfg *config.Config) (*admin.Client, func(error) error, error) {
 	token, source := cfg.Admin.Token.Reveal(), "admin.token in "+cfg.File
 	var tokenErr error
@@ -438,7 +440,7 @@ func adminClient(cfg *config.Config) (*admin.Client, func(error) error, error) {
 	case cfg.Admin.TokenFile != "":
 		source = cfg.Admin.TokenFile
 	}
-	c, err := admin.NewClient(admin.ClientOptions{Listen: cfg.Admin.Listen, Token: token})
+	c, err := admin.NewClient(admin.ClientOptions{Listen: cfg.Admin.Listen, Token: token, TLSCert: cfg.Admin.TLSCert})
 	if err != nil {
 		return nil, nil, err
 	}

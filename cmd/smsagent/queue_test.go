@@ -88,16 +88,26 @@ func (f fakeAgentStatus) Status(context.Context) (smsagent.Status, error) { retu
 // one in the state folder.
 func runAgent(t *testing.T, db string, ln net.Listener, token string) *outbox.Store {
 	t.Helper()
+	return runAgentWith(t, db, ln, token, nil)
+}
+
+// runAgentWith is runAgent with the API's options changed by edit.
+func runAgentWith(t *testing.T, db string, ln net.Listener, token string, edit func(*admin.Options)) *outbox.Store {
+	t.Helper()
 	store, err := outbox.Open(db, outbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := admin.New(admin.Options{
+	o := admin.Options{
 		Token:     token,
 		TokenFile: filepath.Join(filepath.Dir(db), "admin.token"),
 		Queue:     store,
 		Status:    fakeAgentStatus{st: agentStatus()},
-	})
+	}
+	if edit != nil {
+		edit(&o)
+	}
+	srv, err := admin.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

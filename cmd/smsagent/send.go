@@ -4,7 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -53,6 +55,11 @@ func (c *sendCmd) Run(a *app) error {
 			file = config.DefaultFile()
 		}
 		cfg, err := a.loadConfig(file)
+		if errors.Is(err, fs.ErrPermission) {
+			// Producers are in the spool's group, which may not read the
+			// configuration (it holds the SMSC password).
+			return fmt.Errorf("%w; name the spool folder instead: --spool DIR (/var/spool/smsagent in the packages)", err)
+		}
 		if err != nil {
 			return err
 		}
@@ -67,8 +74,8 @@ func (c *sendCmd) Run(a *app) error {
 		return err
 	}
 	path := filepath.Join(outgoing, a.fileName())
-	// 0640: the agent reads it through the group of the spool (setgid
-	// outgoing/ in the packages).
+	// 0640: the agent reads it through the group of the spool
+	// (smsagent-spool, from the setgid outgoing/ in the packages).
 	if err := fsutil.WriteFile(path, append(data, '\n'), 0o640, outgoing); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -54,6 +54,7 @@ func (c *serviceInstallCmd) Run(a *app) error {
 	m, err := a.services(service.Options{
 		ConfigFile:    cfg.File,
 		WritablePaths: []string{cfg.Spool.Dir, cfg.Store.Dir()},
+		ReadableFiles: readableFiles(cfg),
 		PrivateDirs:   privateDirs(runtime.GOOS, os.Getenv, cfg),
 	})
 	if err != nil {
@@ -68,6 +69,23 @@ func (c *serviceInstallCmd) Run(a *app) error {
 	}
 	_, err = fmt.Fprintf(a.stdout, "installed %s, running with %s\nstart it with: smsagent service start\n", where, cfg.File)
 	return err
+}
+
+// readableFiles are the files the service reads at start: the
+// configuration and the secret files it names. A generated admin token is
+// the service's own, made in its state folder.
+func readableFiles(cfg *config.Config) []string {
+	files := []string{cfg.File}
+	if cfg.SMSC.PasswordFile != "" {
+		files = append(files, cfg.SMSC.PasswordFile)
+	}
+	if cfg.Admin.TokenFile != "" && !cfg.Admin.GenerateToken {
+		files = append(files, cfg.Admin.TokenFile)
+	}
+	if cfg.Admin.Listen != "" && cfg.Admin.TLSCert != "" {
+		files = append(files, cfg.Admin.TLSCert, cfg.Admin.TLSKey)
+	}
+	return files
 }
 
 // privateDirs names, on Windows, the default folder %ProgramData%\smsagent

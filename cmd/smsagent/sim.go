@@ -19,8 +19,8 @@ type simCmd struct {
 	Listen       string        `default:"127.0.0.1:2775" placeholder:"HOST:PORT" help:"Address to listen on."`
 	Account      []string      `placeholder:"SYSTEM_ID:PASSWORD" help:"Accept only these accounts (repeatable); without any, every bind is accepted."`
 	MaxBinds     int           `default:"4" help:"Binds one system_id may hold at once; the next gets ESME_RALYBND."`
-	IDs          string        `default:"hex" enum:"hex,dec" help:"Style of message ids in submit_sm_resp: hex or dec."`
-	ReceiptIDs   string        `default:"same" enum:"same,hex,dec" help:"Style of ids in receipts: same as submit_sm_resp, hex or dec."`
+	IDs          string        `name:"ids" default:"hex" enum:"hex,dec" help:"Style of message ids in submit_sm_resp: hex or dec."`
+	ReceiptIDs   string        `name:"receipt-ids" default:"same" enum:"same,hex,dec" help:"Style of ids in receipts: same as submit_sm_resp, hex or dec."`
 	ReceiptDelay time.Duration `default:"1s" help:"Delay between a submit and its delivery receipt."`
 	Rule         []string      `placeholder:"PREFIX=OUTCOME" help:"Fate of destinations starting with PREFIX (repeatable): delivered, undeliverable, expired, rejected, no-receipt, or a command_status to refuse the submit with (ESME_RINVDSTADR, 0x58). First match wins; default delivered."`
 	Stats        time.Duration `default:"10s" help:"Print counters this often (0 = never)."`

@@ -27,7 +27,9 @@ type statusCmd struct {
 
 // Run asks the agent through its admin API; only a running agent has a
 // status. When nothing answers, the database lock tells "not running" from
-// "running, but the API is off or elsewhere".
+// "running, but the API is off or elsewhere". With the admin token (read
+// from the configuration or the state folder) the status is whole; a user
+// who cannot read the token sees counts and states only.
 func (c *statusCmd) Run(a *app) error {
 	cfg, err := a.loadConfig(c.Config)
 	if err != nil {
@@ -114,6 +116,10 @@ func printStatus(w io.Writer, st smsagent.Status, now time.Time) error {
 			}
 			fmt.Fprintf(tw, "%s\t%s\n", label, cell(h, 0))
 		}
+	}
+	if st.Redacted {
+		fmt.Fprintf(tw, "details:\thidden without the admin token (last errors, health details): "+
+			"run as root or the agent's user\n")
 	}
 	return tw.Flush()
 }

@@ -3,11 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/admin"
+	"github.com/smsagent/smsagent/internal/testcert"
 )
 
 func agentStatus() smsagent.Status {
@@ -135,4 +139,50 @@ func TestUsage_QueueAndStatus(t *testing.T) {
 			t.Errorf("queue help does not list %s:\n%s", c, r.stdout)
 		}
 	}
+}
+
+// TestStatus_WithoutToken: a user who cannot read the admin token gets the
+// status without the last errors and with health lines cut to their
+// subject, and is told so.
+func TestStatus_WithoutToken(t *testing.T) {
+	ln := listen(t)
+	file, db := queueConfig(t, fmt.Sprintf("admin:\n  listen: %s\n", ln.Addr()))
+	runAgent(t, db, ln, "")
+	// The agent has read its token; this user cannot.
+	if err := os.Remove(filepath.Join(filepath.Dir(db), "admin.token")); err != nil {
+		t.Fatal(err)
+	}
+	r := cliWith(t, func(a *app) { a.now = func() time.Time { return q0 } }, "status", "--config", file)
+	r.want(t, exitOK)
+	want := strings.Replace(wantStatus, "dial tcp 127.0.0.1:2775: connection refused", "-", 1)
+	want = strings.Replace(want, "health:  smsc: slot 1: connection refused, retrying\n         intake: 2 files waiting\n",
+		"health:   smsc\n          intake\n"+
+			"details:  hidden without the admin token (last errors, health details): run as root or the agent's user\n", 1)
+	want = strings.NewReplacer("\nqueue:   ", "\nqueue:    ", "\nrates:   ", "\nrates:    ", "\nintake:  ", "\nintake:   ",
+		"\ninbox:   ", "\ninbox:    ").Replace(want)
+	if r.stdout != want {
+		t.Errorf("status without the token:\n%s\nwant:\n%s", r.stdout, want)
+	}
+	r = cli(t, "status", "--config", file, "--json")
+	r.want(t, exitOK)
+	if strings.Contains(r.stdout, "connection refused") || !strings.Contains(r.stdout, `"redacted": true`) {
+		t.Errorf("status --json without the token:\n%s", r.stdout)
+	}
+}
+
+// TestStatus_TLS: with admin.tls_cert and admin.tls_key the CLI reaches the
+// API over HTTPS, trusting the configured certificate.
+func TestStatus_TLS(t *testing.T) {
+	ln := listen(t)
+	dir := t.TempDir()
+	cert, key := testcert.Write(t, dir, "api", "127.0.0.1")
+	file, db := queueConfig(t, fmt.Sprintf("admin:\n  listen: %s\n  tls_cert: %s\n  tls_key: %s\n", ln.Addr(), cert, key))
+	runAgentWith(t, db, ln, "", func(o *admin.Options) { o.TLSCert, o.TLSKey = cert, key })
+	r := cliWith(t, func(a *app) { a.now = func() time.Time { return q0 } }, "status", "--config", file)
+	r.want(t, exitOK)
+	if r.stdout != wantStatus {
+		t.Errorf("status over TLS:\n%s\nwant:\n%s", r.stdout, wantStatus)
+	}
+	r = cli(t, "queue", "show", "1", "--config", file)
+	r.want(t, exitOK)
 }

@@ -18,9 +18,14 @@ esac
 
 if [ "$action" = install ]; then
 	# The archives carry owner names; this also covers an account that
-	# existed before with other ids.
-	chown smsagent:smsagent /var/lib/smsagent /var/spool/smsagent \
-		/var/spool/smsagent/outgoing /var/spool/smsagent/inbox \
+	# existed before with other ids. The configuration and the queue are
+	# the service group's; the spool's exchange folders are the producers'
+	# group's (setgid: what is dropped or written there stays in it).
+	chown root:smsagent /etc/smsagent /etc/smsagent/smsagent.yaml
+	chown smsagent:smsagent /var/lib/smsagent
+	chown smsagent:smsagent-spool /var/spool/smsagent /var/spool/smsagent/outgoing \
+		/var/spool/smsagent/inbox /var/spool/smsagent/failed /var/spool/smsagent/sent
+	chmod 2770 /var/spool/smsagent/outgoing /var/spool/smsagent/inbox \
 		/var/spool/smsagent/failed /var/spool/smsagent/sent
 	if command -v deb-systemd-helper >/dev/null 2>&1; then
 		# Debian: works without a running systemd (chroots, images) and
@@ -47,6 +52,7 @@ fi
 
 if [ "$action" = install ]; then
 	echo "smsagent: set the SMSC in /etc/smsagent/smsagent.yaml, check it with" \
-		"'smsagent config check', then run: systemctl start smsagent"
+		"'smsagent config check', then run: systemctl start smsagent." \
+		"Let a program drop message files and read reports with: usermod -aG smsagent-spool ACCOUNT"
 fi
 exit 0
