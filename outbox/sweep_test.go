@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -109,5 +110,42 @@ func TestCompact(t *testing.T) {
 	}
 	if id := e.enqueueOne(msg("+358409", "after")); id != keep+1 {
 		t.Fatalf("id counter not carried over: %d", id)
+	}
+}
+
+// TestCompactInPlace: the database is replaced by its compacted copy with
+// its mode kept, nothing else is left in the folder, and an open database
+// is refused with ErrLocked.
+func TestCompactInPlace(t *testing.T) {
+	e := newEnv(t, func(o *outbox.Options) { o.Retention = time.Hour })
+	for round := 0; round < 2; round++ {
+		e.cycle(round, 2500)
+	}
+	keep := e.enqueueOne(msg("+358409", "still queued"))
+	if _, err := outbox.CompactInPlace(e.path, 0); !errors.Is(err, outbox.ErrLocked) {
+		t.Fatalf("CompactInPlace of an open file: %v", err)
+	}
+	if err := e.s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(e.path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	res, err := outbox.CompactInPlace(e.path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.After*2 > res.Before || res.After != fileSize(t, e.path) {
+		t.Errorf("compacted %d → %d bytes (file now %d)", res.Before, res.After, fileSize(t, e.path))
+	}
+	if fi, _ := os.Stat(e.path); runtime.GOOS != "windows" && fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v after compact, want the original 0640", fi.Mode().Perm())
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(e.path)); len(entries) != 1 {
+		t.Errorf("folder holds %d entries after compact, want only the database", len(entries))
+	}
+	e.open()
+	if r := e.get(keep); r.Text != "still queued" {
+		t.Fatalf("%+v", r)
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -22,7 +20,6 @@ import (
 	"github.com/smsagent/smsagent/admin"
 	"github.com/smsagent/smsagent/agent"
 	"github.com/smsagent/smsagent/config"
-	"github.com/smsagent/smsagent/internal/fsutil"
 	"github.com/smsagent/smsagent/outbox"
 )
 
@@ -225,131 +222,32 @@ type queueCompactCmd struct {
 	queueFlags
 }
 
-// compactLockGrace is how long compact keeps the old file locked after
-// swapping in the compacted one: longer than an agent's wait for the lock
-// (outbox.DefaultLockTimeout), so an agent that opened the old file during
-// the swap gives up instead of running on a file that is no longer the
-// database. A variable for the tests.
-var compactLockGrace = outbox.DefaultLockTimeout + 500*time.Millisecond
+// compactLockGrace is how long compact keeps the old file locked after the
+// swap (outbox.CompactInPlace); a variable for the tests.
+var compactLockGrace = outbox.DefaultCompactLockGrace
 
-// Run compacts the database into a temporary file beside it, checks the
-// copy, and renames it over the original.
-//
-// Crash story: until the rename the original is untouched and only read; a
-// crash leaves a hidden .compact-*.tmp file beside it, which a later run
-// does not reuse and which may be deleted. The copy is complete and synced
-// (every bbolt commit of outbox.Compact, then an fsync after the owner and
-// mode are set) before the rename; the folder is synced after it. So the
-// path names either the old file or the complete new one.
-//
-// An agent started meanwhile: during the copy it cannot lock the file and
-// fails with "in use"; between the copy and the swap the file is locked
-// again (a failure to do so means the agent won the race, and nothing is
-// replaced); after the swap the old file stays locked for compactLockGrace,
-// so an agent that opened it in that moment gives up too.
+// Run compacts the database in place (outbox.CompactInPlace, which states
+// the crash story and what an agent started meanwhile finds).
 func (c *queueCompactCmd) Run(a *app) error {
 	cfg, err := a.loadConfig(c.Config)
 	if err != nil {
 		return err
 	}
 	path := cfg.Store.Path
-	before, err := os.Stat(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		return noDatabase(path, err)
 	}
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".compact-"+strconv.Itoa(os.Getpid())+".tmp")
-	if err := compactInto(path, tmp, before); err != nil {
-		_ = os.Remove(tmp)
+	res, err := outbox.CompactInPlace(path, compactLockGrace)
+	switch {
+	case errors.Is(err, outbox.ErrOpenedDuringCompact):
+		return fmt.Errorf("the agent started while %s was being compacted; nothing was changed", path)
+	case errors.Is(err, outbox.ErrLocked):
+		return fmt.Errorf("the agent is running (it holds %s): stop it first, then compact", path)
+	case err != nil:
 		return err
 	}
-	after, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(a.stdout, "compacted %s: %s -> %s\n", path, humanBytes(before.Size()), humanBytes(after.Size()))
+	_, err = fmt.Fprintf(a.stdout, "compacted %s: %s -> %s\n", path, humanBytes(res.Before), humanBytes(res.After))
 	return err
-}
-
-func compactInto(path, tmp string, before os.FileInfo) error {
-	if err := outbox.Compact(path, tmp); err != nil {
-		if errors.Is(err, outbox.ErrLocked) {
-			return fmt.Errorf("the agent is running (it holds %s): stop it first, then compact", path)
-		}
-		return err
-	}
-	held, err := outbox.Open(path, outbox.Options{ReadOnly: true, LockTimeout: 100 * time.Millisecond})
-	if err != nil {
-		if errors.Is(err, outbox.ErrLocked) {
-			return fmt.Errorf("the agent started while %s was being compacted; nothing was changed", path)
-		}
-		return err
-	}
-	release := func() { _ = held.Close(context.Background()) }
-	defer func() { release() }()
-	if err := verifyCopy(held, tmp); err != nil {
-		return err
-	}
-	if err := keepOwner(tmp, before); err != nil {
-		return err
-	}
-	if err := syncFile(tmp); err != nil {
-		return err
-	}
-	if runtime.GOOS == "windows" {
-		// Windows refuses to replace a file that is open. An agent that
-		// opens it from here on makes the rename fail, which leaves it
-		// running on the original: safe without the grace below.
-		release()
-		release = func() {}
-	}
-	if err := fsutil.Rename(tmp, path); err != nil {
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	if err := fsutil.SyncDir(filepath.Dir(path)); err != nil {
-		return err
-	}
-	if runtime.GOOS != "windows" {
-		time.Sleep(compactLockGrace)
-	}
-	return nil
-}
-
-// verifyCopy checks the compacted file's invariants and that it counts
-// the same messages as the original.
-func verifyCopy(orig *outbox.Store, tmp string) error {
-	ctx := context.Background()
-	cp, err := outbox.Open(tmp, outbox.Options{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("check the compacted copy: %w", err)
-	}
-	defer cp.Close(ctx)
-	if err := cp.Check(); err != nil {
-		return fmt.Errorf("check the compacted copy: %w", err)
-	}
-	a, err := orig.Stats(ctx)
-	if err != nil {
-		return err
-	}
-	b, err := cp.Stats(ctx)
-	if err != nil {
-		return err
-	}
-	if fmt.Sprint(admin.NewStats(a)) != fmt.Sprint(admin.NewStats(b)) {
-		return fmt.Errorf("the compacted copy counts %v, the database %v; nothing was changed", b.ByState, a.ByState)
-	}
-	return nil
-}
-
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("fsync %s: %w", path, err)
-	}
-	return f.Close()
 }
 
 // queueConn is the way to the queue: the database or the admin API.
