@@ -117,7 +117,7 @@ func (o *claimOp) apply(w *wtx) error {
 				return err
 			}
 			if r == nil || r.State != smsagent.StateQueued {
-				return fmt.Errorf("due index entry for message %s without a queued record", id)
+				return corruptf("due index entry for message %s without a queued record", id)
 			}
 			if !r.Expires.IsZero() && !o.now.Before(r.Expires) {
 				if budget == 0 {
@@ -505,7 +505,7 @@ func (s *Store) recover() error {
 				return err
 			}
 			if r == nil {
-				return fmt.Errorf("sending index entry for missing message %s", id)
+				return corruptf("sending index entry for missing message %s", id)
 			}
 			old := w.modify(r)
 			r.State = smsagent.StateQueued

@@ -7,9 +7,9 @@
 // before its file leaves the spool, an SMSC message id before a receipt can
 // need it, a receipt before its deliver_sm_resp.
 //
-// It implements the agent's side of SMPP 3.4: the submit_sm_resp outcomes
-// of §4.4.2 (command_status classes of §5.1.3 folded into Outcome), the
-// receipts of §4.6.1 and Appendix B (message_id, stat, err), the
+// It stores the agent's side of SMPP 3.4: the outcome of each part as an
+// Outcome (package agent maps submit_sm_resp command_status onto it, §4.4.2
+// and §5.1.3), the receipts of §4.6.1 and Appendix B (message_id, stat, err), the
 // message_state values of §5.2.28 as smsagent.State, and the reassembly of
 // concatenated incoming SMS (3GPP TS 23.040 §9.2.3.24.1; the concatenation
 // reference of outgoing messages is assigned here too).

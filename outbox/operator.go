@@ -216,7 +216,7 @@ func (o *retryFailedOp) apply(w *wtx) error {
 			return err
 		}
 		if r == nil {
-			return fmt.Errorf("done index entry for missing message %s", keyID(k[8:]))
+			return corruptf("done index entry for missing message %s", keyID(k[8:]))
 		}
 		if retryable(r.State) {
 			rs = append(rs, r)

@@ -104,7 +104,7 @@ func (w *wtx) guessFits(id smsagent.MessageID, seq int, rc *smsagent.Receipt, co
 		return false, false, err
 	}
 	if r == nil || seq < 1 || seq > len(r.Parts) {
-		return false, false, fmt.Errorf("SMSC index entry for message %s part %d without that part", id, seq)
+		return false, false, corruptf("SMSC index entry for message %s part %d without that part", id, seq)
 	}
 	if r.Parts[seq-1].State.Final() {
 		return false, true, nil
@@ -123,7 +123,7 @@ func (w *wtx) applyReceipt(id smsagent.MessageID, seq int, rc *smsagent.Receipt)
 		return 0, err
 	}
 	if r == nil || seq < 1 || seq > len(r.Parts) {
-		return 0, fmt.Errorf("SMSC index entry for message %s part %d without that part", id, seq)
+		return 0, corruptf("SMSC index entry for message %s part %d without that part", id, seq)
 	}
 	p := &r.Parts[seq-1]
 	if p.State.Final() {
@@ -224,7 +224,7 @@ func parkedUnder(w *wtx, key string) []uint64 {
 func (w *wtx) orphan(seq uint64) (*orphan, error) {
 	v := w.value(w.orphans, be64(nil, seq))
 	if v == nil {
-		return nil, fmt.Errorf("orphan-keys entry for missing receipt %d", seq)
+		return nil, corruptf("orphan-keys entry for missing receipt %d", seq)
 	}
 	o, err := decodeOrphan(v)
 	if err != nil {

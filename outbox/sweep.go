@@ -170,7 +170,7 @@ func sweepMO(w *wtx, n int) (int, error) {
 		set := string(k[8:])
 		v := w.value(w.mo, moKey(set, 0))
 		if v == nil {
-			return 0, fmt.Errorf("mo-age entry for missing incoming set %q", set)
+			return 0, corruptf("mo-age entry for missing incoming set %q", set)
 		}
 		hdr, err := decodeMOSet(v)
 		if err != nil {
@@ -192,7 +192,7 @@ func sweepReceiptTimeouts(w *wtx, n int) (int, error) {
 			return 0, err
 		}
 		if r == nil {
-			return 0, fmt.Errorf("awaiting index entry for missing message %s", keyID(k[8:]))
+			return 0, corruptf("awaiting index entry for missing message %s", keyID(k[8:]))
 		}
 		old := w.modify(r)
 		if err := w.finish(r, smsagent.StateSent, 0, reason); err != nil {
@@ -220,7 +220,7 @@ func sweepExpired(w *wtx, n int) (int, error) {
 			return 0, err
 		}
 		if r == nil {
-			return 0, fmt.Errorf("expiry index entry for missing message %s", keyID(k[8:]))
+			return 0, corruptf("expiry index entry for missing message %s", keyID(k[8:]))
 		}
 		if r.State == smsagent.StateQueued {
 			due = append(due, r)
@@ -242,7 +242,7 @@ func sweepPrune(w *wtx, n int) (int, error) {
 			return 0, err
 		}
 		if r == nil {
-			return 0, fmt.Errorf("done index entry for missing message %s", keyID(k[8:]))
+			return 0, corruptf("done index entry for missing message %s", keyID(k[8:]))
 		}
 		if err := w.remove(r); err != nil {
 			return 0, err

@@ -300,7 +300,7 @@ func (w *wtx) remove(r *record) error {
 
 func checkParts(r *record) error {
 	if len(r.Keys) != len(r.Parts) {
-		return fmt.Errorf("message %s: %d parts but %d keys", r.ID, len(r.Parts), len(r.Keys))
+		return corruptf("message %s: %d parts but %d keys", r.ID, len(r.Parts), len(r.Keys))
 	}
 	return nil
 }
