@@ -143,7 +143,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	enc := &encoder{method: method, from: cfg.SMSC.DefaultSender()}
 
 	if a.layout, err = spool.Prepare(cfg.Spool.Dir); err != nil {
-		return nil, fmt.Errorf("agent: spool: %w", err)
+		return nil, fmt.Errorf("agent: %w", err)
 	}
 	if err := os.MkdirAll(cfg.Store.Dir(), 0o750); err != nil {
 		return nil, fmt.Errorf("agent: state folder: %w", err)
@@ -199,6 +199,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	src.reportObs, _ = a.obs.(ReportObserver)
 	a.writer, err = inbox.New(src, inbox.Options{
 		Dir:      a.layout.Inbox,
+		TmpDir:   a.layout.InboxTmp,
 		Format:   inboxFormat(cfg.Spool.InboxFormat),
 		FileMode: cfg.Spool.FileMode,
 		Ready:    a.store.EventsReady(),

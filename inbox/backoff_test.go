@@ -39,7 +39,7 @@ func (s *downSource) EventsWritten(context.Context, []uint64) error { return nil
 func TestWriter_Backoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		src := &downSource{}
-		w, err := inbox.New(src, inbox.Options{Dir: t.TempDir(), RetryMin: 100 * time.Millisecond, RetryMax: time.Second, PollInterval: time.Hour})
+		w, err := inbox.New(src, inbox.Options{Dir: t.TempDir(), TmpDir: t.TempDir(), RetryMin: 100 * time.Millisecond, RetryMax: time.Second, PollInterval: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -51,7 +51,7 @@ func BenchmarkWriter(b *testing.B) {
 			for b.Loop() {
 				src := newSource(reportEvents(perRun, base)...)
 				base += perRun
-				w, err := inbox.New(src, inbox.Options{Dir: dir, PageSize: tc.page, SyncWorkers: tc.workers, Sync: tc.sync})
+				w, err := inbox.New(src, inbox.Options{Dir: dir, TmpDir: dir + ".tmp", PageSize: tc.page, SyncWorkers: tc.workers, Sync: tc.sync})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -21,10 +21,12 @@
 // device names, none of <>:"/\|?*, no trailing dot or space).
 //
 // Writer drains an event Source page by page. Each page is written as one
-// batch: temporary files in inbox/.tmp/ are written and fsynced by a small
+// batch: temporary files in Options.TmpDir (a private folder outside the
+// inbox, which producers may write) are written and fsynced by a small
 // fixed pool of workers, renamed into inbox/, and inbox/ is fsynced once;
 // only then does the Source hear that the events are written. A crash at any
 // point before that leaves the events in the Source, and the next run writes
 // them again under the same names with the same content, replacing whatever
-// part of the batch had already arrived. inbox/.tmp/ is emptied at start.
+// part of the batch had already arrived. TmpDir is emptied at start,
+// without following links, after it is checked to be the agent's own.
 package inbox

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -59,15 +60,17 @@ const (
 	DefaultRetryMax                  = 30 * time.Second
 )
 
-// tmpDir is the Writer's private folder inside the inbox.
-const tmpDir = ".tmp"
-
 // Options configure a Writer. Dir is required; zero values elsewhere mean
 // the defaults above.
 type Options struct {
-	// Dir is the inbox folder. It and Dir/.tmp are created (0750) if
-	// missing.
-	Dir    string
+	// Dir is the inbox folder, created (0750) if missing.
+	Dir string
+	// TmpDir is the Writer's private folder for temporary files: on the
+	// file system of Dir, and out of reach of everyone but the agent (not
+	// inside Dir, which producers may write: spool.Layout.InboxTmp). It is
+	// created (0700) if missing and refused when it is a link, not the
+	// agent's own, or writable by others (fsutil.PrivateDir). Required.
+	TmpDir string
 	Format Format
 	// FileMode is the permission of written files, before the umask.
 	FileMode os.FileMode
@@ -90,8 +93,9 @@ type Options struct {
 	// RetryMin and RetryMax bound the doubling delay after a failure.
 	RetryMin, RetryMax time.Duration
 	Logger             *slog.Logger
-	// CreateFile creates (or truncates) a temporary file for writing; a
-	// seam for tests that need a full disk. Nil means os.OpenFile.
+	// CreateFile creates a new temporary file for writing, failing when
+	// the name exists; a seam for tests that need a full disk. Nil means
+	// fsutil.CreateExclusive.
 	CreateFile func(path string, perm os.FileMode) (File, error)
 }
 
@@ -113,6 +117,9 @@ func New(src Source, opts Options) (*Writer, error) {
 	}
 	if opts.Dir == "" {
 		return nil, errors.New("inbox: no folder")
+	}
+	if opts.TmpDir == "" {
+		return nil, errors.New("inbox: no temporary folder")
 	}
 	if opts.Format != FormatJSON && opts.Format != FormatSMSTools {
 		return nil, fmt.Errorf("inbox: unknown format %d", opts.Format)
@@ -157,10 +164,10 @@ func New(src Source, opts Options) (*Writer, error) {
 	}
 	if opts.CreateFile == nil {
 		opts.CreateFile = func(path string, perm os.FileMode) (File, error) {
-			return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+			return fsutil.CreateExclusive(path, perm)
 		}
 	}
-	return &Writer{src: src, opts: opts, tmp: filepath.Join(opts.Dir, tmpDir), log: opts.Logger}, nil
+	return &Writer{src: src, opts: opts, tmp: opts.TmpDir, log: opts.Logger}, nil
 }
 
 // Err is the error that keeps events from being written (a full disk, a
@@ -275,19 +282,18 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// prepare creates the folders and empties .tmp of files a crash left.
+// prepare creates the folders and empties the temporary folder of files a
+// crash left. A temporary folder that is not the agent's own is refused
+// before anything in it is touched, and emptying it never follows a link.
 func (w *Writer) prepare() error {
-	if err := os.MkdirAll(w.tmp, 0o750); err != nil {
+	if err := os.MkdirAll(w.opts.Dir, 0o750); err != nil {
 		return fmt.Errorf("inbox: %w", err)
 	}
-	entries, err := os.ReadDir(w.tmp)
-	if err != nil {
-		return fmt.Errorf("inbox: %w", err)
+	if err := fsutil.PrivateDir(w.tmp); err != nil {
+		return fmt.Errorf("inbox: temporary folder: %w", err)
 	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(w.tmp, e.Name())); err != nil {
-			return fmt.Errorf("inbox: clear temporary folder: %w", err)
-		}
+	if err := fsutil.ClearPrivateDir(w.tmp); err != nil {
+		return fmt.Errorf("inbox: clear temporary folder: %w", err)
 	}
 	return nil
 }
@@ -396,9 +402,16 @@ func (w *Writer) writeTemps(files []file, tmps []string) error {
 
 func (w *Writer) writeTemp(f file, tmp *string) error {
 	// Temporary names come from the sequence number: unique within a
-	// batch, and a leftover from a failed attempt is simply truncated.
+	// batch. A leftover from a failed attempt whose removal failed too is
+	// removed now (as a name: a link is not followed) and the file created
+	// anew; nothing is ever written through an existing name.
 	path := filepath.Join(w.tmp, strconv.FormatUint(f.seq, 10)+".tmp")
 	out, err := w.opts.CreateFile(path, w.opts.FileMode)
+	if errors.Is(err, fs.ErrExist) {
+		if err = fsutil.Remove(path); err == nil {
+			out, err = w.opts.CreateFile(path, w.opts.FileMode)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("inbox: create %s: %w", f.name, err)
 	}

@@ -52,7 +52,7 @@ func start(t *testing.T, src inbox.Source, opts inbox.Options) (w *inbox.Writer,
 	return w, stop
 }
 
-// listDir returns the names in dir, without .tmp.
+// listDir returns the names in dir.
 func listDir(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -61,9 +61,7 @@ func listDir(t *testing.T, dir string) []string {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.Name() != ".tmp" {
-			names = append(names, e.Name())
-		}
+		names = append(names, e.Name())
 	}
 	return names
 }
@@ -78,7 +76,7 @@ func TestWriter_WritesEveryKind(t *testing.T) {
 		events := []smsagent.Event{deliveredReport(), unmatchedReport(), moEvent(), duplicateEvent()}
 		src := newSource(events...)
 		dir := filepath.Join(t.TempDir(), "inbox")
-		w, _ := start(t, src, inbox.Options{Dir: dir, Sync: mode})
+		w, _ := start(t, src, inbox.Options{Dir: dir, TmpDir: dir + ".tmp", Sync: mode})
 		<-src.done
 		// The delivered report is compared with the reviewed golden file,
 		// the others with their rendering.
@@ -118,13 +116,13 @@ func TestWriter_HostileReceiptStaysInside(t *testing.T) {
 	e := unmatchedReport()
 	e.Report.Receipt.SMSCID = "../../x" + string(bytes.Repeat([]byte{'\\', 0, 1, '/'}, 2560))
 	src := newSource(e)
-	start(t, src, inbox.Options{Dir: dir})
+	start(t, src, inbox.Options{Dir: dir, TmpDir: filepath.Join(root, ".inbox-tmp")})
 	<-src.done
 	names := listDir(t, dir)
 	if want := []string{"20261125T181500.123Z-e8.report.json"}; !slices.Equal(names, want) {
 		t.Errorf("inbox holds %q, want %q", names, want)
 	}
-	if rootNames := listDir(t, root); !slices.Equal(rootNames, []string{"inbox"}) {
+	if rootNames := listDir(t, root); !slices.Equal(rootNames, []string{".inbox-tmp", "inbox"}) {
 		t.Errorf("a file escaped the inbox: %q", rootNames)
 	}
 }
@@ -139,7 +137,7 @@ func TestWriter_CrashBeforeEventsWritten(t *testing.T) {
 		events := []smsagent.Event{deliveredReport(), moEvent(), duplicateEvent()}
 		first := newSource(events...)
 		first.setFailAck(errAck)
-		opts := inbox.Options{Dir: dir, Sync: mode, RetryMin: time.Millisecond, RetryMax: time.Millisecond}
+		opts := inbox.Options{Dir: dir, TmpDir: dir + ".tmp", Sync: mode, RetryMin: time.Millisecond, RetryMax: time.Millisecond}
 		w, stop := start(t, first, opts)
 		eventually(t, "the first run to fail marking events", func() bool { return errors.Is(w.Err(), errAck) })
 		stop()
@@ -150,7 +148,7 @@ func TestWriter_CrashBeforeEventsWritten(t *testing.T) {
 		if len(firstRun) != len(events) || first.pending() != len(events) {
 			t.Fatalf("first run: %d files, %d events pending; want %d and %d", len(firstRun), first.pending(), len(events), len(events))
 		}
-		if err := os.WriteFile(filepath.Join(dir, ".tmp", "9.tmp"), []byte("half a fi"), 0o640); err != nil {
+		if err := os.WriteFile(filepath.Join(dir+".tmp", "9.tmp"), []byte("half a fi"), 0o640); err != nil {
 			t.Fatal(err)
 		}
 
@@ -167,7 +165,7 @@ func TestWriter_CrashBeforeEventsWritten(t *testing.T) {
 				t.Errorf("%s changed between runs", name)
 			}
 		}
-		if tmp, _ := os.ReadDir(filepath.Join(dir, ".tmp")); len(tmp) != 0 {
+		if tmp, _ := os.ReadDir(dir + ".tmp"); len(tmp) != 0 {
 			t.Errorf(".tmp holds %v", tmp)
 		}
 	})
@@ -209,7 +207,7 @@ func TestWriter_DiskFull(t *testing.T) {
 		disk.full.Store(true)
 		events := reportEvents(40, 0)
 		src := newSource(events...)
-		w, _ := start(t, src, inbox.Options{Dir: dir, Sync: mode, PageSize: 16, SyncWorkers: 4,
+		w, _ := start(t, src, inbox.Options{Dir: dir, TmpDir: dir + ".tmp", Sync: mode, PageSize: 16, SyncWorkers: 4,
 			RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, CreateFile: disk.create})
 
 		// Several attempts fail; each leaves nothing behind and marks
@@ -233,7 +231,7 @@ func TestWriter_DiskFull(t *testing.T) {
 		if n := len(listDir(t, dir)); n != len(events) {
 			t.Errorf("%d files after the disk recovered, want %d", n, len(events))
 		}
-		if tmp, _ := os.ReadDir(filepath.Join(dir, ".tmp")); len(tmp) != 0 {
+		if tmp, _ := os.ReadDir(dir + ".tmp"); len(tmp) != 0 {
 			t.Errorf("partial temporary files left: %v", tmp)
 		}
 		eventually(t, "health to recover", func() bool { return w.Err() == nil })
@@ -256,10 +254,10 @@ func TestWriter_PartialFailureRemovesTemps(t *testing.T) {
 		return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	}
 	src := newSource(reportEvents(8, 0)...)
-	w, _ := start(t, src, inbox.Options{Dir: dir, SyncWorkers: 1, Sync: inbox.SyncFiles, CreateFile: create,
+	w, _ := start(t, src, inbox.Options{Dir: dir, TmpDir: dir + ".tmp", SyncWorkers: 1, Sync: inbox.SyncFiles, CreateFile: create,
 		RetryMin: time.Millisecond, RetryMax: time.Millisecond})
 	eventually(t, "the failure to be reported", func() bool { return w.Err() != nil })
-	if tmp, _ := os.ReadDir(filepath.Join(dir, ".tmp")); len(tmp) != 0 {
+	if tmp, _ := os.ReadDir(dir + ".tmp"); len(tmp) != 0 {
 		t.Errorf("after the failure .tmp holds %d files", len(tmp))
 	}
 	close(release)
@@ -269,7 +267,7 @@ func TestWriter_PartialFailureRemovesTemps(t *testing.T) {
 func TestWriter_PagesInOrder(t *testing.T) {
 	src := newSource(reportEvents(600, 0)...)
 	dir := t.TempDir()
-	start(t, src, inbox.Options{Dir: dir, PageSize: 256})
+	start(t, src, inbox.Options{Dir: dir, TmpDir: dir + ".tmp", PageSize: 256})
 	<-src.done
 	src.mu.Lock()
 	defer src.mu.Unlock()
@@ -288,7 +286,7 @@ func TestWriter_WakesUpOnReady(t *testing.T) {
 	src.total = 1
 	ready := make(chan struct{}, 1)
 	dir := t.TempDir()
-	start(t, src, inbox.Options{Dir: dir, Ready: ready, PollInterval: time.Hour})
+	start(t, src, inbox.Options{Dir: dir, TmpDir: dir + ".tmp", Ready: ready, PollInterval: time.Hour})
 	src.mu.Lock()
 	src.events = append(src.events, deliveredReport())
 	src.mu.Unlock()
@@ -310,7 +308,7 @@ func TestWriter_UnsafeSubjectFallsBack(t *testing.T) {
 	bad := smsagent.Event{Seq: 23, Kind: smsagent.EventMO, Time: t0, Subject: "e23"} // no payload: dropped
 	src := newSource(e, twin, other, bad)
 	dir := t.TempDir()
-	start(t, src, inbox.Options{Dir: dir})
+	start(t, src, inbox.Options{Dir: dir, TmpDir: dir + ".tmp"})
 	<-src.done
 	want := []string{"20261125T181500.123Z-42.report.json", "20261125T181500.123Z-e22.report.json", "20261125T181500.123Z-e7.report.json"}
 	if got := listDir(t, dir); !slices.Equal(got, want) {
@@ -337,13 +335,13 @@ func (s *flakySource) Events(ctx context.Context, after uint64, max int) ([]smsa
 func TestWriter_SourceErrorsAreRetried(t *testing.T) {
 	src := &flakySource{memSource: newSource(deliveredReport())}
 	src.fails.Store(3)
-	w, _ := start(t, src, inbox.Options{Dir: t.TempDir(), RetryMin: time.Millisecond, RetryMax: time.Millisecond})
+	w, _ := start(t, src, inbox.Options{Dir: t.TempDir(), TmpDir: t.TempDir(), RetryMin: time.Millisecond, RetryMax: time.Millisecond})
 	<-src.done
 	eventually(t, "health to recover", func() bool { return w.Err() == nil })
 }
 
 func TestWriter_RunStopsOnCancel(t *testing.T) {
-	w, err := inbox.New(newSource(), inbox.Options{Dir: t.TempDir(), PollInterval: time.Hour})
+	w, err := inbox.New(newSource(), inbox.Options{Dir: t.TempDir(), TmpDir: t.TempDir(), PollInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +364,7 @@ func TestWriter_RunFailsWhenFolderCannotBeMade(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	w, err := inbox.New(newSource(), inbox.Options{Dir: filepath.Join(file, "inbox")})
+	w, err := inbox.New(newSource(), inbox.Options{Dir: filepath.Join(file, "inbox"), TmpDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,10 +380,11 @@ func TestNew_Validation(t *testing.T) {
 		src  inbox.Source
 		opts inbox.Options
 	}{
-		{"no source", nil, inbox.Options{Dir: "x"}},
-		{"no folder", src, inbox.Options{}},
-		{"bad format", src, inbox.Options{Dir: "x", Format: 9}},
-		{"bad sync", src, inbox.Options{Dir: "x", Sync: 9}},
+		{"no source", nil, inbox.Options{Dir: "x", TmpDir: "t"}},
+		{"no folder", src, inbox.Options{TmpDir: "t"}},
+		{"no temporary folder", src, inbox.Options{Dir: "x"}},
+		{"bad format", src, inbox.Options{Dir: "x", TmpDir: "t", Format: 9}},
+		{"bad sync", src, inbox.Options{Dir: "x", TmpDir: "t", Sync: 9}},
 	} {
 		if _, err := inbox.New(tc.src, tc.opts); err == nil {
 			t.Errorf("%s: New accepted it", tc.name)

@@ -18,7 +18,7 @@ func TestWriter_FileMode(t *testing.T) {
 	for _, tc := range []struct{ set, want os.FileMode }{{0, 0o640}, {0o600, 0o600}} {
 		src := newSource(deliveredReport())
 		dir := t.TempDir()
-		start(t, src, inbox.Options{Dir: dir, FileMode: tc.set})
+		start(t, src, inbox.Options{Dir: dir, TmpDir: dir + ".tmp", FileMode: tc.set})
 		<-src.done
 		fi, err := os.Stat(filepath.Join(dir, listDir(t, dir)[0]))
 		if err != nil || fi.Mode().Perm() != tc.want {

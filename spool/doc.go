@@ -9,8 +9,9 @@
 //
 // # Folders
 //
-// Prepare creates outgoing/, inbox/, inbox/.tmp/, failed/, sent/ and .work/
-// (mode 0750) and proves with a probe file that the agent can create, rename
+// Prepare creates outgoing/, inbox/, failed/, sent/ (mode 0750) and the
+// private .work/ and .inbox-tmp/ (0700, refused when they are links, not
+// the agent's own or writable by others) and proves with a probe file that the agent can create, rename
 // and delete in each, and rename between the folders it moves files across,
 // which must share one file system.
 //

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/smsagent/smsagent/internal/fsutil"
 )
 
 // Folder modes from DESIGN.md "Spool folders". Prepare applies dirMode only
@@ -23,10 +25,13 @@ type Layout struct {
 	Root     string
 	Outgoing string // users drop message files here
 	Inbox    string // reports and incoming SMS
-	InboxTmp string // temporary files of the inbox writer
 	Failed   string // rejected files, each with NAME.error.json
 	Sent     string // accepted files when archiving is on
-	Work     string // claimed files being taken; private to the agent
+	// The private folders: under the root, which producers may not write,
+	// so that no producer can rename them or swap them for a link; mode
+	// 0700 and checked at every start (fsutil.PrivateDir).
+	Work     string // claimed files being taken
+	InboxTmp string // temporary files of the inbox writer
 }
 
 // NewLayout names the folders under root without touching the disk.
@@ -35,7 +40,7 @@ func NewLayout(root string) Layout {
 		Root:     root,
 		Outgoing: filepath.Join(root, "outgoing"),
 		Inbox:    filepath.Join(root, "inbox"),
-		InboxTmp: filepath.Join(root, "inbox", ".tmp"),
+		InboxTmp: filepath.Join(root, ".inbox-tmp"),
 		Failed:   filepath.Join(root, "failed"),
 		Sent:     filepath.Join(root, "sent"),
 		Work:     filepath.Join(root, ".work"),
@@ -63,7 +68,9 @@ var ErrNotFolder = errors.New("not a folder")
 
 const probePrefix = ".smsagent-probe-"
 
-// Prepare creates the spool folders under root (mode 0750) and checks that
+// Prepare creates the spool folders under root (mode 0750; the private
+// folders .work/ and .inbox-tmp/ 0700, refused unless they are the agent's
+// own, see fsutil.PrivateDir) and checks that
 // the agent can create, rename and delete files in each, and rename files
 // between the folders it moves files across (they must share one file
 // system, or a claim would be a copy). It checks at start what would
@@ -72,12 +79,27 @@ const probePrefix = ".smsagent-probe-"
 // folder and the fix.
 func Prepare(root string) (Layout, error) {
 	l := NewLayout(root)
-	folders := []string{l.Outgoing, l.Inbox, l.InboxTmp, l.Failed, l.Sent, l.Work}
-	for _, dir := range folders {
+	if err := os.MkdirAll(root, dirMode); err != nil {
+		return Layout{}, &FolderError{Folder: root, Op: "create", Err: err,
+			Fix: "create it, or give the agent's user write permission on its parent folder"}
+	}
+	for _, dir := range []string{l.Work, l.InboxTmp} {
+		if err := fsutil.PrivateDir(dir); err != nil {
+			var pe *fsutil.PrivateDirError
+			if errors.As(err, &pe) {
+				return Layout{}, &FolderError{Folder: dir, Op: "check", Err: fmt.Errorf("%w: %s", fsutil.ErrNotPrivate, pe.Reason),
+					Fix: "the agent keeps this folder to itself and touched nothing in it"}
+			}
+			return Layout{}, &FolderError{Folder: dir, Op: "create", Err: err,
+				Fix: "give the agent's user write permission on the spool folder"}
+		}
+	}
+	for _, dir := range []string{l.Outgoing, l.Inbox, l.Failed, l.Sent, l.Work, l.InboxTmp} {
 		if err := prepareFolder(dir); err != nil {
 			return Layout{}, err
 		}
 	}
+	removeLegacyInboxTmp(l.Inbox)
 	// Every move the agent makes: outgoing → .work (claim), .work → failed,
 	// .work → sent, and the inbox writer's .tmp → inbox.
 	moves := [][]string{
@@ -121,6 +143,18 @@ func prepareFolder(dir string) error {
 		return &FolderError{Folder: dir, Op: "remove", Err: err, Fix: fix}
 	}
 	return nil
+}
+
+// removeLegacyInboxTmp removes inbox/.tmp, where earlier versions kept the
+// inbox writer's temporary files: inside the producers' inbox/ it was
+// theirs to replace. It is removed only when it is a folder of the agent's
+// own; whatever else stands there (a link, a producer's folder) is left
+// alone, since nothing reads it any more.
+func removeLegacyInboxTmp(inbox string) {
+	legacy := filepath.Join(inbox, ".tmp")
+	if fsutil.ClearPrivateDir(legacy) == nil {
+		_ = os.Remove(legacy)
+	}
 }
 
 // probeMoves walks one probe file through the folders of chain in order and

@@ -50,7 +50,7 @@ func WriteTemp(dir, base string, data []byte, perm os.FileMode) (path string, er
 	name := "." + base + "." + strconv.Itoa(os.Getpid()) + "-" +
 		strconv.FormatUint(tmpCounter.Add(1), 10) + ".tmp"
 	path = filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	f, err := CreateExclusive(path, perm)
 	if err != nil {
 		return "", fmt.Errorf("create temporary file: %w", err)
 	}
@@ -70,6 +70,14 @@ func WriteTemp(dir, base string, data []byte, perm os.FileMode) (path string, er
 		return "", fmt.Errorf("close %s: %w", path, err)
 	}
 	return path, nil
+}
+
+// CreateExclusive creates a new file at path for writing. It never opens
+// an existing file and never follows a link: a name someone planted (a
+// link to the queue database, say) makes it fail with fs.ErrExist instead
+// of writing through it.
+func CreateExclusive(path string, perm os.FileMode) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|noFollow, perm)
 }
 
 // Rename renames old to new, retrying for a bounded time while the platform

@@ -4,6 +4,7 @@ package fsutil
 
 import (
 	"errors"
+	"io/fs"
 	"syscall"
 )
 
@@ -30,3 +31,15 @@ func IsTransient(err error) bool {
 	}
 	return false
 }
+
+// ownedPrivately has nothing to check on Windows: a private folder's access
+// is its ACL, which the service installation sets (package service), and a
+// Windows link cannot be made without a privilege producers do not have.
+func ownedPrivately(string, fs.FileInfo) error { return nil }
+
+// sharedParent: as ownedPrivately.
+func sharedParent(string, fs.FileInfo) error { return nil }
+
+// noFollow: Windows has no such flag; O_EXCL refuses an existing name,
+// links included.
+const noFollow = 0
