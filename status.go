@@ -54,7 +54,9 @@ type IntakeStatus struct {
 	Duplicates    uint64 `json:"duplicates"`
 	Pending       int    `json:"pending"`
 	Stalled       bool   `json:"stalled"`
-	LastError     string `json:"last_error,omitempty"`
+	// StuckWorkers counts the workers on one file for over a minute.
+	StuckWorkers int    `json:"stuck_workers"`
+	LastError    string `json:"last_error,omitempty"`
 }
 
 // InboxStatus describes the inbox writer.

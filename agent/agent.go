@@ -61,6 +61,9 @@ type Options struct {
 	// configuration, last (reconnect backoff and throttle pauses in tests
 	// that should not wait a minute); nil changes nothing.
 	TunePool func(*bindpool.Options)
+	// TuneIntake adjusts the spool intake's options last (tests: a parser
+	// that blocks, a shorter StuckAfter); nil changes nothing.
+	TuneIntake func(*spool.Options)
 	// DrainTimeout, UnbindTimeout and SweepInterval default to the
 	// constants above.
 	DrainTimeout, UnbindTimeout, SweepInterval time.Duration
@@ -177,7 +180,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	}
 
 	po := parseOptions(cfg, a.log)
-	a.intake, err = spool.New(spool.Options{
+	io := spool.Options{
 		Layout: a.layout,
 		Store:  intakeStore{Store: a.store, a: a},
 		Parse: func(r io.Reader, name string) ([]smsagent.Message, error) {
@@ -191,8 +194,11 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		MaxFileSize:    int64(cfg.Spool.MaxFileSize),
 		Logger:         a.log,
 		Now:            a.clock,
-	})
-	if err != nil {
+	}
+	if opts.TuneIntake != nil {
+		opts.TuneIntake(&io)
+	}
+	if a.intake, err = spool.New(io); err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
 	src := &eventSource{store: a.store, obs: a.obs}
@@ -407,6 +413,8 @@ func (a *Agent) Ready() error {
 		return errors.New("stopping")
 	case a.started.Load() == nil:
 		return errors.New("starting")
+	case a.intake.Stats().Stuck > 0:
+		return errors.New(intakeStuck(a.intake.Stats()))
 	case a.pool.AuthFailed() != nil:
 		return fmt.Errorf("SMSC refused the credentials: %v", a.pool.AuthFailed())
 	case !bound(a.pool):

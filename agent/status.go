@@ -7,6 +7,7 @@ import (
 
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/outbox"
+	"github.com/smsagent/smsagent/spool"
 )
 
 // housekeep runs the time-driven work until ctx ends: outbox.Sweep (receipt
@@ -87,7 +88,7 @@ func (a *Agent) Status(ctx context.Context) (smsagent.Status, error) {
 	is := a.intake.Stats()
 	st.Intake = smsagent.IntakeStatus{
 		FilesTaken: is.Taken, FilesRejected: is.Rejected, Messages: is.Messages, Duplicates: is.Duplicates,
-		Pending: is.Pending, Stalled: is.Stalled != "", LastError: is.LastError,
+		Pending: is.Pending, Stalled: is.Stalled != "", StuckWorkers: is.Stuck, LastError: is.LastError,
 	}
 	st.Inbox = smsagent.InboxStatus{Backlog: stats.Events, Written: a.writer.Written()}
 	if err := a.writer.Err(); err != nil {
@@ -104,8 +105,20 @@ func (a *Agent) Status(ctx context.Context) (smsagent.Status, error) {
 	if is.Stalled != "" {
 		st.Health = append(st.Health, "intake stalled: "+is.Stalled)
 	}
+	if is.Stuck > 0 {
+		st.Health = append(st.Health, intakeStuck(is))
+	}
 	st.Health = append(st.Health, a.health.list()...)
 	return st, nil
+}
+
+// intakeStuck words workers that have been on one file too long. The
+// subject holds no file name (DESIGN.md: what a local user sees without
+// the token); which file it is shows in the log and in .work/.
+func intakeStuck(is spool.Stats) string {
+	return fmt.Sprintf("intake stuck: %d of the workers taking files have been on one file since %s "+
+		"(a file system call that does not return?); files behind them wait", is.Stuck,
+		is.StuckSince.UTC().Format(time.RFC3339))
 }
 
 // linkDown words a link that has been down longer than linkDownAlarm, with

@@ -54,7 +54,7 @@ func sampleStatus() smsagent.Status {
 				Reconnects: 4, Throttled: 2},
 		},
 		Queue:  smsagent.QueueStatus{ByState: map[string]int{"queued": 12, "sending": 3, "sent": 40, "delivered": 900}, Awaiting: 38},
-		Intake: smsagent.IntakeStatus{FilesTaken: 10, Pending: 2, Stalled: true},
+		Intake: smsagent.IntakeStatus{FilesTaken: 10, Pending: 2, Stalled: true, StuckWorkers: 1},
 		Inbox:  smsagent.InboxStatus{Backlog: 5, Written: 30},
 		Health: []string{"intake stalled: no space left on device"},
 	}
@@ -70,7 +70,7 @@ var smsagentNames = []string{
 	"smsagent_status_up", "smsagent_build_info", "smsagent_queue_messages", "smsagent_queue_awaiting_receipt_messages",
 	"smsagent_bind_state", "smsagent_bind_outstanding_requests", "smsagent_bind_submits_total",
 	"smsagent_bind_reconnects_total", "smsagent_bind_throttled_total", "smsagent_inbox_backlog_events",
-	"smsagent_intake_pending_files", "smsagent_intake_stalled", "smsagent_health_problems",
+	"smsagent_intake_pending_files", "smsagent_intake_stalled", "smsagent_intake_stuck_workers", "smsagent_health_problems",
 }
 
 // TestMetrics_Exposition checks the exact text of a small scenario: what

@@ -25,6 +25,7 @@ type statusCollector struct {
 	bindThrottled                *prometheus.Desc
 	inboxBacklog                 *prometheus.Desc
 	intakePending, intakeStalled *prometheus.Desc
+	intakeStuck                  *prometheus.Desc
 	healthProblems               *prometheus.Desc
 }
 
@@ -46,6 +47,7 @@ func newStatusCollector(src StatusSource) *statusCollector {
 		inboxBacklog:    d("inbox_backlog_events", "Reports and incoming SMS stored but not yet written to inbox/."),
 		intakePending:   d("intake_pending_files", "Files seen in outgoing/ and not yet taken."),
 		intakeStalled:   d("intake_stalled", "1 while intake has stopped taking files because storing or quarantining failed."),
+		intakeStuck:     d("intake_stuck_workers", "Intake workers on one file for over a minute (a file system call that does not return)."),
 		healthProblems:  d("health_problems", "Conditions an operator must act on (the health lines of smsagent status)."),
 	}
 }
@@ -54,7 +56,7 @@ func newStatusCollector(src StatusSource) *statusCollector {
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.buildInfo, c.queue, c.awaiting, c.bindState, c.bindOutstanding,
 		c.bindSubmits, c.bindReconnects, c.bindThrottled, c.inboxBacklog, c.intakePending, c.intakeStalled,
-		c.healthProblems} {
+		c.intakeStuck, c.healthProblems} {
 		ch <- d
 	}
 }
@@ -113,5 +115,6 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		stalled = 1
 	}
 	gauge(c.intakeStalled, stalled)
+	gauge(c.intakeStuck, float64(st.Intake.StuckWorkers))
 	gauge(c.healthProblems, float64(len(st.Health)))
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/smsagent/smsagent/internal/fsutil"
@@ -359,9 +360,13 @@ func (l *loop) removeBarriers() {
 	}
 }
 
-func (l *loop) work(ctx context.Context) {
+// work takes the files the loop hands out; busy holds when it began the
+// current one (Intake.stuck).
+func (l *loop) work(ctx context.Context, busy *atomic.Int64) {
 	for j := range l.jobs {
+		busy.Store(max(l.in.now().UnixNano(), 1))
 		r := l.in.take(ctx, j)
+		busy.Store(0)
 		select {
 		case l.results <- r:
 		case <-ctx.Done():

@@ -63,6 +63,11 @@ type Options struct {
 	// Workers is the number of files taken at once; concurrent batches share
 	// the outbox's group commits. Default 16.
 	Workers int
+	// StuckAfter is how long a worker may spend on one file before Stats
+	// counts it as stuck (a file system call that does not return: a
+	// hung network mount, a device). Default 1 minute: taking the largest
+	// file allowed takes seconds.
+	StuckAfter time.Duration
 
 	// Logger receives warnings about rejected files and stalls; nil
 	// discards.
@@ -95,6 +100,7 @@ const (
 	DefaultRescanInterval = 10 * time.Second
 	DefaultMaxFileSize    = 64 << 20
 	DefaultWorkers        = 16
+	DefaultStuckAfter     = time.Minute
 )
 
 // Stats counts what intake did since it was created. Read it with
@@ -113,7 +119,11 @@ type Stats struct {
 	Pending, InFlight int
 	// Stalled holds the reason intake stopped taking files; empty while it
 	// takes files.
-	Stalled     string
+	Stalled string
+	// Stuck is the number of workers busy with one file for longer than
+	// Options.StuckAfter, StuckSince when the longest of them began.
+	Stuck       int
+	StuckSince  time.Time
 	LastError   string
 	LastErrorAt time.Time
 }
@@ -128,16 +138,19 @@ type Intake struct {
 	taken, rejected, messages, duplicates, bytes atomic.Uint64
 	recovered, rescans, overflows                atomic.Uint64
 	pending, inFlight                            atomic.Int64
+	// busySince[k] is when worker k began its file (Unix nanoseconds of
+	// the clock), 0 while it waits for one.
+	busySince []atomic.Int64
 
 	errMu     sync.Mutex
 	stalled   string
 	lastErr   string
 	lastErrAt time.Time
 
-	// names serialises choosing a free name in failed/ and sent/ and the
-	// rename into it, so that two workers finishing files with the same name
-	// cannot both pick the same free slot.
-	names sync.Mutex
+	// reserved holds the names in failed/ and sent/ a worker is checking
+	// or moving a file to (reserve); names guards only the map.
+	names    sync.Mutex
+	reserved map[string]bool
 
 	running atomic.Bool
 	cancel  context.CancelFunc
@@ -158,7 +171,7 @@ func New(opts Options) (*Intake, error) {
 	case opts.Layout.Outgoing == "" || opts.Layout.Work == "" || opts.Layout.Failed == "" ||
 		(opts.Archive && opts.Layout.Sent == ""):
 		return nil, errors.New("spool: Options.Layout is incomplete; use spool.Prepare")
-	case opts.Settle < 0 || opts.RescanInterval < 0 || opts.MaxFileSize < 0 || opts.Workers < 0:
+	case opts.Settle < 0 || opts.RescanInterval < 0 || opts.MaxFileSize < 0 || opts.Workers < 0 || opts.StuckAfter < 0:
 		return nil, errors.New("spool: negative option")
 	}
 	if opts.Settle == 0 {
@@ -173,6 +186,9 @@ func New(opts Options) (*Intake, error) {
 	if opts.Workers == 0 {
 		opts.Workers = DefaultWorkers
 	}
+	if opts.StuckAfter == 0 {
+		opts.StuckAfter = DefaultStuckAfter
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -182,7 +198,8 @@ func New(opts Options) (*Intake, error) {
 	if opts.newWatcher == nil {
 		opts.newWatcher = newFSWatcher
 	}
-	return &Intake{opts: opts, log: opts.Logger.With("component", "spool"), now: opts.Now}, nil
+	return &Intake{opts: opts, log: opts.Logger.With("component", "spool"), now: opts.Now,
+		busySince: make([]atomic.Int64, opts.Workers)}, nil
 }
 
 // Run takes files until ctx ends, then waits for the files being taken to
@@ -260,9 +277,12 @@ func (in *Intake) Close(ctx context.Context) error {
 
 // Stats returns the counters. Safe from any goroutine.
 func (in *Intake) Stats() Stats {
+	stuck, since := in.stuck()
 	in.errMu.Lock()
 	defer in.errMu.Unlock()
 	return Stats{
+		Stuck:       stuck,
+		StuckSince:  since,
 		Taken:       in.taken.Load(),
 		Rejected:    in.rejected.Load(),
 		Messages:    in.messages.Load(),
@@ -277,6 +297,29 @@ func (in *Intake) Stats() Stats {
 		LastError:   in.lastErr,
 		LastErrorAt: in.lastErrAt,
 	}
+}
+
+// stuck counts the workers busy with one file for longer than StuckAfter
+// and says when the longest of them began. The workers only store their
+// start times; reading them here needs no lock, so a stuck worker cannot
+// make Stats (and so status and readiness) hang too.
+func (in *Intake) stuck() (n int, since time.Time) {
+	limit := in.now().Add(-in.opts.StuckAfter).UnixNano()
+	var oldest int64
+	for i := range in.busySince {
+		began := in.busySince[i].Load()
+		if began == 0 || began > limit {
+			continue
+		}
+		n++
+		if oldest == 0 || began < oldest {
+			oldest = began
+		}
+	}
+	if n > 0 {
+		since = time.Unix(0, oldest)
+	}
+	return n, since
 }
 
 func (in *Intake) noteError(err error) {

@@ -153,8 +153,8 @@ func (l *loop) highWater() int { return 16 * l.opts.Workers }
 
 func (l *loop) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for range l.opts.Workers {
-		wg.Go(func() { l.work(ctx) })
+	for k := range l.opts.Workers {
+		wg.Go(func() { l.work(ctx, &l.in.busySince[k]) })
 	}
 	wg.Go(l.syncer)
 	defer func() {

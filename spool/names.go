@@ -114,16 +114,36 @@ func isHex(s string) bool {
 	return err == nil && s != ""
 }
 
+// maxNameLen is the longest name of one path element every platform takes:
+// 255 bytes on Linux file systems, 255 UTF-16 units on NTFS (a UTF-8 byte
+// count is never below the UTF-16 count of the same text).
+const maxNameLen = 255
+
+// reportSuffix ends the name of the report beside a file in failed/.
+const reportSuffix = ".error.json"
+
 // numbered gives the n-th name tried when name is taken in failed/ or sent/:
-// "a.json", "a.1.json", "a.2.json". The extension stays last so that tools
-// that pick files by extension still see the right one.
-func numbered(name string, n int) string {
-	if n == 0 {
-		return name
-	}
+// "a.json", "a.1.json", "a.2.json", shortened so that it and suffix (the
+// report's ".error.json", or nothing) fit in maxNameLen: the part before
+// the extension is cut at a rune boundary. The extension stays last so
+// that tools that pick files by extension still see the right one; an
+// extension too long to keep counts as part of the name. Any name a file
+// system accepted in outgoing/ thus has a quarantine name that fits.
+func numbered(name string, n int, suffix string) string {
 	ext := filepath.Ext(name)
-	if ext == name {
+	if ext == name || len(ext) > 16 {
 		ext = ""
 	}
-	return name[:len(name)-len(ext)] + "." + strconv.Itoa(n) + ext
+	stem, num := name[:len(name)-len(ext)], ""
+	if n > 0 {
+		num = "." + strconv.Itoa(n)
+	}
+	if room := maxNameLen - len(suffix) - len(num) - len(ext); len(stem) > room {
+		cut := max(room, 0)
+		for cut > 0 && !utf8.RuneStart(stem[cut]) {
+			cut--
+		}
+		stem = stem[:cut]
+	}
+	return stem + num + ext
 }

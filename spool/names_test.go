@@ -65,19 +65,34 @@ func TestClaim_Names(t *testing.T) {
 }
 
 func TestNumbered(t *testing.T) {
+	long := strings.Repeat("a", 245) + ".json"
+	euro := strings.Repeat("€", 85) + ".json" // 255 bytes
 	for _, c := range []struct {
-		name string
-		n    int
-		want string
+		name   string
+		n      int
+		suffix string
+		want   string
 	}{
-		{"a.json", 0, "a.json"},
-		{"a.json", 1, "a.1.json"},
-		{"a.json", 12, "a.12.json"},
-		{"noext", 2, "noext.2"},
-		{"a.b.c", 1, "a.b.1.c"},
+		{"a.json", 0, "", "a.json"},
+		{"a.json", 1, "", "a.1.json"},
+		{"a.json", 12, "", "a.12.json"},
+		{"noext", 2, "", "noext.2"},
+		{"a.b.c", 1, "", "a.b.1.c"},
+		{long, 0, "", long},
+		{long, 0, ".error.json", strings.Repeat("a", 239) + ".json"},
+		{long, 3, ".error.json", strings.Repeat("a", 237) + ".3.json"},
+		{long, 3, "", strings.Repeat("a", 245) + ".3.json"},
+		// Cut at a rune boundary: 79 euro signs are 237 bytes.
+		{euro, 1, ".error.json", strings.Repeat("€", 79) + ".1.json"},
+		// An extension too long to keep is part of the name.
+		{"a." + strings.Repeat("x", 252), 0, ".error.json", "a." + strings.Repeat("x", 242)},
 	} {
-		if got := spool.Numbered(c.name, c.n); got != c.want {
-			t.Errorf("Numbered(%q, %d) = %q, want %q", c.name, c.n, got, c.want)
+		got := spool.Numbered(c.name, c.n, c.suffix)
+		if got != c.want {
+			t.Errorf("Numbered(%q, %d, %q) = %q, want %q", c.name, c.n, c.suffix, got, c.want)
+		}
+		if len(got)+len(c.suffix) > 255 || !utf8.ValidString(got) {
+			t.Errorf("Numbered(%q, %d, %q) = %q: %d bytes with the suffix, or cut inside a rune", c.name, c.n, c.suffix, got, len(got)+len(c.suffix))
 		}
 	}
 }

@@ -53,7 +53,7 @@ func (in *Intake) take(ctx context.Context, j *job) result {
 		return in.reject(j, path, in.tooLarge(fi.Size()), nil)
 	}
 
-	f, err := fsutil.Open(path)
+	f, err := fsutil.OpenRegular(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return result{job: j, out: outGone}
@@ -241,24 +241,71 @@ func (in *Intake) finish(j *job, path string) result {
 }
 
 // moveFree renames path into dir under name, or under the first numbered
-// variant of name that is free: nothing there is ever overwritten.
+// variant of name that is free: nothing there is ever overwritten, and an
+// entry that is not a regular file (a link, a folder, a FIFO someone
+// placed) only makes the name taken.
 func (in *Intake) moveFree(path, dir, name string) (string, error) {
+	for n := 0; ; n++ {
+		target := filepath.Join(dir, numbered(name, n, ""))
+		if !in.reserve(target) {
+			continue
+		}
+		free, err := absent(target)
+		if err == nil && free {
+			err = fsutil.Rename(path, target)
+		}
+		in.unreserve(target)
+		if err != nil || free {
+			return target, err
+		}
+	}
+}
+
+// reserve claims a target name for one worker while it checks and uses
+// it, so that two workers finishing files of the same name never pick the
+// same free slot. Only the map is locked: the file I/O that follows runs
+// outside the lock, so one slow or hanging file system call stalls one
+// worker, never the others.
+func (in *Intake) reserve(target string) bool {
 	in.names.Lock()
 	defer in.names.Unlock()
-	for n := 0; ; n++ {
-		target := filepath.Join(dir, numbered(name, n))
-		if _, err := os.Lstat(target); err == nil {
-			continue
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return "", err
-		}
-		return target, fsutil.Rename(path, target)
+	if in.reserved[target] {
+		return false
 	}
+	if in.reserved == nil {
+		in.reserved = make(map[string]bool)
+	}
+	in.reserved[target] = true
+	return true
+}
+
+func (in *Intake) unreserve(target string) {
+	in.names.Lock()
+	delete(in.reserved, target)
+	in.names.Unlock()
+}
+
+// absent reports whether nothing at all is at path (Lstat: a link counts
+// as there, whatever it points to).
+func absent(path string) (bool, error) {
+	_, err := os.Lstat(path)
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return true, nil
+	}
+	return false, err
 }
 
 // failureReport is failed/NAME.error.json.
 type failureReport struct {
-	File     string    `json:"file"`
+	// File is the name the file had in outgoing/.
+	File string `json:"file"`
+	// FailedAs is its name in failed/: File, or a numbered or shortened
+	// variant when that name is taken or too long to carry the report's
+	// suffix.
+	FailedAs string    `json:"failed_as"`
 	Error    string    `json:"error"`
 	Problems []Problem `json:"problems"`
 	FailedAt time.Time `json:"failed_at"`
@@ -289,47 +336,60 @@ func (in *Intake) reject(j *job, path, why string, problems []Problem) result {
 // Crash story (step 5): the report is written durably before the file moves.
 // A crash between the two leaves the claim in .work/ and a report naming it;
 // the next run fails the file again, finds that report is its own, and
-// reuses the same names. A name is free when failed/NAME does not exist and
-// failed/NAME.error.json does not exist or belongs to this claim.
+// reuses the same names. A name is free when nothing is at failed/NAME and
+// failed/NAME.error.json is absent or a regular file written for this
+// claim. Every name tried fits with its report suffix (numbered), so a long
+// name never turns into an error that would stop intake.
 func (in *Intake) quarantine(path string, j *job, rep failureReport) (string, error) {
-	in.names.Lock()
-	defer in.names.Unlock()
 	dir := in.opts.Layout.Failed
 	for n := 0; ; n++ {
-		name := numbered(j.name, n)
+		name := numbered(j.name, n, reportSuffix)
 		target := filepath.Join(dir, name)
-		if _, err := os.Lstat(target); err == nil {
+		if !in.reserve(target) {
 			continue
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return "", err
 		}
-		report := target + ".error.json"
-		if _, err := os.Lstat(report); err == nil {
-			if !reportOf(report, j.claim) {
-				continue
-			}
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return "", err
+		done, err := in.quarantineAs(path, target, j.claim, rep)
+		in.unreserve(target)
+		if err != nil || done {
+			return name, err
 		}
-		data, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return "", err
-		}
-		// The temporary file goes to .work/ under a hidden name, which the
-		// next start removes if a crash leaves it there.
-		if err := fsutil.WriteFile(report, append(data, '\n'), fileMode, in.opts.Layout.Work); err != nil {
-			return "", err
-		}
-		if err := fsutil.Rename(path, target); err != nil {
-			return "", err
-		}
-		return name, fsutil.SyncDir(dir)
 	}
 }
 
-// reportOf reports whether the report at path was written for claim.
+// quarantineAs moves the file to target with its report, or says the name
+// is taken (false, nil). The caller holds target's reservation.
+func (in *Intake) quarantineAs(path, target, claim string, rep failureReport) (bool, error) {
+	if free, err := absent(target); err != nil || !free {
+		return false, err
+	}
+	report := target + reportSuffix
+	if free, err := absent(report); err != nil {
+		return false, err
+	} else if !free && !reportOf(report, claim) {
+		return false, nil
+	}
+	rep.FailedAs = filepath.Base(target)
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return false, err
+	}
+	// The temporary file goes to .work/ under a hidden name, which the
+	// next start removes if a crash leaves it there; the rename replaces
+	// an old report of this claim, never writes through it.
+	if err := fsutil.WriteFile(report, append(data, '\n'), fileMode, in.opts.Layout.Work); err != nil {
+		return false, err
+	}
+	if err := fsutil.Rename(path, target); err != nil {
+		return false, err
+	}
+	return true, fsutil.SyncDir(filepath.Dir(target))
+}
+
+// reportOf reports whether the report at path is a regular file written
+// for claim. Anything else there (a FIFO, a device, a link) is never
+// opened for reading: fsutil.OpenRegular refuses it without blocking.
 func reportOf(path, claim string) bool {
-	f, err := os.Open(path)
+	f, err := fsutil.OpenRegular(path)
 	if err != nil {
 		return false
 	}

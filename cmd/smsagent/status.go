@@ -97,6 +97,10 @@ func printStatus(w io.Writer, st smsagent.Status, now time.Time) error {
 	if in.Stalled {
 		intake += "; STALLED"
 	}
+	if in.StuckWorkers > 0 {
+		intake += fmt.Sprintf("; STUCK (%d %s on one file for over a minute)", in.StuckWorkers,
+			plural(in.StuckWorkers, "worker", "workers"))
+	}
 	if in.LastError != "" {
 		intake += "; last error: " + cell(in.LastError, 0)
 	}

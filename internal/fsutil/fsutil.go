@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 var tmpCounter atomic.Uint64
@@ -46,6 +47,16 @@ func WriteFile(path string, data []byte, perm os.FileMode, tmpDir string) (err e
 func WriteTemp(dir, base string, data []byte, perm os.FileMode) (path string, err error) {
 	if dir == "" {
 		dir = "."
+	}
+	// The base only helps a person recognise a leftover; cut it so the
+	// whole name stays far below a file system's 255 bytes whatever the
+	// target's name.
+	if len(base) > 64 {
+		cut := 64
+		for cut > 0 && !utf8.RuneStart(base[cut]) {
+			cut--
+		}
+		base = base[:cut]
 	}
 	name := "." + base + "." + strconv.Itoa(os.Getpid()) + "-" +
 		strconv.FormatUint(tmpCounter.Add(1), 10) + ".tmp"
@@ -106,6 +117,44 @@ func Open(path string) (*os.File, error) {
 		return err
 	})
 	return f, err
+}
+
+// ErrNotRegular is the cause when OpenRegular finds something other than a
+// regular file: a folder, a link, a FIFO, a device or a socket.
+var ErrNotRegular = errors.New("not a regular file")
+
+// OpenRegular opens path for reading only if it is a regular file, with
+// the same bounded retry as Rename. It never follows a link and never
+// blocks on a FIFO or a device a neighbour placed under an expected name
+// (Unix: O_NOFOLLOW|O_NONBLOCK, then the open file is checked to be the
+// regular file Lstat saw).
+func OpenRegular(path string) (*os.File, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &os.PathError{Op: "open", Path: path, Err: ErrNotRegular}
+	}
+	var f *os.File
+	err = retry(func() error {
+		var err error
+		f, err = os.OpenFile(path, os.O_RDONLY|noFollow|nonBlock, 0)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	opened, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	if !opened.Mode().IsRegular() || !os.SameFile(fi, opened) {
+		_ = f.Close()
+		return nil, &os.PathError{Op: "open", Path: path, Err: ErrNotRegular}
+	}
+	return f, nil
 }
 
 // RetryBudget bounds how long Rename, Remove and Open keep retrying a

@@ -60,3 +60,7 @@ func sharedParent(dir string, parent fs.FileInfo) error {
 // noFollow refuses to open a symbolic link (O_EXCL with O_CREATE already
 // does; this also covers opens without them).
 const noFollow = syscall.O_NOFOLLOW
+
+// nonBlock keeps an open of a FIFO from waiting for a writer; regular files
+// ignore it.
+const nonBlock = syscall.O_NONBLOCK

@@ -43,3 +43,6 @@ func sharedParent(string, fs.FileInfo) error { return nil }
 // noFollow: Windows has no such flag; O_EXCL refuses an existing name,
 // links included.
 const noFollow = 0
+
+// nonBlock: opening a file never waits on Windows.
+const nonBlock = 0
