@@ -9,6 +9,7 @@ type Status struct {
 	Version string       `json:"version"`
 	Started time.Time    `json:"started_at"`
 	Binds   []BindStatus `json:"binds"`
+	SMSC    SMSCStatus   `json:"smsc"`
 	Queue   QueueStatus  `json:"queue"`
 	Intake  IntakeStatus `json:"intake"`
 	Inbox   InboxStatus  `json:"inbox"`
@@ -24,6 +25,16 @@ type Status struct {
 	// states and times only, without the last errors and with each health
 	// line cut to its subject.
 	Redacted bool `json:"redacted,omitempty"`
+}
+
+// SMSCStatus describes the SMSC account as a whole.
+type SMSCStatus struct {
+	// CredentialsRefused is set while the SMSC refuses the account's
+	// credentials; RefusedSince is when that began, Refusals the binds it
+	// refused since.
+	CredentialsRefused bool      `json:"credentials_refused"`
+	RefusedSince       time.Time `json:"credentials_refused_since,omitzero"`
+	Refusals           uint64    `json:"refused_binds,omitempty"`
 }
 
 // BindStatus describes one SMPP session slot of the bind pool.

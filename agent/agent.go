@@ -416,7 +416,7 @@ func (a *Agent) Ready() error {
 	case a.intake.Stats().Stuck > 0:
 		return errors.New(intakeStuck(a.intake.Stats()))
 	case a.pool.AuthFailed() != nil:
-		return fmt.Errorf("SMSC refused the credentials: %v", a.pool.AuthFailed())
+		return fmt.Errorf("smsc credentials refused: %v", a.pool.AuthFailed())
 	case !bound(a.pool):
 		return errors.New("no SMSC session bound")
 	}

@@ -26,6 +26,10 @@ func poolOptions(cfg *config.Config, handler func(smpp.Request), log *slog.Logge
 			SystemType:   s.SystemType,
 			AddressRange: s.AddressRange,
 		},
+		// Read at every bind, so a rotated password file is used without
+		// a restart.
+		Password:        s.ReadPassword,
+		AuthRetry:       s.AuthRetry,
 		Sessions:        s.Sessions,
 		Window:          s.Window,
 		Throughput:      s.Throughput,

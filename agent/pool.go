@@ -29,7 +29,8 @@ type Pool interface {
 	// sessions right now.
 	Capacity() int
 	Status() []smsagent.BindStatus
-	// AuthFailed is non-nil once bad credentials stopped reconnecting.
+	// AuthFailed is non-nil while the SMSC refuses the account's
+	// credentials (a *bindpool.AuthError from package bindpool's pool).
 	AuthFailed() error
 	// Close unbinds every session, waiting for the unbind_resp until ctx
 	// ends; requests still waiting then end with the session's cause.

@@ -2,10 +2,12 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/bindpool"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/spool"
 )
@@ -98,7 +100,13 @@ func (a *Agent) Status(ctx context.Context) (smsagent.Status, error) {
 	st.Rates.FilesPerSec, st.Rates.SubmitsPerSec, st.Rates.ReceiptsPerSec = a.rates.average(now)
 
 	if err := a.pool.AuthFailed(); err != nil {
-		st.Health = append(st.Health, fmt.Sprintf("smsc: credentials refused, not reconnecting until restarted: %v", err))
+		st.SMSC.CredentialsRefused = true
+		var ae *bindpool.AuthError
+		if errors.As(err, &ae) {
+			st.SMSC.RefusedSince, st.SMSC.Refusals = ae.Since, ae.Refusals
+		}
+		st.Health = append(st.Health, fmt.Sprintf("smsc credentials refused: check smsc.system_id and the "+
+			"password (a changed password file is tried at once): %v", err))
 	} else if line := a.linkDown(st.Binds, now); line != "" {
 		st.Health = append(st.Health, line)
 	}

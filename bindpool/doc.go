@@ -18,11 +18,15 @@
 //   - ESME_RALYBND or ESME_RBINDFAIL (§5.1.3): the SMSC still holds a
 //     session for us, usually our own stale one; retry after the longer
 //     Options.BusyBackoff (30 s to 2 min) instead of counting it as fatal.
-//   - ESME_RINVPASWD, ESME_RINVSYSID or ESME_RINVSYSTYP: bad credentials.
-//     Every slot makes one attempt; after a refusal none makes another
-//     until the pool is made again (a configuration change), because an
-//     ESME that hammers an SMSC with a wrong password gets its account
-//     blocked. AuthFailed and Status say so, and the log once.
+//   - ESME_RINVPASWD, ESME_RINVSYSID or ESME_RINVSYSTYP: the credentials
+//     are refused. The first slot refused probes: it binds again after
+//     Options.AuthBackoff (about Options.AuthRetry, default 5 min, with
+//     jitter) or as soon as Options.Password gives another password (a
+//     rotated password file, read every Options.AuthPoll); every other
+//     slot waits until a bind succeeds. An ESME that hammers an SMSC with
+//     a wrong password gets its account blocked, and one that never tries
+//     again stops a site until someone restarts it. AuthFailed (an
+//     *AuthError) and Status say so while it lasts, the log once.
 //   - ESME_RINVBNDSTS in a submit_sm_resp: the SMSC lost our bind; the
 //     slot closes the session and binds again.
 //

@@ -26,6 +26,11 @@ type Options struct {
 	// TLS, when not nil, wraps the connection in TLS (with Dial nil).
 	TLS *tls.Config
 
+	// Password gives the password each bind attempt uses, read again
+	// every time, so that a password rotated in its file is used without
+	// a restart. Nil uses Bind.Password.
+	Password func() (string, error)
+
 	// Bind is what every session binds with. Bind.Mode is
 	// smpp.Transceiver (the default when zero) or smpp.Transmitter; with
 	// Receivers set, Transmitter is the only valid mode.
@@ -71,6 +76,15 @@ type Options struct {
 	// which it drops only after its idle timeout (uudashr/jsmpp#54 saw
 	// two minutes). Default: full jitter from 30 s to 2 min.
 	BusyBackoff BackoffStrategy
+	// AuthRetry is about how long the pool waits before it tries
+	// credentials the SMSC refused again (ESME_RINVPASWD, ESME_RINVSYSID,
+	// ESME_RINVSYSTYP); AuthBackoff, when set, decides instead (default:
+	// uniform in [AuthRetry/2, AuthRetry)). Default 5 minutes.
+	AuthRetry   time.Duration
+	AuthBackoff BackoffStrategy
+	// AuthPoll is how often Password is read during that wait, to try a
+	// changed password at once. Default 10 s.
+	AuthPoll time.Duration
 	// Rand is the random source of the default strategies; nil uses the
 	// runtime's.
 	Rand rand.Source
@@ -105,6 +119,8 @@ const (
 	defaultThrottlePause   = time.Second
 	defaultThrottleMax     = 30 * time.Second
 	defaultThrottleRecover = 10 * time.Second
+	defaultAuthRetry       = 5 * time.Minute
+	defaultAuthPoll        = 10 * time.Second
 )
 
 // withDefaults checks o and fills in its zero fields.
@@ -158,6 +174,19 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.BusyBackoff == nil {
 		o.BusyBackoff = NewFullJitter(defaultBusyBackoffMin, defaultBusyBackoffMax, src)
+	}
+	if o.AuthRetry <= 0 {
+		o.AuthRetry = defaultAuthRetry
+	}
+	if o.AuthBackoff == nil {
+		o.AuthBackoff = NewFullJitter(o.AuthRetry/2, o.AuthRetry, src)
+	}
+	if o.AuthPoll <= 0 {
+		o.AuthPoll = defaultAuthPoll
+	}
+	if o.Password == nil {
+		password := o.Bind.Password
+		o.Password = func() (string, error) { return password, nil }
 	}
 	t := &o.Throttle
 	if t.Pause <= 0 {

@@ -36,9 +36,8 @@ type Pool struct {
 	slots []*slot
 	tx    []*slot // the slots that may submit, in slot order
 
-	quit     chan struct{} // closed by Close: waits give up
-	authStop chan struct{} // closed when the SMSC refused the credentials
-	wg       sync.WaitGroup
+	quit chan struct{} // closed by Close: waits give up
+	wg   sync.WaitGroup
 
 	mu        sync.Mutex
 	started   bool
@@ -51,11 +50,17 @@ type Pool struct {
 	// changed is made when a submitter has to wait and closed by the next
 	// event that may let it go on: a window slot freed, a session bound
 	// or lost, Close. Nil while nobody waits.
-	changed   chan struct{}
-	next      int // where the next least-outstanding search starts
-	authErr   error
-	thr       throttle
-	throttled uint64 // throttling answers, the pool's whole life
+	changed chan struct{}
+	next    int // where the next least-outstanding search starts
+	// auth is the SMSC's refusal of the account's credentials while it
+	// lasts (nil once a bind succeeds again), probed by one slot;
+	// authCleared is closed when it ends, authRefusals counts refusals.
+	auth         *AuthError
+	prober       *slot
+	authCleared  chan struct{}
+	authRefusals uint64
+	thr          throttle
+	throttled    uint64 // throttling answers, the pool's whole life
 }
 
 // New checks opts and returns a pool; Start connects it.
@@ -65,13 +70,12 @@ func New(opts Options) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{
-		opts:     o,
-		log:      o.Logger,
-		now:      o.Clock,
-		quit:     make(chan struct{}),
-		authStop: make(chan struct{}),
-		ready:    make(chan struct{}),
-		thr:      newThrottle(o.Throttle, o.Throughput),
+		opts:  o,
+		log:   o.Logger,
+		now:   o.Clock,
+		quit:  make(chan struct{}),
+		ready: make(chan struct{}),
+		thr:   newThrottle(o.Throttle, o.Throughput),
 	}
 	p.lim = rate.NewLimiter(p.thr.limit, burst(p.thr.limit))
 	add := func(mode smpp.BindMode) {
@@ -210,8 +214,8 @@ func (p *Pool) Submit(ctx context.Context, sm *pdu.SubmitSM, done func(smpp.Resu
 
 // notBoundLocked is Submit's error without a bound transmitter.
 func (p *Pool) notBoundLocked() error {
-	if p.authErr != nil {
-		return errors.Join(ErrNotBound, p.authErr)
+	if p.auth != nil {
+		return errors.Join(ErrNotBound, p.auth)
 	}
 	return ErrNotBound
 }
@@ -395,14 +399,19 @@ func (p *Pool) Capacity() int {
 	return n
 }
 
-// AuthFailed is non-nil once the SMSC refused the account's credentials
-// (ESME_RINVPASWD, ESME_RINVSYSID, ESME_RINVSYSTYP): no slot reconnects
-// until the pool is made again with a corrected configuration, because
-// retrying bad credentials gets accounts blocked.
+// AuthFailed is a *AuthError while the SMSC refuses the account's
+// credentials (ESME_RINVPASWD, ESME_RINVSYSID, ESME_RINVSYSTYP), nil
+// otherwise. Meanwhile one slot tries again every Options.AuthRetry (with
+// jitter) and as soon as the password changes; the others wait for it, so
+// a wrong password costs the account one bind per retry, not one per slot
+// per reconnect (SMSCs block accounts that hammer them).
 func (p *Pool) AuthFailed() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.authErr
+	if p.auth == nil {
+		return nil
+	}
+	return p.auth
 }
 
 // Status describes every slot: transmitters (or transceivers) first, then
@@ -441,8 +450,10 @@ type Stats struct {
 	PausedUntil time.Time
 	// Rate is the submissions per second allowed now; 0 means no limit.
 	Rate float64
-	// AuthError is AuthFailed's text, "" while the credentials stand.
-	AuthError string
+	// AuthError is AuthFailed's text, "" while the credentials stand;
+	// AuthRefusals counts the binds refused for credentials, ever.
+	AuthError    string
+	AuthRefusals uint64
 }
 
 // Stats returns the pool's counters and throttling state now.
@@ -465,9 +476,10 @@ func (p *Pool) Stats() Stats {
 	if p.thr.limit != rate.Inf {
 		st.Rate = float64(p.thr.limit)
 	}
-	if p.authErr != nil {
-		st.AuthError = p.authErr.Error()
+	if p.auth != nil {
+		st.AuthError = p.auth.Error()
 	}
+	st.AuthRefusals = p.authRefusals
 	return st
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,38 +229,59 @@ func TestPool_Start_badCredentials(t *testing.T) {
 	}
 }
 
-// Once the credentials are refused on one slot, a slot that was bound does
-// not reconnect after it loses its session: the whole account stops.
-func TestPool_Start_badCredentialsStopAccount(t *testing.T) {
+// TestPool_credentialsRefusedThenAccepted: while the SMSC refuses the
+// password, one slot tries again on AuthBackoff and the others wait, so
+// the account sees one refused bind per retry rather than one per slot per
+// reconnect; AuthFailed and Status say so. When the SMSC accepts again (a
+// provider's outage ends), every slot binds by itself.
+func TestPool_credentialsRefusedThenAccepted(t *testing.T) {
 	srv := startServer(t, smsc.Options{})
-	// The first bind is refused, the second accepted: which slot gets
-	// which is up to the race.
-	srv.SetFaults(smsc.Faults{RefuseBinds: pdu.StatusInvPaswd, RefuseBindsCount: 1})
-	p := startPool(t, options(srv))
-	eventually(t, "one slot refused and one bound", func() bool {
-		st := p.Status()
-		return st[0].State != st[1].State &&
-			(st[0].State == "auth-failed" || st[1].State == "auth-failed") &&
-			(st[0].State == "bound" || st[1].State == "bound")
-	})
-	if p.AuthFailed() == nil {
-		t.Fatal("AuthFailed nil after a refused password")
+	srv.SetFaults(smsc.Faults{RefuseBinds: pdu.StatusInvPaswd, RefuseBindsCount: 1 << 30})
+	retries := &recorder{delay: 20 * time.Millisecond}
+	o := options(srv)
+	o.Sessions, o.AuthBackoff, o.AuthPoll = 3, retries, time.Hour
+	p := startPool(t, o)
+	eventually(t, "five retries of the credentials", func() bool { return len(retries.Calls()) >= 5 })
+	var ae *bindpool.AuthError
+	if err := p.AuthFailed(); !errors.As(err, &ae) || !errors.Is(err, pdu.StatusInvPaswd) || ae.Since.IsZero() {
+		t.Fatalf("AuthFailed = %v, want an *AuthError wrapping ESME_RINVPASWD", err)
 	}
-	// The bound session still submits.
-	if res := submit(t, p, "4915100000001"); res.Header.Status != pdu.StatusOK {
-		t.Fatalf("submit on the bound slot: %+v", res)
-	}
-	srv.Drop("", false)
-	eventually(t, "the bound slot to give up", func() bool {
-		for _, s := range p.Status() {
-			if s.State != "auth-failed" {
-				return false
-			}
+	for _, s := range p.Status() {
+		if s.State != "auth-failed" {
+			t.Errorf("slot %d: %s, want auth-failed", s.Slot, s.State)
 		}
-		return true
-	})
-	if st := srv.Stats(); st.Binds != 1 || st.BindsRefused != 1 {
-		t.Errorf("simulator: %d binds, %d refused; want no bind attempt after the refusal", st.Binds, st.BindsRefused)
+	}
+	// Three first attempts, then one per retry of the one probing slot.
+	if refused, calls := srv.Stats().BindsRefused, len(retries.Calls()); refused > 3+calls {
+		t.Errorf("%d binds refused after %d retries: want at most one per retry beyond the first three", refused, calls)
+	}
+	srv.SetFaults(smsc.Faults{})
+	eventually(t, "every slot bound once the SMSC accepts", func() bool { return allBound(p) })
+	if err := p.AuthFailed(); err != nil {
+		t.Errorf("AuthFailed = %v after a bind succeeded", err)
+	}
+	if st := p.Stats(); st.AuthError != "" || st.AuthRefusals < 5 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestPool_passwordChangedPickedUp: a password rotated where Options.Password
+// reads it (the password file) is tried as soon as it is seen, without
+// waiting out the retry and without a restart.
+func TestPool_passwordChangedPickedUp(t *testing.T) {
+	srv := startServer(t, smsc.Options{Accounts: map[string]string{"tester": "new-pw"}})
+	var password atomic.Value
+	password.Store("old-pw")
+	o := options(srv)
+	o.Bind.SystemID = "tester"
+	o.Sessions, o.AuthRetry, o.AuthPoll = 2, time.Hour, 10*time.Millisecond
+	o.Password = func() (string, error) { return password.Load().(string), nil }
+	p := startPool(t, o)
+	eventually(t, "the old password refused", func() bool { return p.AuthFailed() != nil })
+	password.Store("new-pw")
+	eventually(t, "both slots bound with the new password", func() bool { return allBound(p) })
+	if err := p.AuthFailed(); err != nil {
+		t.Errorf("AuthFailed = %v", err)
 	}
 }
 

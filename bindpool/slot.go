@@ -50,21 +50,22 @@ type slot struct {
 	everBound   bool
 }
 
-// run keeps the slot bound until ctx ends or the credentials are refused:
-// connect, serve until the session ends, back off, again (SMPP 3.4 §2.2: a
-// session binds once; after a refusal or a loss we dial again).
+// run keeps the slot bound until ctx ends: connect, serve until the
+// session ends, back off, again (SMPP 3.4 §2.2: a session binds once;
+// after a refusal or a loss we dial again).
 func (p *Pool) run(ctx context.Context, sl *slot) {
 	defer p.wg.Done()
 	failures := 0
 	var delay time.Duration
 	for first := true; ; first = false {
-		// Every slot makes its first attempt; only later ones ask
-		// whether the account's credentials were refused meanwhile. So
-		// bad credentials cost exactly one bind per slot.
+		// Every slot makes its first attempt; later ones first wait out
+		// their backoff, and while the SMSC refuses the credentials every
+		// slot but the one probing them waits until a bind succeeds.
 		if !first && !p.backoff(ctx, sl, delay) {
 			return
 		}
-		sess, err := p.connect(ctx, sl)
+		delay = 0
+		sess, password, err := p.connect(ctx, sl)
 		if err != nil {
 			if ctx.Err() != nil {
 				p.stop(sl, stateClosed)
@@ -75,8 +76,11 @@ func (p *Pool) run(ctx context.Context, sl *slot) {
 			if errors.As(err, &be) {
 				switch be.Status.Class() {
 				case pdu.ClassBadCredentials:
-					p.refused(sl, err)
-					return
+					if !p.refused(ctx, sl, err, password) {
+						return
+					}
+					failures = 0
+					continue
 				case pdu.ClassBindBusy:
 					strategy = p.opts.BusyBackoff
 				}
@@ -101,24 +105,31 @@ func (p *Pool) run(ctx context.Context, sl *slot) {
 	}
 }
 
-// connect dials and binds. A failed bind closes its session; connect waits
-// for it to end, so no goroutine outlives the attempt.
-func (p *Pool) connect(ctx context.Context, sl *slot) (*smpp.Session, error) {
+// connect dials and binds with the password Options.Password gives now,
+// and returns that password (for refused to compare a later one with). A
+// failed bind closes its session; connect waits for it to end, so no
+// goroutine outlives the attempt.
+func (p *Pool) connect(ctx context.Context, sl *slot) (*smpp.Session, string, error) {
 	p.setState(sl, stateConnecting, "")
+	req := p.opts.Bind
+	req.Mode = sl.mode
+	password, err := p.opts.Password()
+	if err != nil {
+		return nil, "", fmt.Errorf("bindpool: read the password: %w", err)
+	}
+	req.Password = password
 	dctx, cancel := context.WithTimeout(ctx, p.opts.BindTimeout)
 	conn, err := p.opts.Dial(dctx)
 	cancel()
 	if err != nil {
-		return nil, err
+		return nil, password, err
 	}
 	sess := smpp.NewSession(conn, p.sessionOptions(sl))
-	req := p.opts.Bind
-	req.Mode = sl.mode
 	if err := sess.Bind(ctx, req); err != nil {
 		<-sess.Done()
-		return nil, err
+		return nil, password, err
 	}
-	return sess, nil
+	return sess, password, nil
 }
 
 func (p *Pool) sessionOptions(sl *slot) smpp.SessionOptions {
@@ -178,35 +189,46 @@ func (p *Pool) closeContext() context.Context {
 	return context.Background()
 }
 
-// backoff waits delay before the next attempt. It reports false, with the
-// slot's final state set, when the pool closes or the credentials were
-// refused on another slot.
+// backoff waits delay before the next attempt, then, while the SMSC
+// refuses the credentials and another slot probes them, until a bind
+// succeeds. It reports false, with the slot's final state set, when the
+// pool closes.
 func (p *Pool) backoff(ctx context.Context, sl *slot, delay time.Duration) bool {
-	if p.authRefused() {
-		p.stop(sl, stateAuthFailed)
-		return false
+	if delay > 0 {
+		p.setState(sl, stateBackoff, "")
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			p.stop(sl, stateClosed)
+			return false
+		}
 	}
-	p.setState(sl, stateBackoff, "")
-	t := time.NewTimer(delay)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-		p.stop(sl, stateClosed)
-		return false
-	case <-p.authStop:
-	}
-	if p.authRefused() {
-		p.stop(sl, stateAuthFailed)
-		return false
-	}
-	return true
+	return p.awaitCredentials(ctx, sl)
 }
 
-func (p *Pool) authRefused() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.authErr != nil
+// awaitCredentials parks sl while the SMSC refuses the account's
+// credentials and another slot probes them.
+func (p *Pool) awaitCredentials(ctx context.Context, sl *slot) bool {
+	for {
+		p.mu.Lock()
+		waiting := p.auth != nil && p.prober != sl
+		cleared := p.authCleared
+		if waiting {
+			p.setStateLocked(sl, stateAuthFailed, "")
+		}
+		p.mu.Unlock()
+		if !waiting {
+			return true
+		}
+		select {
+		case <-cleared:
+		case <-ctx.Done():
+			p.stop(sl, stateClosed)
+			return false
+		}
+	}
 }
 
 // setState moves the slot to state; a non-empty lastErr replaces the
@@ -237,6 +259,11 @@ func (p *Pool) attach(sl *slot, sess *smpp.Session) {
 		sl.reconnects++
 	}
 	sl.everBound = true
+	accepted := p.auth != nil
+	if accepted {
+		p.auth, p.prober = nil, nil
+		close(p.authCleared)
+	}
 	if sl.mode != smpp.Receiver {
 		p.txBound++
 		if p.txBound == 1 {
@@ -246,6 +273,9 @@ func (p *Pool) attach(sl *slot, sess *smpp.Session) {
 	p.broadcastLocked()
 	reconnects := sl.reconnects
 	p.mu.Unlock()
+	if accepted {
+		p.log.Info("smsc accepts the credentials again", "system_id", p.opts.Bind.SystemID)
+	}
 	p.log.Info("smsc bound", "slot", sl.index, "mode", sl.mode.String(), "smsc", sess.PeerSystemID(),
 		"reconnects", reconnects)
 }
@@ -305,21 +335,79 @@ func (p *Pool) lost(sl *slot, cause error, lasted time.Duration, failures int) t
 	return delay
 }
 
-// refused stops the whole account after bad credentials. Retrying cannot
-// help until someone fixes the configuration, and hammering the SMSC with
-// a wrong password gets accounts blocked (Kannel stops too).
-func (p *Pool) refused(sl *slot, err error) {
+// refused records a refusal of the account's credentials and waits before
+// sl may bind again; false when the pool closed meanwhile. The first slot
+// refused probes: it tries again after Options.AuthBackoff (minutes, with
+// jitter) or as soon as Options.Password gives another password (a
+// rotated password file), checking every Options.AuthPoll. Every other
+// slot waits until a bind succeeds. Retrying at the reconnect pace would
+// get the account blocked by SMSCs that count failed logins; never
+// retrying would stop a site until someone restarts it (a password rotated
+// at the SMSC a minute late, a short authentication outage there).
+func (p *Pool) refused(ctx context.Context, sl *slot, err error, password string) bool {
+	now := p.now()
 	p.mu.Lock()
-	first := p.authErr == nil
+	first := p.auth == nil
 	if first {
-		p.authErr = fmt.Errorf("bindpool: smsc refused the credentials of system_id %q, not reconnecting until the configuration changes: %w",
-			p.opts.Bind.SystemID, err)
-		close(p.authStop)
+		p.auth = &AuthError{SystemID: p.opts.Bind.SystemID, Since: now, Retry: p.opts.AuthRetry, Err: err}
+		p.prober = sl
+		p.authCleared = make(chan struct{})
 	}
+	p.authRefusals++
+	p.auth.Refusals++
+	p.auth.Err = err
+	probing := p.prober == sl
+	probes := p.auth.Refusals
+	cleared := p.authCleared
 	p.setStateLocked(sl, stateAuthFailed, err.Error())
 	p.mu.Unlock()
 	if first {
-		p.log.Error("smsc refused the credentials: not reconnecting until the configuration changes",
-			"system_id", p.opts.Bind.SystemID, "error", err.Error())
+		p.log.Error("smsc refuses the credentials; trying again every few minutes and when the password changes",
+			"system_id", p.opts.Bind.SystemID, "error", err.Error(), "retry", p.opts.AuthRetry)
+	}
+	if !probing {
+		return p.awaitCredentials(ctx, sl)
+	}
+	wait := p.opts.AuthBackoff.Calculate(int(min(probes, 64)))
+	p.log.Debug("smsc credentials: next try", "slot", sl.index, "in", wait.Round(time.Second))
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	poll := time.NewTicker(p.opts.AuthPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case <-timer.C:
+			return true
+		case <-cleared:
+			// Another slot bound (its attempt was under way when this
+			// one was refused): the credentials work after all.
+			return true
+		case <-poll.C:
+			if pw, err := p.opts.Password(); err == nil && pw != password {
+				p.log.Info("smsc password changed; binding with it now", "system_id", p.opts.Bind.SystemID)
+				return true
+			}
+		case <-ctx.Done():
+			p.stop(sl, stateClosed)
+			return false
+		}
 	}
 }
+
+// AuthError says that the SMSC refuses the account's credentials, since
+// when, and how often the pool tries again. AuthFailed returns it.
+type AuthError struct {
+	SystemID string
+	Since    time.Time
+	Retry    time.Duration // Options.AuthRetry
+	Refusals uint64        // binds refused since Since
+	Err      error         // the last refusal
+}
+
+func (e *AuthError) Error() string {
+	return fmt.Sprintf("bindpool: smsc refuses the credentials of system_id %q (since %s, %d refused binds); "+
+		"trying again about every %s and as soon as the password changes: %v",
+		e.SystemID, e.Since.UTC().Format(time.RFC3339), e.Refusals, e.Retry, e.Err)
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }

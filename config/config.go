@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/smsagent/smsagent"
@@ -58,6 +59,10 @@ type SMSC struct {
 	// exponential backoff with full jitter between them.
 	ReconnectMin time.Duration `yaml:"reconnect_min"`
 	ReconnectMax time.Duration `yaml:"reconnect_max"`
+	// AuthRetry is about how long the agent waits before it binds again
+	// with credentials the SMSC refused (with jitter, from half of it);
+	// a changed password file is tried at once.
+	AuthRetry time.Duration `yaml:"auth_retry"`
 	// MessageID is the rule for matching a receipt's message id to the id
 	// of a submit_sm_resp.
 	MessageID MessageIDRule `yaml:"message_id"`
@@ -257,6 +262,28 @@ const (
 	LogJSON LogFormat = "json"
 )
 
+// ReadPassword reads the SMSC password from its source as it is now: the
+// environment variable PasswordEnv, else smsc.password_file (read again at
+// every call, so a rotated file is used without a restart), else the
+// inline smsc.password, which only a restart changes.
+func (s *SMSC) ReadPassword() (string, error) {
+	if env := os.Getenv(PasswordEnv); env != "" {
+		return env, nil
+	}
+	if s.PasswordFile == "" {
+		return s.Password.Reveal(), nil
+	}
+	data, err := os.ReadFile(s.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("config: smsc.password_file: %w", err)
+	}
+	pw := strings.TrimRight(string(data), "\r\n")
+	if len(pw) > 8 {
+		return "", fmt.Errorf("config: smsc.password_file %s: the password is %d bytes; SMPP 3.4 allows 8", s.PasswordFile, len(pw))
+	}
+	return pw, nil
+}
+
 // PasswordEnv names the environment variable that, when set and not empty,
 // supplies the SMSC password ahead of smsc.password_file and smsc.password.
 const PasswordEnv = "SMSAGENT_SMSC_PASSWORD"
@@ -276,6 +303,7 @@ func Default() *Config {
 			BindTimeout:     10 * time.Second,
 			ReconnectMin:    time.Second,
 			ReconnectMax:    time.Minute,
+			AuthRetry:       5 * time.Minute,
 			MessageID:       MessageIDAuto,
 			Split:           SplitUDH,
 			ReceiptGrace:    5 * time.Minute,

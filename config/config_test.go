@@ -114,6 +114,7 @@ func TestDefault_EveryKey(t *testing.T) {
 		"smsc.bind_timeout":     "10s",
 		"smsc.reconnect_min":    "1s",
 		"smsc.reconnect_max":    "1m",
+		"smsc.auth_retry":       "5m",
 		"smsc.message_id":       "auto",
 		"smsc.split":            "udh",
 		"smsc.default_from":     "",

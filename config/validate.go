@@ -204,6 +204,7 @@ func (c *Config) validate(ps *problems) {
 	checkDuration(ps, "smsc.bind_timeout", s.BindTimeout, time.Second, 5*time.Minute)
 	checkDuration(ps, "smsc.reconnect_min", s.ReconnectMin, 100*time.Millisecond, time.Minute)
 	checkDuration(ps, "smsc.reconnect_max", s.ReconnectMax, time.Second, time.Hour)
+	checkDuration(ps, "smsc.auth_retry", s.AuthRetry, 10*time.Second, 24*time.Hour)
 	if s.ReconnectMax < s.ReconnectMin {
 		ps.add("smsc.reconnect_max", "must not be below smsc.reconnect_min (%s), got %s", FormatDuration(s.ReconnectMin), FormatDuration(s.ReconnectMax))
 	}

@@ -70,7 +70,8 @@ var smsagentNames = []string{
 	"smsagent_status_up", "smsagent_build_info", "smsagent_queue_messages", "smsagent_queue_awaiting_receipt_messages",
 	"smsagent_bind_state", "smsagent_bind_outstanding_requests", "smsagent_bind_submits_total",
 	"smsagent_bind_reconnects_total", "smsagent_bind_throttled_total", "smsagent_inbox_backlog_events",
-	"smsagent_intake_pending_files", "smsagent_intake_stalled", "smsagent_intake_stuck_workers", "smsagent_health_problems",
+	"smsagent_intake_pending_files", "smsagent_intake_stalled", "smsagent_intake_stuck_workers", "smsagent_smsc_credentials_refused",
+	"smsagent_health_problems",
 }
 
 // TestMetrics_Exposition checks the exact text of a small scenario: what

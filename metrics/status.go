@@ -26,6 +26,7 @@ type statusCollector struct {
 	inboxBacklog                 *prometheus.Desc
 	intakePending, intakeStalled *prometheus.Desc
 	intakeStuck                  *prometheus.Desc
+	credentialsRefused           *prometheus.Desc
 	healthProblems               *prometheus.Desc
 }
 
@@ -48,7 +49,9 @@ func newStatusCollector(src StatusSource) *statusCollector {
 		intakePending:   d("intake_pending_files", "Files seen in outgoing/ and not yet taken."),
 		intakeStalled:   d("intake_stalled", "1 while intake has stopped taking files because storing or quarantining failed."),
 		intakeStuck:     d("intake_stuck_workers", "Intake workers on one file for over a minute (a file system call that does not return)."),
-		healthProblems:  d("health_problems", "Conditions an operator must act on (the health lines of smsagent status)."),
+		credentialsRefused: d("smsc_credentials_refused", "1 while the SMSC refuses the account's credentials (the agent "+
+			"tries again every smsc.auth_retry and when the password file changes)."),
+		healthProblems: d("health_problems", "Conditions an operator must act on (the health lines of smsagent status)."),
 	}
 }
 
@@ -56,7 +59,7 @@ func newStatusCollector(src StatusSource) *statusCollector {
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.buildInfo, c.queue, c.awaiting, c.bindState, c.bindOutstanding,
 		c.bindSubmits, c.bindReconnects, c.bindThrottled, c.inboxBacklog, c.intakePending, c.intakeStalled,
-		c.intakeStuck, c.healthProblems} {
+		c.intakeStuck, c.credentialsRefused, c.healthProblems} {
 		ch <- d
 	}
 }
@@ -116,5 +119,10 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.intakeStalled, stalled)
 	gauge(c.intakeStuck, float64(st.Intake.StuckWorkers))
+	refused := 0.0
+	if st.SMSC.CredentialsRefused {
+		refused = 1
+	}
+	gauge(c.credentialsRefused, refused)
 	gauge(c.healthProblems, float64(len(st.Health)))
 }
