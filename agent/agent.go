@@ -192,6 +192,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		Settle:         cfg.Spool.Settle,
 		RescanInterval: cfg.Spool.RescanInterval,
 		MaxFileSize:    int64(cfg.Spool.MaxFileSize),
+		ParseBudget:    ParseBudget(cfg.Spool.MaxMessages),
 		Logger:         a.log,
 		Now:            a.clock,
 	}

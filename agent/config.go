@@ -49,12 +49,26 @@ func decodeMO(dataCoding byte, data []byte) (text, encoding string) {
 }
 
 // parseOptions are msgfile's options for the configured spool.
+// minMessageBytes is about the shortest line a message takes in NDJSON
+// ({"to":"+1234567","text":"x"} and its newline).
+const minMessageBytes = 32
+
+// ParseBudget is the bytes of files taken at once (spool.Options) for a
+// limit of maxMessages messages per file: what maxMessages of the shortest
+// messages take. Files taken together then hold at most about maxMessages
+// messages, the memory of one file at the limit, whatever the number of
+// workers; a larger file is taken alone, and refused at the limit.
+func ParseBudget(maxMessages int) int64 {
+	return int64(max(maxMessages, 1)) * minMessageBytes
+}
+
 func parseOptions(cfg *config.Config, log *slog.Logger) msgfile.Options {
 	cs := msgfile.CharsetUTF8
 	if cfg.Spool.Charset == config.CharsetISO885915 {
 		cs = msgfile.CharsetISO885915
 	}
-	return msgfile.Options{Logger: log, SMSToolsCharset: cs, MaxSize: int64(cfg.Spool.MaxFileSize)}
+	return msgfile.Options{Logger: log, SMSToolsCharset: cs, MaxSize: int64(cfg.Spool.MaxFileSize),
+		MaxMessages: cfg.Spool.MaxMessages}
 }
 
 // splitMethod is the concatenation method configured for the SMSC

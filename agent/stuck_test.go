@@ -2,7 +2,10 @@ package agent_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,4 +58,33 @@ func TestAgent_StuckIntakeShows(t *testing.T) {
 	close(release)
 	waitReports(t, cfg, 1, 10*time.Second)
 	eventually(t, 10*time.Second, "the agent ready again", func() bool { return r.a.Ready() == nil })
+}
+
+// TestAgent_MaxMessagesRefused: a file of more messages than
+// spool.max_messages goes to failed/ whole, with a reason naming the key,
+// and nothing of it is queued; a file at the limit is taken.
+func TestAgent_MaxMessagesRefused(t *testing.T) {
+	cfg := testConfig(t, "127.0.0.1:1", "spool.max_messages: 5")
+	p := newFakePool(10, accept)
+	r := start(t, cfg, agent.Options{NewPool: p.newPool})
+	var five, six strings.Builder
+	for i := range 6 {
+		line := fmt.Sprintf(`{"to":"100%d","text":"x","report":false}`+"\n", i)
+		six.WriteString(line)
+		if i < 5 {
+			five.WriteString(line)
+		}
+	}
+	drop(t, cfg, "six.ndjson", six.String())
+	drop(t, cfg, "five.ndjson", five.String())
+	failed := filepath.Join(cfg.Spool.Dir, "failed", "six.ndjson.error.json")
+	eventually(t, 10*time.Second, "six.ndjson refused and five.ndjson queued", func() bool {
+		st, err := r.a.Outbox().Stats(context.Background())
+		_, ferr := os.Stat(failed)
+		return err == nil && st.ByState[smsagent.StateQueued] == 5 && ferr == nil
+	})
+	data, _ := os.ReadFile(failed)
+	if !strings.Contains(string(data), "more than 5 messages in one file (the agent's spool.max_messages)") {
+		t.Errorf("report: %s", data)
+	}
 }

@@ -88,6 +88,10 @@ type Spool struct {
 	RescanInterval time.Duration `yaml:"rescan_interval"`
 	Settle         time.Duration `yaml:"settle"`
 	MaxFileSize    ByteSize      `yaml:"max_file_size"`
+	// MaxMessages refuses a file of more messages: a file is stored in
+	// one transaction, whose memory grows with its messages (about 1 KiB
+	// each), so this bounds the agent's memory whatever is dropped.
+	MaxMessages int `yaml:"max_messages"`
 	Charset        Charset       `yaml:"charset"`
 	InboxFormat    InboxFormat   `yaml:"inbox_format"`
 	FileMode       os.FileMode   `yaml:"file_mode"`
@@ -313,6 +317,7 @@ func Default() *Config {
 			RescanInterval: 10 * time.Second,
 			Settle:         time.Second,
 			MaxFileSize:    64 * MiB,
+			MaxMessages:    100_000,
 			Charset:        CharsetUTF8,
 			InboxFormat:    InboxJSON,
 			FileMode:       0o640,

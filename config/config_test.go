@@ -124,6 +124,7 @@ func TestDefault_EveryKey(t *testing.T) {
 		"spool.rescan_interval": "10s",
 		"spool.settle":          "1s",
 		"spool.max_file_size":   "64MiB",
+		"spool.max_messages":    "100000",
 		"spool.charset":         "utf-8",
 		"spool.inbox_format":    "json",
 		"spool.file_mode":       "0640",

@@ -222,6 +222,7 @@ func (c *Config) validate(ps *problems) {
 	}
 	checkDuration(ps, "spool.rescan_interval", sp.RescanInterval, time.Second, time.Hour)
 	checkDuration(ps, "spool.settle", sp.Settle, 0, time.Minute)
+	checkInt(ps, "spool.max_messages", sp.MaxMessages, 1, 10_000_000)
 	if sp.MaxFileSize < KiB || sp.MaxFileSize > GiB {
 		ps.add("spool.max_file_size", "must be between 1KiB and 1GiB, got %s", sp.MaxFileSize)
 	}

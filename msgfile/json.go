@@ -17,7 +17,7 @@ import (
 // parseJSONFile reads a .json file: one object or an array of objects.
 // The document is checked with json.Valid first, so the walkers below only
 // ever see valid JSON and need no error paths of their own.
-func parseJSONFile(data []byte, file string, ps *problems) []smsagent.Message {
+func parseJSONFile(data []byte, file string, maxMessages int, ps *problems) []smsagent.Message {
 	data = bytes.TrimPrefix(data, bomUTF8)
 	if msg, bad := utf16Problem(data); bad {
 		ps.add(Problem{Message: msg})
@@ -60,6 +60,11 @@ func parseJSONFile(data []byte, file string, ps *problems) []smsagent.Message {
 		index++
 		line += bytes.Count(data[counted:i], []byte{'\n'})
 		counted = i
+		if index > maxMessages {
+			*ps = problems{}
+			ps.add(tooManyMessages(line, maxMessages))
+			return nil
+		}
 		if data[i] != '{' {
 			ps.add(Problem{Line: line, Index: index, Message: "not a JSON object but " + kindOf(data[i:end])})
 		} else {

@@ -105,6 +105,27 @@ type Options struct {
 	// MaxSize bounds a .json or smstools3 file, which is read whole, and
 	// each line of an NDJSON file. Zero means DefaultMaxSize.
 	MaxSize int64
+	// MaxMessages refuses a file of more messages (the agent's
+	// spool.max_messages). An NDJSON file stops being read at the first
+	// message past it, so the refusal costs the memory of MaxMessages
+	// messages, not of the file. Zero means DefaultMaxMessages.
+	MaxMessages int
+}
+
+// DefaultMaxMessages is Options.MaxMessages when zero.
+const DefaultMaxMessages = 100_000
+
+func (o *Options) maxMessages() int {
+	if o.MaxMessages > 0 {
+		return o.MaxMessages
+	}
+	return DefaultMaxMessages
+}
+
+// tooManyMessages is the problem of a file past Options.MaxMessages.
+func tooManyMessages(line, limit int) Problem {
+	return Problem{Line: line, Message: fmt.Sprintf("more than %d messages in one file (the agent's spool.max_messages); "+
+		"split it into smaller files", limit)}
 }
 
 func (o *Options) maxSize() int64 {
@@ -252,7 +273,7 @@ func Parse(r io.Reader, name string, opts Options) ([]smsagent.Message, error) {
 	var ps problems
 	var msgs []smsagent.Message
 	if format == FormatJSON {
-		msgs = parseJSONFile(data, baseName(name), &ps)
+		msgs = parseJSONFile(data, baseName(name), opts.maxMessages(), &ps)
 	} else {
 		msgs = parseSMSTools(data, name, &opts, &ps)
 	}

@@ -57,6 +57,10 @@ func ScanNDJSON(r io.Reader, name string, opts Options, fn func(smsagent.Message
 			continue
 		}
 		entries++
+		if entries > opts.maxMessages() {
+			// Stop here: the rest of the file is never read or held.
+			return (&problems{list: []Problem{tooManyMessages(n, opts.maxMessages())}}).err(name, FormatNDJSON)
+		}
 		switch {
 		case line[0] != '{':
 			msg := "not a JSON object"

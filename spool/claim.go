@@ -39,6 +39,9 @@ type job struct {
 	// recovered: found in .work/ at start, or its taken-record may exist;
 	// ask Store.Taken before processing.
 	recovered bool
+	// interrupted: found in .work/ at start with its taking marker: the
+	// agent died while taking it (markTaking).
+	interrupted bool
 	// restat: the file changed while being taken; take it only after its
 	// mtime is older than Settle.
 	restat    bool
@@ -177,14 +180,14 @@ func (l *loop) syncer() {
 
 // nextDispatch is the job to hand to a worker, or nil. While stalled, one
 // job at a time probes whether the cause went away. The bytes of files being
-// parsed at once stay within MaxFileSize (one file may exceed it alone), so
+// parsed at once stay within ParseBudget (one file may exceed it alone), so
 // memory does not grow with the number of workers.
 func (l *loop) nextDispatch() *job {
 	if len(l.queue) == 0 || (l.stall != nil && !l.stallSync && l.busy > 0) {
 		return nil
 	}
 	j := l.queue[0]
-	if l.busy > 0 && l.busyBytes+j.size > l.opts.MaxFileSize {
+	if l.busy > 0 && l.busyBytes+j.size > l.opts.ParseBudget {
 		return nil
 	}
 	return j
@@ -323,6 +326,12 @@ func (l *loop) recoverWork() {
 		return
 	}
 	sort.Strings(names)
+	interrupted := make(map[string]bool)
+	for _, name := range names {
+		if claim, ok := strings.CutPrefix(name, takingPrefix); ok {
+			interrupted[claim] = true
+		}
+	}
 	var jobs []*job
 	for _, name := range names {
 		path := filepath.Join(l.opts.Layout.Work, name)
@@ -334,7 +343,8 @@ func (l *loop) recoverWork() {
 		if err != nil {
 			continue
 		}
-		jobs = append(jobs, &job{claim: name, name: originalName(name), size: fi.Size(), mtime: fi.ModTime(), recovered: true})
+		jobs = append(jobs, &job{claim: name, name: originalName(name), size: fi.Size(), mtime: fi.ModTime(), recovered: true,
+			interrupted: interrupted[name]})
 	}
 	if len(jobs) == 0 {
 		return

@@ -60,6 +60,12 @@ type Options struct {
 	RescanInterval time.Duration
 	// MaxFileSize rejects larger files without reading them. Default 64 MiB.
 	MaxFileSize int64
+	// ParseBudget bounds the bytes of the files taken at once (one file
+	// may exceed it alone), so that memory does not grow with the number
+	// of workers: a file's messages cost memory in proportion to its
+	// bytes. Default MaxFileSize; the agent sets it from
+	// spool.max_messages.
+	ParseBudget int64
 	// Workers is the number of files taken at once; concurrent batches share
 	// the outbox's group commits. Default 16.
 	Workers int
@@ -182,6 +188,9 @@ func New(opts Options) (*Intake, error) {
 	}
 	if opts.MaxFileSize == 0 {
 		opts.MaxFileSize = DefaultMaxFileSize
+	}
+	if opts.ParseBudget <= 0 {
+		opts.ParseBudget = opts.MaxFileSize
 	}
 	if opts.Workers == 0 {
 		opts.Workers = DefaultWorkers

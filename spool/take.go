@@ -36,6 +36,12 @@ func (in *Intake) take(ctx context.Context, j *job) result {
 			return in.finish(j, path)
 		}
 		j.recovered = false
+		if j.interrupted {
+			return in.reject(j, path, "the agent stopped while it was taking this file (killed, crashed or out of "+
+				"memory; a file too large for this machine's memory does this at every start), so it was "+
+				"quarantined instead of taken again; nothing of it was queued. Drop it again to retry, split "+
+				"into smaller files if it is large (see spool.max_messages)", nil)
+		}
 	}
 
 	fi, err := os.Lstat(path)
@@ -64,6 +70,7 @@ func (in *Intake) take(ctx context.Context, j *job) result {
 	case err != nil:
 		return in.reject(j, path, "cannot read the file: "+err.Error(), nil)
 	}
+	defer in.unmarkTaking(in.markTaking(j, fi.Size()))
 	msgs, rejectWhy, problems, changed := in.read(f, j)
 	if cerr := f.Close(); cerr != nil && rejectWhy == "" && !changed {
 		return in.fileBusy(j, fmt.Errorf("spool: close %s: %w", path, cerr))
@@ -105,6 +112,46 @@ func (in *Intake) take(ctx context.Context, j *job) result {
 	}
 	in.log.Debug("took file", "file", j.name, "claim", j.claim, "messages", len(msgs), "duplicates", len(res.Duplicates))
 	return in.finish(j, path)
+}
+
+// takingPrefix names the marker in .work/ of a file being taken:
+// .taking-<claim>.
+const takingPrefix = ".taking-"
+
+// markAbove is the size from which a file being taken is marked. Smaller
+// files cannot exhaust memory, and a parser panic is recovered (parse), so
+// they need no marker, and the many small files of a busy spool cost no
+// extra file operations.
+const markAbove = 256 << 10
+
+// markTaking leaves a marker in .work/ while a large file is taken, and
+// returns its path ("" when none was made). A marker found at start means
+// the agent died while taking that file (recoverWork), and the file is
+// quarantined rather than taken again: a file that needs more memory than
+// the machine has would otherwise kill the agent at every start.
+//
+// Crash story: the marker is created without an fsync. A process that
+// dies (a kill, the OOM killer) leaves it in the page cache, which is what
+// matters; a power cut may lose it, and then the file is taken again, as
+// before markers.
+func (in *Intake) markTaking(j *job, size int64) string {
+	if size < markAbove {
+		return ""
+	}
+	path := filepath.Join(in.opts.Layout.Work, takingPrefix+j.claim)
+	f, err := fsutil.CreateExclusive(path, fileMode)
+	if err != nil {
+		in.log.Warn("cannot mark a file being taken; a crash while taking it would take it again", "claim", j.claim, "err", err)
+		return ""
+	}
+	_ = f.Close()
+	return path
+}
+
+func (in *Intake) unmarkTaking(path string) {
+	if path != "" {
+		_ = fsutil.Remove(path)
+	}
 }
 
 // read checks the open file, parses it and checks every message. It returns
