@@ -91,10 +91,10 @@ type Spool struct {
 	// MaxMessages refuses a file of more messages: a file is stored in
 	// one transaction, whose memory grows with its messages (about 1 KiB
 	// each), so this bounds the agent's memory whatever is dropped.
-	MaxMessages int `yaml:"max_messages"`
-	Charset        Charset       `yaml:"charset"`
-	InboxFormat    InboxFormat   `yaml:"inbox_format"`
-	FileMode       os.FileMode   `yaml:"file_mode"`
+	MaxMessages int         `yaml:"max_messages"`
+	Charset     Charset     `yaml:"charset"`
+	InboxFormat InboxFormat `yaml:"inbox_format"`
+	FileMode    os.FileMode `yaml:"file_mode"`
 }
 
 // Store is the bbolt database holding the queue.
