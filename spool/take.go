@@ -308,27 +308,33 @@ func (in *Intake) moveFree(path, dir, name string) (string, error) {
 	}
 }
 
-// reserve claims a target name for one worker while it checks and uses
-// it, so that two workers finishing files of the same name never pick the
-// same free slot. Only the map is locked: the file I/O that follows runs
-// outside the lock, so one slow or hanging file system call stalls one
-// worker, never the others.
-func (in *Intake) reserve(target string) bool {
+// reserve claims names in failed/ or sent/ for one worker while it checks
+// and uses them, so that two workers finishing files never pick the same
+// free slot; it reserves all of paths or none. Only the map is locked: the
+// file I/O that follows runs outside the lock, so one slow or hanging file
+// system call stalls one worker, never the others.
+func (in *Intake) reserve(paths ...string) bool {
 	in.names.Lock()
 	defer in.names.Unlock()
-	if in.reserved[target] {
-		return false
+	for _, p := range paths {
+		if in.reserved[p] {
+			return false
+		}
 	}
 	if in.reserved == nil {
 		in.reserved = make(map[string]bool)
 	}
-	in.reserved[target] = true
+	for _, p := range paths {
+		in.reserved[p] = true
+	}
 	return true
 }
 
-func (in *Intake) unreserve(target string) {
+func (in *Intake) unreserve(paths ...string) {
 	in.names.Lock()
-	delete(in.reserved, target)
+	for _, p := range paths {
+		delete(in.reserved, p)
+	}
 	in.names.Unlock()
 }
 
@@ -392,11 +398,14 @@ func (in *Intake) quarantine(path string, j *job, rep failureReport) (string, er
 	for n := 0; ; n++ {
 		name := numbered(j.name, n, reportSuffix)
 		target := filepath.Join(dir, name)
-		if !in.reserve(target) {
+		// The report's name is reserved too: it is also the name a file
+		// called "NAME.error.json" would be quarantined under.
+		report := target + reportSuffix
+		if !in.reserve(target, report) {
 			continue
 		}
-		done, err := in.quarantineAs(path, target, j.claim, rep)
-		in.unreserve(target)
+		done, err := in.quarantineAs(path, target, report, j.claim, rep)
+		in.unreserve(target, report)
 		if err != nil || done {
 			return name, err
 		}
@@ -404,12 +413,11 @@ func (in *Intake) quarantine(path string, j *job, rep failureReport) (string, er
 }
 
 // quarantineAs moves the file to target with its report, or says the name
-// is taken (false, nil). The caller holds target's reservation.
-func (in *Intake) quarantineAs(path, target, claim string, rep failureReport) (bool, error) {
+// is taken (false, nil). The caller holds the reservation of both names.
+func (in *Intake) quarantineAs(path, target, report, claim string, rep failureReport) (bool, error) {
 	if free, err := absent(target); err != nil || !free {
 		return false, err
 	}
-	report := target + reportSuffix
 	if free, err := absent(report); err != nil {
 		return false, err
 	} else if !free && !reportOf(report, claim) {
