@@ -124,3 +124,31 @@ func TestServer_requestBeforeBind(t *testing.T) {
 		t.Errorf("got %s", h)
 	}
 }
+
+// A password rotated at the SMSC: binds with the old one are refused
+// ESME_RINVPASWD from then on, the new one binds, and a session bound
+// before the change stays bound.
+func TestServer_SetAccounts(t *testing.T) {
+	checkNoLeak(t)
+	srv := startServer(t, smsc.Options{Accounts: map[string]string{"agent": "old"}})
+	before, err := bindAs(t, srv, "agent", "old")
+	if err != nil {
+		t.Fatalf("bind with the first password: %v", err)
+	}
+	srv.SetAccounts(map[string]string{"agent": "new"})
+	if _, err := bindAs(t, srv, "agent", "old"); bindStatus(err) != pdu.StatusInvPaswd {
+		t.Errorf("old password after the change: %v, want ESME_RINVPASWD", err)
+	}
+	if _, err := bindAs(t, srv, "agent", "new"); err != nil {
+		t.Errorf("new password: %v", err)
+	}
+	select {
+	case <-before.Done():
+		t.Errorf("the session bound before the change ended: %v", before.Err())
+	default:
+	}
+	srv.SetAccounts(nil)
+	if _, err := bindAs(t, srv, "anyone", "anything"); err != nil {
+		t.Errorf("bind with no accounts set: %v", err)
+	}
+}

@@ -8,9 +8,11 @@
 // # What it serves
 //
 //   - Binds (§4.1): any system_id, or Options.Accounts with ESME_RINVSYSID
-//     for an unknown system_id and ESME_RINVPASWD for a wrong password; at
-//     most Options.MaxBinds sessions per system_id (ESME_RALYBND beyond).
-//     A refused session is closed once the refusal is written.
+//     for an unknown system_id and ESME_RINVPASWD for a wrong password
+//     (SetAccounts changes them at run time: a rotated password; sessions
+//     bound already stay); at most Options.MaxBinds sessions per system_id
+//     (ESME_RALYBND beyond). A refused session is closed once the refusal
+//     is written.
 //   - submit_sm, data_sm and submit_multi (§4.4, §4.5, §4.7), checked as an
 //     SMSC checks them, each fault answered with its own status: TON, NPI
 //     and address (§5.2.5-§5.2.8), esm_class (§5.2.12: a UDHI flag without

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -31,8 +32,10 @@ type Server struct {
 	closing  bool
 	clients  map[*client]struct{}
 	accounts map[string]*account
-	faults   Faults
-	faultN   int
+	// passwords is Options.Accounts, replaced by SetAccounts.
+	passwords map[string]string
+	faults    Faults
+	faultN    int
 	// rateSecond and rateCount count the submissions accepted in the
 	// current second for Faults.ThrottleRate.
 	rateSecond int64
@@ -68,6 +71,7 @@ func New(o Options) *Server {
 		quit:      make(chan struct{}),
 		clients:   make(map[*client]struct{}),
 		accounts:  make(map[string]*account),
+		passwords: maps.Clone(o.Accounts),
 		messageID: o.MessageID,
 		receiptID: o.ReceiptID,
 		rec:       newRecorder(o.CountersOnly),
@@ -320,6 +324,17 @@ func (c *client) handle(req smpp.Request) {
 	}
 }
 
+// SetAccounts replaces the accounts binds are checked against
+// (Options.Accounts): a password changed at the SMSC, as when a provider
+// rotates it. Sessions bound already stay bound; an empty map accepts every
+// bind again.
+func (s *Server) SetAccounts(accounts map[string]string) {
+	s.mu.Lock()
+	s.passwords = maps.Clone(accounts)
+	s.mu.Unlock()
+	s.log.Info("smsc: accounts replaced", "accounts", len(accounts))
+}
+
 // bind checks the credentials and the bind count (§4.1), then binds the
 // session and, for a receiver, starts delivering to it.
 func (c *client) bind(req smpp.Request, b *pdu.Bind) {
@@ -329,8 +344,8 @@ func (c *client) bind(req smpp.Request, b *pdu.Bind) {
 	status := pdu.StatusOK
 	if st, refused := s.bindRefusalLocked(s.opts.Clock()); refused {
 		status = st
-	} else if len(s.opts.Accounts) > 0 {
-		switch pw, known := s.opts.Accounts[b.SystemID]; {
+	} else if len(s.passwords) > 0 {
+		switch pw, known := s.passwords[b.SystemID]; {
 		case !known:
 			status = pdu.StatusInvSysID
 		case pw != b.Password:
