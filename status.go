@@ -31,10 +31,12 @@ type Status struct {
 type SMSCStatus struct {
 	// CredentialsRefused is set while the SMSC refuses the account's
 	// credentials; RefusedSince is when that began, Refusals the binds it
-	// refused since.
+	// refused since. CredentialRefusals counts every bind refused for the
+	// credentials since the agent started.
 	CredentialsRefused bool      `json:"credentials_refused"`
 	RefusedSince       time.Time `json:"credentials_refused_since,omitzero"`
 	Refusals           uint64    `json:"refused_binds,omitempty"`
+	CredentialRefusals uint64    `json:"credential_refusals"`
 }
 
 // BindStatus describes one SMPP session slot of the bind pool.

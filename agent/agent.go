@@ -18,6 +18,7 @@ import (
 	"github.com/smsagent/smsagent/msgfile"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/smpp"
+	"github.com/smsagent/smsagent/smpp/dlr"
 	"github.com/smsagent/smsagent/smpp/pdu"
 	"github.com/smsagent/smsagent/spool"
 )
@@ -88,11 +89,11 @@ type Agent struct {
 	writer *inbox.Writer
 	pool   Pool
 
-	d      *dispatcher
-	s      *settler
-	ap     *applier
-	rates  *rates
-	health *health
+	dispatcher *dispatcher
+	settler    *settler
+	applier    *applier
+	rates      *rates
+	health     *health
 
 	started atomic.Pointer[time.Time]
 	// downSince is when the housekeeper first saw no session bound; nil
@@ -112,49 +113,15 @@ type Agent struct {
 // outbox. Nothing is sent and no file is taken until Run. An agent that is
 // never run must be closed with Close.
 func New(cfg *config.Config, opts Options) (*Agent, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Clock == nil {
-		opts.Clock = time.Now
-	}
-	if opts.Observer == nil {
-		opts.Observer = NopObserver{}
-	}
-	if opts.Force == nil {
-		opts.Force = func(context.Context) context.Context { return context.Background() }
-	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	def(&opts.DrainTimeout, DefaultDrainTimeout)
-	def(&opts.UnbindTimeout, DefaultUnbindTimeout)
-	def(&opts.SweepInterval, DefaultSweepInterval)
-
+	opts = opts.withDefaults()
 	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger, clock: opts.Clock, obs: opts.Observer,
 		rates: &rates{}, health: &health{}}
-	method, err := splitMethod(cfg.SMSC.Split)
+	enc, rule, err := encoding(cfg)
 	if err != nil {
 		return nil, err
 	}
-	rule, err := idRule(cfg.SMSC.MessageID)
-	if err != nil {
+	if err := a.openStore(); err != nil {
 		return nil, err
-	}
-	enc := &encoder{method: method, from: cfg.SMSC.DefaultSender()}
-
-	if a.layout, err = spool.Prepare(cfg.Spool.Dir); err != nil {
-		return nil, fmt.Errorf("agent: %w", err)
-	}
-	if err := os.MkdirAll(cfg.Store.Dir(), 0o750); err != nil {
-		return nil, fmt.Errorf("agent: state folder: %w", err)
-	}
-	oo := OutboxOptions(cfg)
-	oo.Logger, oo.Clock, oo.DecodeMO = a.log, a.clock, decodeMO
-	if a.store, err = outbox.Open(cfg.Store.Path, oo); err != nil {
-		return nil, fmt.Errorf("agent: %w", err)
 	}
 	ok := false
 	defer func() {
@@ -162,27 +129,109 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 			_ = a.store.Close(context.Background())
 		}
 	}()
-
-	sessions := max(cfg.SMSC.Sessions, 1)
-	window := max(cfg.SMSC.Window, 1)
-	results := newMailbox[partResult]()
-	sent := newSentTimes()
-	a.d = &dispatcher{store: a.store, enc: enc, clock: a.clock, log: a.log, health: a.health,
-		results: results, budget: sessions * window, page: sessions * window, wake: make(chan struct{}, 1)}
-	a.s = &settler{store: a.store, d: a.d, obs: a.obs, clock: a.clock, log: a.log, health: a.health,
-		sent: sent, rates: a.rates}
-	inboundBox := newMailbox[inbound]()
-	a.ap = &applier{store: a.store, obs: a.obs, log: a.log, health: a.health, sent: sent, rates: a.rates,
-		in: inboundBox}
-	recv := &receiver{rule: rule, clock: a.clock, log: a.log, out: inboundBox, dups: cfg.MO.Duplicates}
+	a.newPipeline(enc)
+	if err := a.newIntake(enc); err != nil {
+		return nil, err
+	}
+	if err := a.newWriter(); err != nil {
+		return nil, err
+	}
+	recv := &receiver{rule: rule, clock: a.clock, log: a.log, out: a.applier.in, dups: cfg.MO.Duplicates}
 	if tag, ok := cfg.MO.IDTag(); ok {
 		recv.idTag = pdu.Tag(tag)
 	}
+	newPool := opts.NewPool
+	if newPool == nil {
+		newPool = func(h func(smpp.Request)) (Pool, error) { return newBindPool(cfg, h, a.log, a.clock, opts.TunePool) }
+	}
+	if a.pool, err = newPool(recv.handle); err != nil {
+		return nil, err
+	}
+	a.dispatcher.pool = a.pool
+	ok = true
+	return a, nil
+}
 
+// withDefaults fills in the zero fields of o.
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Observer == nil {
+		o.Observer = NopObserver{}
+	}
+	if o.Force == nil {
+		o.Force = func(context.Context) context.Context { return context.Background() }
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.DrainTimeout, DefaultDrainTimeout)
+	def(&o.UnbindTimeout, DefaultUnbindTimeout)
+	def(&o.SweepInterval, DefaultSweepInterval)
+	return o
+}
+
+// encoding is how messages become submit_sm (smsc.split, the default
+// sender) and how receipt ids are read (smsc.message_id).
+func encoding(cfg *config.Config) (*encoder, dlr.Rule, error) {
+	method, err := splitMethod(cfg.SMSC.Split)
+	if err != nil {
+		return nil, 0, err
+	}
+	rule, err := idRule(cfg.SMSC.MessageID)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &encoder{method: method, from: cfg.SMSC.DefaultSender()}, rule, nil
+}
+
+// openStore prepares the spool folders and the state folder and opens the
+// outbox.
+func (a *Agent) openStore() error {
+	var err error
+	if a.layout, err = spool.Prepare(a.cfg.Spool.Dir); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	if err := os.MkdirAll(a.cfg.Store.Dir(), 0o750); err != nil {
+		return fmt.Errorf("agent: state folder: %w", err)
+	}
+	oo := OutboxOptions(a.cfg)
+	oo.Logger, oo.Clock, oo.DecodeMO = a.log, a.clock, decodeMO
+	if a.store, err = outbox.Open(a.cfg.Store.Path, oo); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	return nil
+}
+
+// newPipeline makes the goroutines' state between the outbox and the pool:
+// the dispatcher and the settler sharing a budget of sessions × window
+// parts, and the applier of receipts and incoming SMS.
+func (a *Agent) newPipeline(enc *encoder) {
+	perPage := max(a.cfg.SMSC.Sessions, 1) * max(a.cfg.SMSC.Window, 1)
+	results := newMailbox[partResult]()
+	sent := newSentTimes()
+	a.dispatcher = &dispatcher{store: a.store, enc: enc, clock: a.clock, log: a.log, health: a.health,
+		results: results, budget: newBudget(perPage), page: perPage, wake: make(chan struct{}, 1)}
+	a.settler = &settler{store: a.store, results: results, budget: a.dispatcher.budget, requeued: a.dispatcher.poke,
+		obs: a.obs, clock: a.clock, log: a.log, health: a.health, sent: sent, rates: a.rates}
+	a.applier = &applier{store: a.store, obs: a.obs, log: a.log, health: a.health, sent: sent, rates: a.rates,
+		in: newMailbox[inbound]()}
+}
+
+// newIntake makes the spool intake: files parsed by msgfile, each message
+// checked by the encoder, stored through intakeStore.
+func (a *Agent) newIntake(enc *encoder) error {
+	cfg := a.cfg
 	po := parseOptions(cfg, a.log)
-	io := spool.Options{
+	o := spool.Options{
 		Layout: a.layout,
-		Store:  intakeStore{Store: a.store, a: a},
+		Store:  intakeStore{Store: a.store, obs: a.obs, rates: a.rates, wake: a.dispatcher.poke},
 		Parse: func(r io.Reader, name string) ([]smsagent.Message, error) {
 			// *msgfile.FileError carries its problems (spool.ProblemError).
 			return msgfile.Parse(r, name, po)
@@ -196,35 +245,33 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		Logger:         a.log,
 		Now:            a.clock,
 	}
-	if opts.TuneIntake != nil {
-		opts.TuneIntake(&io)
+	if a.opts.TuneIntake != nil {
+		a.opts.TuneIntake(&o)
 	}
-	if a.intake, err = spool.New(io); err != nil {
-		return nil, fmt.Errorf("agent: %w", err)
+	var err error
+	if a.intake, err = spool.New(o); err != nil {
+		return fmt.Errorf("agent: %w", err)
 	}
+	return nil
+}
+
+// newWriter makes the inbox writer of reports and incoming SMS.
+func (a *Agent) newWriter() error {
 	src := &eventSource{store: a.store, obs: a.obs}
 	src.reportObs, _ = a.obs.(ReportObserver)
+	var err error
 	a.writer, err = inbox.New(src, inbox.Options{
 		Dir:      a.layout.Inbox,
 		TmpDir:   a.layout.InboxTmp,
-		Format:   inboxFormat(cfg.Spool.InboxFormat),
-		FileMode: cfg.Spool.FileMode,
+		Format:   inboxFormat(a.cfg.Spool.InboxFormat),
+		FileMode: a.cfg.Spool.FileMode,
 		Ready:    a.store.EventsReady(),
 		Logger:   a.log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("agent: %w", err)
+		return fmt.Errorf("agent: %w", err)
 	}
-	newPool := opts.NewPool
-	if newPool == nil {
-		newPool = func(h func(smpp.Request)) (Pool, error) { return newBindPool(cfg, h, a.log, a.clock, opts.TunePool) }
-	}
-	if a.pool, err = newPool(recv.handle); err != nil {
-		return nil, err
-	}
-	a.d.pool = a.pool
-	ok = true
-	return a, nil
+	return nil
 }
 
 // Run works until ctx ends, then stops gracefully and returns: it stops
@@ -251,50 +298,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
 	defer endLife()
 	defer context.AfterFunc(force, endLife)()
-	// work is what stops first: intake, dispatcher, sweeper.
-	work, endWork := context.WithCancel(ctx)
-	defer endWork()
-	writerCtx, endWriter := context.WithCancel(life)
-	defer endWriter()
 
 	// Intake first: a folder it cannot watch is the one failure that keeps
 	// the agent from starting, and nothing else has begun yet.
 	if err := a.intake.Start(); err != nil {
 		return errors.Join(fmt.Errorf("agent: intake: %w", err), a.Close(life))
 	}
-	var (
-		wg           sync.WaitGroup
-		settleQuit   = make(chan struct{})
-		applyQuit    = make(chan struct{})
-		settleDone   = make(chan struct{})
-		applyDone    = make(chan struct{})
-		dispatchDone = make(chan struct{})
-	)
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		if err := a.writer.Run(writerCtx); err != nil {
-			a.log.Error("agent: inbox writer cannot start", "err", err)
-			a.health.set(healthSweep, fmt.Sprintf("inbox: cannot start: %v", err))
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		a.housekeep(work)
-	}()
-	go func() {
-		defer close(settleDone)
-		a.s.run(life, settleQuit)
-	}()
-	go func() {
-		defer close(applyDone)
-		a.ap.run(life, applyQuit)
-	}()
-	a.pool.Start(life)
-	go func() {
-		defer close(dispatchDone)
-		a.d.run(work)
-	}()
+	// work is what stops first: intake, dispatcher, sweeper.
+	work, endWork := context.WithCancel(ctx)
+	defer endWork()
+	g := a.startWorkers(work, life)
 	now := a.clock()
 	a.started.Store(&now)
 
@@ -302,57 +315,108 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.stopping.Store(true)
 	a.log.Info("agent: stopping")
 	begun := time.Now()
-
-	// 1. No new work: intake finishes the files it is storing (each is
-	// stored whole or stays in .work/ for the next start), the dispatcher
-	// gives back the parts it has not submitted.
-	if err := a.intake.Close(life); err != nil {
-		a.log.Warn("agent: stopping intake", "err", err)
-	}
-	<-dispatchDone
-
-	// 2. Wait for the responses to what is out, so that their outcome is
-	// recorded now rather than resent at the next start. The settler pokes
-	// wake after every commit; the dispatcher no longer listens to it.
-	drain := time.NewTimer(a.opts.DrainTimeout)
-wait:
-	for a.d.open.Load() > 0 {
-		select {
-		case <-a.d.wake:
-		case <-drain.C:
-			break wait
-		case <-force.Done():
-			break wait
-		}
-	}
-	drain.Stop()
-	if n := a.d.open.Load(); n > 0 {
-		a.log.Warn("agent: stopping with submits unanswered; they are sent again at the next start "+
-			"unless their response comes during the unbind", "parts", n)
-	}
-
-	// 3. Unbind. Responses that arrive meanwhile still reach the settler;
-	// what is left ends with the session's cause (temporary: resent).
-	unbindCtx, cancel := context.WithTimeout(life, a.opts.UnbindTimeout)
-	if err := a.pool.Close(unbindCtx); err != nil {
-		a.log.Warn("agent: closing the SMSC sessions", "err", err)
-	}
-	cancel()
-	a.poolClosed = true
-
-	// 4. Record every result and every receipt received, answer the SMSC.
-	close(settleQuit)
-	close(applyQuit)
-	<-settleDone
-	<-applyDone
-
-	// 5. The inbox writer stops where it is: events not written stay in the
-	// outbox and are written at the next start, under the same names.
-	endWriter()
-	wg.Wait()
+	a.stopTaking(life, g)
+	a.drainResponses(force)
+	a.unbind(life)
+	a.settleLast(g)
+	a.stopWriter(g)
 	err := a.Close(life)
 	a.log.Info("agent: stopped", "took", time.Since(begun).Round(time.Millisecond))
 	return err
+}
+
+// workers are the goroutines Run starts, in the order the stop ends them.
+type workers struct {
+	dispatched            chan struct{} // closed when the dispatcher returned
+	settleQuit, applyQuit chan struct{} // closed to make them record what is left and return
+	settled, applied      chan struct{} // closed when they returned
+	endWriter             context.CancelFunc
+	writerAndSweeper      sync.WaitGroup
+}
+
+// startWorkers starts the inbox writer, the housekeeper, the settler, the
+// applier, the pool and the dispatcher. work ends the housekeeper and the
+// dispatcher; life the others.
+func (a *Agent) startWorkers(work, life context.Context) *workers {
+	g := &workers{dispatched: make(chan struct{}), settleQuit: make(chan struct{}), applyQuit: make(chan struct{}),
+		settled: make(chan struct{}), applied: make(chan struct{})}
+	writerCtx, endWriter := context.WithCancel(life)
+	g.endWriter = endWriter
+	g.writerAndSweeper.Go(func() {
+		if err := a.writer.Run(writerCtx); err != nil {
+			a.log.Error("agent: inbox writer cannot start", "err", err)
+			a.health.set(healthSweep, fmt.Sprintf("inbox: cannot start: %v", err))
+		}
+	})
+	g.writerAndSweeper.Go(func() { a.housekeep(work) })
+	go func() {
+		defer close(g.settled)
+		a.settler.run(life, g.settleQuit)
+	}()
+	go func() {
+		defer close(g.applied)
+		a.applier.run(life, g.applyQuit)
+	}()
+	a.pool.Start(life)
+	go func() {
+		defer close(g.dispatched)
+		a.dispatcher.run(work)
+	}()
+	return g
+}
+
+// stopTaking is the stop's first step: no new work. Intake finishes the
+// files it is storing (each is stored whole or stays in .work/ for the
+// next start); the dispatcher gives back the parts it has not submitted.
+func (a *Agent) stopTaking(life context.Context, g *workers) {
+	// A worker stuck in a file system call that does not return must not
+	// hold the stop past what the service manager allows: after
+	// DrainTimeout the stop goes on without it. Its file stays in .work/,
+	// and whatever it does later finds the outbox closed.
+	ctx, cancel := context.WithTimeout(life, a.opts.DrainTimeout)
+	defer cancel()
+	if err := a.intake.Close(ctx); err != nil {
+		a.log.Warn("agent: stopping intake", "err", err)
+	}
+	<-g.dispatched
+}
+
+// drainResponses waits up to DrainTimeout (or until the stop is forced)
+// for the responses to what is out, so that their outcome is recorded now
+// rather than resent at the next start.
+func (a *Agent) drainResponses(force context.Context) {
+	if !a.dispatcher.budget.drain(force, a.opts.DrainTimeout) {
+		a.log.Warn("agent: stopping with submits unanswered; they are sent again at the next start "+
+			"unless their response comes during the unbind", "parts", a.dispatcher.budget.outstanding())
+	}
+}
+
+// unbind closes the sessions. Responses that arrive meanwhile still reach
+// the settler; what is left ends with the session's cause (temporary:
+// resent at the next start).
+func (a *Agent) unbind(life context.Context) {
+	ctx, cancel := context.WithTimeout(life, a.opts.UnbindTimeout)
+	defer cancel()
+	if err := a.pool.Close(ctx); err != nil {
+		a.log.Warn("agent: closing the SMSC sessions", "err", err)
+	}
+	a.poolClosed = true
+}
+
+// settleLast records every result and every receipt received, and answers
+// the SMSC.
+func (a *Agent) settleLast(g *workers) {
+	close(g.settleQuit)
+	close(g.applyQuit)
+	<-g.settled
+	<-g.applied
+}
+
+// stopWriter stops the inbox writer where it is: events not written stay
+// in the outbox and are written at the next start, under the same names.
+func (a *Agent) stopWriter(g *workers) {
+	g.endWriter()
+	g.writerAndSweeper.Wait()
 }
 
 // Close closes the pool and the outbox. Run calls it at its end; call it
@@ -374,150 +438,29 @@ func (a *Agent) Close(ctx context.Context) error {
 // Outbox is the agent's store, for read-only views.
 func (a *Agent) Outbox() *outbox.Store { return a.store }
 
-// Queue is the outbox for operator commands (the admin API): a retry wakes
-// the dispatcher, so the message goes out at once rather than at its next
-// scheduled look at the queue.
-func (a *Agent) Queue() Queue { return Queue{Store: a.store, wake: a.d.poke} }
-
-// Queue is the outbox as operator commands use it.
-type Queue struct {
-	*outbox.Store
-	wake func()
-}
-
-// Retry makes a message due now (see outbox.Store.Retry) and wakes the
-// dispatcher.
-func (q Queue) Retry(ctx context.Context, id smsagent.MessageID) error {
-	err := q.Store.Retry(ctx, id)
-	if err == nil {
-		q.wake()
-	}
-	return err
-}
-
-// RetryFailed queues every failed message again (see
-// outbox.Store.RetryFailed) and wakes the dispatcher.
-func (q Queue) RetryFailed(ctx context.Context) (int, error) {
-	n, err := q.Store.RetryFailed(ctx)
-	if n > 0 {
-		q.wake()
-	}
-	return n, err
-}
-
-// Ready says why the agent cannot work right now: it is stopping, or no
-// SMSC session is bound. nil means the database is open and a session is
-// bound.
+// Ready says why the agent cannot do its work right now: it is stopping
+// or starting, intake is stuck on a file or has stopped taking files, or
+// no SMSC session is bound (with the SMSC's refusal of the credentials as
+// the reason when that is why). nil means files are taken and messages
+// can go out; a refusal while a session bound earlier still sends shows
+// in Status's health, not here.
 func (a *Agent) Ready() error {
-	switch {
-	case a.stopping.Load():
+	if a.stopping.Load() {
 		return errors.New("stopping")
-	case a.started.Load() == nil:
+	}
+	if a.started.Load() == nil {
 		return errors.New("starting")
-	case a.intake.Stats().Stuck > 0:
-		return errors.New(intakeStuck(a.intake.Stats()))
+	}
+	is := a.intake.Stats()
+	switch {
+	case is.Stuck > 0:
+		return errors.New(intakeStuck(is))
+	case is.Stalled != "":
+		return errors.New("intake stalled: " + is.Stalled)
+	case bound(a.pool):
+		return nil
 	case a.pool.AuthFailed() != nil:
 		return fmt.Errorf("smsc credentials refused: %v", a.pool.AuthFailed())
-	case !bound(a.pool):
-		return errors.New("no SMSC session bound")
 	}
-	return nil
+	return errors.New("no SMSC session bound")
 }
-
-// intakeStore is the outbox as spool intake sees it: a stored batch also
-// wakes the dispatcher and counts for the metrics.
-type intakeStore struct {
-	*outbox.Store
-	a *Agent
-}
-
-// Enqueue stores a batch (see outbox.Store.Enqueue).
-func (s intakeStore) Enqueue(ctx context.Context, b smsagent.Batch) (smsagent.BatchResult, error) {
-	res, err := s.Store.Enqueue(ctx, b)
-	if err != nil || res.AlreadyTaken {
-		return res, err
-	}
-	n := 0
-	for _, id := range res.IDs {
-		if id != 0 {
-			n++
-		}
-	}
-	s.a.obs.FileAccepted(n)
-	s.a.rates.files.Add(1)
-	if n > 0 {
-		s.a.d.poke()
-	}
-	return res, nil
-}
-
-// eventSource is the outbox as the inbox writer sees it: what it reports
-// written is counted for the metrics. The writer reads a page, writes it,
-// then reports it, one page at a time, on its one goroutine.
-type eventSource struct {
-	store *outbox.Store
-	obs   Observer
-	mo    map[uint64]int // complete incoming SMS of the page: seq → parts
-	// reports are the page's reports by seq, kept only for a
-	// ReportObserver (reportObs not nil).
-	reportObs ReportObserver
-	reports   map[uint64]*smsagent.Report
-}
-
-func (s *eventSource) Events(ctx context.Context, after uint64, max int) ([]smsagent.Event, error) {
-	evs, err := s.store.Events(ctx, after, max)
-	clear(s.mo)
-	clear(s.reports)
-	for _, e := range evs {
-		if s.reportObs != nil && e.Kind == smsagent.EventReport && e.Report != nil {
-			if s.reports == nil {
-				s.reports = make(map[uint64]*smsagent.Report)
-			}
-			s.reports[e.Seq] = e.Report
-		}
-		if e.Kind == smsagent.EventMO && e.MO != nil && !e.MO.Incomplete {
-			if s.mo == nil {
-				s.mo = make(map[uint64]int)
-			}
-			s.mo[e.Seq] = e.MO.Parts
-		}
-	}
-	return evs, err
-}
-
-func (s *eventSource) EventsWritten(ctx context.Context, seqs []uint64) error {
-	if err := s.store.EventsWritten(ctx, seqs); err != nil {
-		return err
-	}
-	s.obs.ReportsWritten(len(seqs))
-	for _, seq := range seqs {
-		if parts, ok := s.mo[seq]; ok {
-			s.obs.MOReceived(parts)
-		}
-		if r, ok := s.reports[seq]; ok {
-			s.reportObs.ReportWritten(r)
-		}
-	}
-	return nil
-}
-
-// NopObserver ignores every event: the Observer when none is given, and
-// the one to embed in an observer that wants only some of them.
-type NopObserver struct{}
-
-func (NopObserver) FileAccepted(int)                 {}
-func (NopObserver) FileRejected()                    {}
-func (NopObserver) SubmitDone(string, time.Duration) {}
-func (NopObserver) SubmitTimedOut()                  {}
-func (NopObserver) FileToSubmit(time.Duration)       {}
-func (NopObserver) SubmitToReceipt(time.Duration)    {}
-func (NopObserver) ReceiptApplied(string, string)    {}
-func (NopObserver) MOReceived(int)                   {}
-func (NopObserver) MODuplicate(string)               {}
-func (NopObserver) ReportsWritten(int)               {}
-
-var (
-	_ Observer     = NopObserver{}
-	_ spool.Store  = intakeStore{}
-	_ inbox.Source = (*eventSource)(nil)
-)

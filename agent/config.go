@@ -41,14 +41,6 @@ func OutboxOptions(cfg *config.Config) outbox.Options {
 	}
 }
 
-// decodeMO is outbox.Options.DecodeMO: the joined user data of an incoming
-// SMS decoded once by its data_coding (SMPP 3.4 §5.2.19, 23.038 §4).
-func decodeMO(dataCoding byte, data []byte) (text, encoding string) {
-	text, encoding, _ = coding.Decode(dataCoding, data) // text is usable even for a reserved data_coding
-	return text, encoding
-}
-
-// parseOptions are msgfile's options for the configured spool.
 // minMessageBytes is about the shortest line a message takes in NDJSON
 // ({"to":"+1234567","text":"x"} and its newline).
 const minMessageBytes = 32
@@ -62,6 +54,7 @@ func ParseBudget(maxMessages int) int64 {
 	return int64(max(maxMessages, 1)) * minMessageBytes
 }
 
+// parseOptions are msgfile's options for the configured spool.
 func parseOptions(cfg *config.Config, log *slog.Logger) msgfile.Options {
 	cs := msgfile.CharsetUTF8
 	if cfg.Spool.Charset == config.CharsetISO885915 {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/smsagent/smsagent"
@@ -19,16 +18,8 @@ import (
 const maxIdle = time.Minute
 
 // dispatcher moves due messages from the outbox to the pool. One goroutine
-// (run) owns it; the budget counters are shared with the settler, which
-// frees what it has committed.
-//
-// The budget is the duplicate bound of docs/DESIGN.md ("Delivery
-// semantics"): at most `budget` parts are submitted and not yet committed
-// (response recorded by outbox.RecordParts). A crash resends exactly those,
-// so whatever kills the process, the SMSC sees at most sessions × window
-// messages twice. A part whose response timed out (Result.Pending) leaves
-// the budget: its session's MaxUnanswered bounds those, and keeping them
-// would let a silent SMSC stop all sending while its link stays up.
+// (run) owns it; it reserves every part in the budget it shares with the
+// settler, which gives back what it has committed.
 type dispatcher struct {
 	store  *outbox.Store
 	pool   Pool
@@ -40,17 +31,12 @@ type dispatcher struct {
 	// results goes to the settler: the pool's done calls, and the parts the
 	// dispatcher gives back unsent.
 	results *mailbox[partResult]
-	budget  int // sessions × window
-	page    int // messages claimed at once
-
-	// inflight counts parts submitted and neither committed nor pending;
-	// open counts parts submitted whose final result is not committed
-	// (pending ones included): what a graceful stop waits for.
-	inflight, open atomic.Int64
+	budget  *budget // sessions × window parts
+	page    int     // messages claimed at once
 
 	// wake is poked (capacity 1, never blocking) when there may be work:
-	// intake stored messages, an operator retried some, the settler freed
-	// budget or put messages back in the queue.
+	// intake stored messages, an operator retried some, the settler put
+	// messages back in the queue.
 	wake chan struct{}
 }
 
@@ -193,13 +179,12 @@ func (d *dispatcher) send(ctx context.Context, recs []smsagent.Record) {
 				continue
 			}
 			call := &partCall{f: p.f, seq: j + 1, results: d.results}
-			if !d.reserve(ctx) {
+			if !d.budget.reserve(ctx) {
 				d.release(page[i:], j)
 				return
 			}
 			if err := d.pool.Submit(ctx, sm, call.done); err != nil {
-				d.inflight.Add(-1)
-				d.open.Add(-1)
+				d.budget.unreserve()
 				if ctx.Err() == nil {
 					d.log.Info("agent: SMSC link down; messages back to the queue", "err", err)
 				}
@@ -243,21 +228,6 @@ func (d *dispatcher) prepare(ctx context.Context, r *smsagent.Record) (prepared,
 	p.f = &flight{id: r.ID, total: len(enc.parts), received: r.ReceivedAt, report: r.Report,
 		accepted: !r.Submitted.IsZero()}
 	return p, true
-}
-
-// reserve takes one part of the budget, waiting for the settler to free
-// some. False when ctx ended first.
-func (d *dispatcher) reserve(ctx context.Context) bool {
-	for d.inflight.Load() >= int64(d.budget) {
-		select {
-		case <-d.wake:
-		case <-ctx.Done():
-			return false
-		}
-	}
-	d.inflight.Add(1)
-	d.open.Add(1)
-	return true
 }
 
 // release gives back, unsent, part j of page[0] onwards and every part of

@@ -16,6 +16,7 @@ import (
 
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/agent"
+	"github.com/smsagent/smsagent/bindpool"
 	"github.com/smsagent/smsagent/config"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/smpp"
@@ -378,6 +379,8 @@ func (p *fakePool) Status() []smsagent.BindStatus {
 	}
 	return []smsagent.BindStatus{{Slot: 1, Mode: "transceiver", State: state, Outstanding: p.outstanding}}
 }
+
+func (p *fakePool) Stats() bindpool.Stats { return bindpool.Stats{} }
 
 func (p *fakePool) AuthFailed() error {
 	p.mu.Lock()

@@ -416,3 +416,10 @@ func (a *applier) observe(outcomes []smsagent.ReceiptOutcome) {
 		}
 	}
 }
+
+// decodeMO is outbox.Options.DecodeMO: the joined user data of an incoming
+// SMS decoded once by its data_coding (SMPP 3.4 §5.2.19, 23.038 §4).
+func decodeMO(dataCoding byte, data []byte) (text, encoding string) {
+	text, encoding, _ = coding.Decode(dataCoding, data) // text is usable even for a reserved data_coding
+	return text, encoding
+}

@@ -55,3 +55,20 @@ type ReportObserver interface {
 	Observer
 	ReportWritten(r *smsagent.Report)
 }
+
+// NopObserver ignores every event: the Observer when none is given, and
+// the one to embed in an observer that wants only some of them.
+type NopObserver struct{}
+
+func (NopObserver) FileAccepted(int)                 {}
+func (NopObserver) FileRejected()                    {}
+func (NopObserver) SubmitDone(string, time.Duration) {}
+func (NopObserver) SubmitTimedOut()                  {}
+func (NopObserver) FileToSubmit(time.Duration)       {}
+func (NopObserver) SubmitToReceipt(time.Duration)    {}
+func (NopObserver) ReceiptApplied(string, string)    {}
+func (NopObserver) MOReceived(int)                   {}
+func (NopObserver) MODuplicate(string)               {}
+func (NopObserver) ReportsWritten(int)               {}
+
+var _ Observer = NopObserver{}

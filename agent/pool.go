@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/bindpool"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/pdu"
 )
@@ -32,6 +33,8 @@ type Pool interface {
 	// AuthFailed is non-nil while the SMSC refuses the account's
 	// credentials (a *bindpool.AuthError from package bindpool's pool).
 	AuthFailed() error
+	// Stats are the pool's counters (for the status and the metrics).
+	Stats() bindpool.Stats
 	// Close unbinds every session, waiting for the unbind_resp until ctx
 	// ends; requests still waiting then end with the session's cause.
 	Close(ctx context.Context) error

@@ -19,14 +19,18 @@ import (
 // commit and records them with one outbox.RecordParts, so under load one
 // fsync covers a window's worth of responses.
 type settler struct {
-	store  *outbox.Store
-	d      *dispatcher // its budget is freed here
-	obs    Observer
-	clock  func() time.Time
-	log    *slog.Logger
-	health *health
-	sent   *sentTimes // acceptance times, for SubmitToReceipt
-	rates  *rates
+	store   *outbox.Store
+	results *mailbox[partResult] // from the pool's done calls and the dispatcher
+	budget  *budget              // given back here, after each commit
+	// requeued wakes the dispatcher: a commit may have put messages back
+	// in the queue.
+	requeued func()
+	obs      Observer
+	clock    func() time.Time
+	log      *slog.Logger
+	health   *health
+	sent     *sentTimes // acceptance times, for SubmitToReceipt
+	rates    *rates
 
 	batch []outbox.PartResult // reused between commits
 	from  []source            // batch[i] came from from[i]
@@ -47,10 +51,10 @@ type source struct {
 func (s *settler) run(ctx context.Context, quit <-chan struct{}) {
 	for {
 		select {
-		case <-s.d.results.ready:
-			s.settle(ctx, s.d.results.take())
+		case <-s.results.ready:
+			s.settle(ctx, s.results.take())
 		case <-quit:
-			s.settle(ctx, s.d.results.take())
+			s.settle(ctx, s.results.take())
 			return
 		case <-ctx.Done():
 			return
@@ -67,7 +71,6 @@ func (s *settler) run(ctx context.Context, quit <-chan struct{}) {
 // After the commit an accepted part has its SMSC id and is never resent.
 func (s *settler) settle(ctx context.Context, results []partResult) {
 	s.batch, s.from = s.batch[:0], s.from[:0]
-	freed := 0
 	for _, r := range results {
 		c := r.call
 		if r.unsent {
@@ -82,16 +85,12 @@ func (s *settler) settle(ctx context.Context, results []partResult) {
 			s.log.Warn("agent: no submit_sm_resp within smsc.response_timeout; waiting for it (not resending)",
 				"id", c.f.id, "seq", c.seq)
 			c.pending = true
-			s.d.inflight.Add(-1)
-			freed++
+			s.budget.timedOut()
 			continue
 		}
 		pr := s.classify(c, r.res)
 		s.rates.submits.Add(1)
 		s.add(c, true, pr)
-	}
-	if freed > 0 {
-		s.d.poke()
 	}
 	if len(s.batch) == 0 {
 		return
@@ -111,7 +110,7 @@ func (s *settler) settle(ctx context.Context, results []partResult) {
 			}
 		}
 	}
-	s.d.poke()
+	s.requeued()
 }
 
 // add queues one result for the commit.
@@ -151,8 +150,7 @@ func (s *settler) commit(ctx context.Context) bool {
 	}
 }
 
-// release frees the budget and the open count of the batch's submitted
-// parts.
+// release gives back the budget the batch's submitted parts held.
 func (s *settler) release() {
 	var inflight, open int64
 	for _, src := range s.from {
@@ -164,8 +162,7 @@ func (s *settler) release() {
 			inflight++
 		}
 	}
-	s.d.inflight.Add(-inflight)
-	s.d.open.Add(-open)
+	s.budget.settled(inflight, open)
 }
 
 // classify maps a final result onto an outbox outcome (SMPP 3.4 §4.4.2,

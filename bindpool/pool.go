@@ -59,6 +59,11 @@ type Pool struct {
 	prober       *slot
 	authCleared  chan struct{}
 	authRefusals uint64
+	// lastPassword is the password Options.Password last gave, used while
+	// it fails (a password file unreadable for a moment during a
+	// rotation); passwordErr is its last error, logged once.
+	lastPassword string
+	passwordErr  string
 	thr          throttle
 	throttled    uint64 // throttling answers, the pool's whole life
 }
@@ -70,12 +75,13 @@ func New(opts Options) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{
-		opts:  o,
-		log:   o.Logger,
-		now:   o.Clock,
-		quit:  make(chan struct{}),
-		ready: make(chan struct{}),
-		thr:   newThrottle(o.Throttle, o.Throughput),
+		opts:         o,
+		log:          o.Logger,
+		now:          o.Clock,
+		quit:         make(chan struct{}),
+		ready:        make(chan struct{}),
+		lastPassword: o.Bind.Password,
+		thr:          newThrottle(o.Throttle, o.Throughput),
 	}
 	p.lim = rate.NewLimiter(p.thr.limit, burst(p.thr.limit))
 	add := func(mode smpp.BindMode) {
@@ -92,6 +98,29 @@ func New(opts Options) (*Pool, error) {
 		add(smpp.Receiver)
 	}
 	return p, nil
+}
+
+// password is what the next bind sends: what Options.Password gives now,
+// or, while it fails, the password it last gave (the log says so once per
+// error): a password file that cannot be read for a moment must not keep
+// the pool from binding with the password that works.
+func (p *Pool) password() string {
+	pw, err := p.opts.Password()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		if msg := err.Error(); msg != p.passwordErr {
+			p.passwordErr = msg
+			p.log.Error("cannot read the SMSC password; binding with the one read before", "error", msg)
+		}
+		return p.lastPassword
+	}
+	if p.passwordErr != "" {
+		p.passwordErr = ""
+		p.log.Info("the SMSC password can be read again")
+	}
+	p.lastPassword = pw
+	return pw
 }
 
 // Start connects every slot in the background and returns at once: the

@@ -344,3 +344,29 @@ func TestPool_Submit_rebind(t *testing.T) {
 		t.Fatalf("submit after the rebind: %+v", res)
 	}
 }
+
+// TestPool_passwordUnreadable: while the password cannot be read (a file
+// mid-rotation), the pool binds with the password it read before instead
+// of not binding at all.
+func TestPool_passwordUnreadable(t *testing.T) {
+	srv := startServer(t, smsc.Options{Accounts: map[string]string{"tester": "good"}})
+	var fail atomic.Bool
+	o := options(srv)
+	o.Bind.SystemID = "tester"
+	o.Password = func() (string, error) {
+		if fail.Load() {
+			return "", errors.New("permission denied")
+		}
+		return "good", nil
+	}
+	p := startPool(t, o)
+	waitReady(t, p)
+	fail.Store(true)
+	srv.Drop("", false)
+	eventually(t, "every slot bound again with the password read before", func() bool {
+		return srv.Stats().Binds >= 4 && allBound(p)
+	})
+	if p.AuthFailed() != nil {
+		t.Errorf("AuthFailed = %v", p.AuthFailed())
+	}
+}

@@ -113,10 +113,7 @@ func (p *Pool) connect(ctx context.Context, sl *slot) (*smpp.Session, string, er
 	p.setState(sl, stateConnecting, "")
 	req := p.opts.Bind
 	req.Mode = sl.mode
-	password, err := p.opts.Password()
-	if err != nil {
-		return nil, "", fmt.Errorf("bindpool: read the password: %w", err)
-	}
+	password := p.password()
 	req.Password = password
 	dctx, cancel := context.WithTimeout(ctx, p.opts.BindTimeout)
 	conn, err := p.opts.Dial(dctx)

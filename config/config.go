@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/internal/fsutil"
 )
 
 // Config is the whole configuration. The yaml tags are the keys of the file;
@@ -277,13 +279,23 @@ func (s *SMSC) ReadPassword() (string, error) {
 	if s.PasswordFile == "" {
 		return s.Password.Reveal(), nil
 	}
-	data, err := os.ReadFile(s.PasswordFile)
+	// Only a regular file, opened without blocking (a FIFO put there would
+	// hang the bind), and at most a few KiB of it.
+	f, err := fsutil.OpenRegular(s.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("config: smsc.password_file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 4<<10))
 	if err != nil {
 		return "", fmt.Errorf("config: smsc.password_file: %w", err)
 	}
 	pw := strings.TrimRight(string(data), "\r\n")
-	if len(pw) > 8 {
+	switch {
+	case len(pw) > 8:
 		return "", fmt.Errorf("config: smsc.password_file %s: the password is %d bytes; SMPP 3.4 allows 8", s.PasswordFile, len(pw))
+	case strings.ContainsRune(pw, 0):
+		return "", fmt.Errorf("config: smsc.password_file %s: the password holds a NUL byte", s.PasswordFile)
 	}
 	return pw, nil
 }

@@ -71,6 +71,7 @@ var smsagentNames = []string{
 	"smsagent_bind_state", "smsagent_bind_outstanding_requests", "smsagent_bind_submits_total",
 	"smsagent_bind_reconnects_total", "smsagent_bind_throttled_total", "smsagent_inbox_backlog_events",
 	"smsagent_intake_pending_files", "smsagent_intake_stalled", "smsagent_intake_stuck_workers", "smsagent_smsc_credentials_refused",
+	"smsagent_smsc_credential_refusals_total",
 	"smsagent_health_problems",
 }
 

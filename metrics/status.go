@@ -27,6 +27,7 @@ type statusCollector struct {
 	intakePending, intakeStalled *prometheus.Desc
 	intakeStuck                  *prometheus.Desc
 	credentialsRefused           *prometheus.Desc
+	credentialRefusals           *prometheus.Desc
 	healthProblems               *prometheus.Desc
 }
 
@@ -51,7 +52,8 @@ func newStatusCollector(src StatusSource) *statusCollector {
 		intakeStuck:     d("intake_stuck_workers", "Intake workers on one file for over a minute (a file system call that does not return)."),
 		credentialsRefused: d("smsc_credentials_refused", "1 while the SMSC refuses the account's credentials (the agent "+
 			"tries again every smsc.auth_retry and when the password file changes)."),
-		healthProblems: d("health_problems", "Conditions an operator must act on (the health lines of smsagent status)."),
+		credentialRefusals: d("smsc_credential_refusals_total", "Binds the SMSC refused for the account's credentials."),
+		healthProblems:     d("health_problems", "Conditions an operator must act on (the health lines of smsagent status)."),
 	}
 }
 
@@ -59,7 +61,7 @@ func newStatusCollector(src StatusSource) *statusCollector {
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.buildInfo, c.queue, c.awaiting, c.bindState, c.bindOutstanding,
 		c.bindSubmits, c.bindReconnects, c.bindThrottled, c.inboxBacklog, c.intakePending, c.intakeStalled,
-		c.intakeStuck, c.credentialsRefused, c.healthProblems} {
+		c.intakeStuck, c.credentialsRefused, c.credentialRefusals, c.healthProblems} {
 		ch <- d
 	}
 }
@@ -124,5 +126,6 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		refused = 1
 	}
 	gauge(c.credentialsRefused, refused)
+	counter(c.credentialRefusals, st.SMSC.CredentialRefusals)
 	gauge(c.healthProblems, float64(len(st.Health)))
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/smsagent/smsagent"
@@ -299,7 +300,9 @@ func (in *Intake) moveFree(path, dir, name string) (string, error) {
 		}
 		free, err := absent(target)
 		if err == nil && free {
-			err = fsutil.Rename(path, target)
+			if err = fsutil.RenameNoReplace(path, target); nameTaken(err) {
+				free, err = false, nil
+			}
 		}
 		in.unreserve(target)
 		if err != nil || free {
@@ -432,12 +435,30 @@ func (in *Intake) quarantineAs(path, target, report, claim string, rep failureRe
 	// next start removes if a crash leaves it there; the rename replaces
 	// an old report of this claim, never writes through it.
 	if err := fsutil.WriteFile(report, append(data, '\n'), fileMode, in.opts.Layout.Work); err != nil {
+		if nameTaken(err) {
+			// A neighbour put a folder there since the check.
+			return false, nil
+		}
 		return false, err
 	}
-	if err := fsutil.Rename(path, target); err != nil {
+	// Never over what a neighbour created at target since the check: the
+	// next name instead, and the report just written goes.
+	if err := fsutil.RenameNoReplace(path, target); err != nil {
+		if nameTaken(err) {
+			_ = fsutil.Remove(report)
+			return false, nil
+		}
 		return false, err
 	}
 	return true, fsutil.SyncDir(filepath.Dir(target))
+}
+
+// nameTaken reports whether err says that something stands at the target
+// name of a rename (a file, a folder), which makes the next name the one
+// to try rather than a reason to stop intake.
+func nameTaken(err error) bool {
+	return errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR) ||
+		errors.Is(err, syscall.ENOTEMPTY)
 }
 
 // reportOf reports whether the report at path is a regular file written

@@ -64,3 +64,19 @@ const noFollow = syscall.O_NOFOLLOW
 // nonBlock keeps an open of a FIFO from waiting for a writer; regular files
 // ignore it.
 const nonBlock = syscall.O_NONBLOCK
+
+// linkAndRemove moves old to new by a hard link, which fails when new
+// exists, then removes old. A folder cannot be linked: it is renamed after
+// a check, the one case left open to a race.
+func linkAndRemove(old, new string) error {
+	if fi, err := os.Lstat(old); err == nil && fi.IsDir() {
+		if _, err := os.Lstat(new); err == nil {
+			return &os.LinkError{Op: "rename", Old: old, New: new, Err: fs.ErrExist}
+		}
+		return os.Rename(old, new)
+	}
+	if err := os.Link(old, new); err != nil {
+		return err
+	}
+	return os.Remove(old)
+}

@@ -91,3 +91,35 @@ func TestClearPrivateDir(t *testing.T) {
 	}
 	intact(t, db)
 }
+
+// TestRenameNoReplace: a name that exists, whatever stands there, is never
+// replaced, and the error says it exists.
+func TestRenameNoReplace(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	write := func(p, s string) {
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(src, "mine")
+	taken := filepath.Join(dir, "taken")
+	write(taken, "theirs")
+	if err := fsutil.RenameNoReplace(src, taken); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("over a file: %v, want fs.ErrExist", err)
+	}
+	if data, _ := os.ReadFile(taken); string(data) != "theirs" {
+		t.Errorf("the existing file was replaced: %q", data)
+	}
+	if err := fsutil.RenameNoReplace(src, filepath.Join(dir, "free")); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "free")); string(data) != "mine" || exists(src) {
+		t.Errorf("moved %q, source still there %v", data, exists(src))
+	}
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}

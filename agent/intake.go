@@ -1,0 +1,40 @@
+package agent
+
+import (
+	"context"
+
+	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/outbox"
+	"github.com/smsagent/smsagent/spool"
+)
+
+// intakeStore is the outbox as spool intake sees it: a stored batch also
+// wakes the dispatcher and counts for the metrics.
+type intakeStore struct {
+	*outbox.Store
+	obs   Observer
+	rates *rates
+	wake  func() // the dispatcher's poke
+}
+
+// Enqueue stores a batch (see outbox.Store.Enqueue).
+func (s intakeStore) Enqueue(ctx context.Context, b smsagent.Batch) (smsagent.BatchResult, error) {
+	res, err := s.Store.Enqueue(ctx, b)
+	if err != nil || res.AlreadyTaken {
+		return res, err
+	}
+	n := 0
+	for _, id := range res.IDs {
+		if id != 0 {
+			n++
+		}
+	}
+	s.obs.FileAccepted(n)
+	s.rates.files.Add(1)
+	if n > 0 {
+		s.wake()
+	}
+	return res, nil
+}
+
+var _ spool.Store = intakeStore{}
