@@ -16,6 +16,7 @@ import (
 
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/agent"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/pdu"
@@ -34,7 +35,7 @@ func TestAgent_Run_submitSM(t *testing.T) {
 	long := strings.Repeat("0123456789", 20) // 200 septets: two parts of the 8-bit UDH (153 each)
 	drop(t, cfg, "a.json", `{"id":"a","to":"+358401234567","from":"ACME","text":"Hello","flash":true,"validity":"90m","priority":"high","report":false}`)
 	drop(t, cfg, "b.json", fmt.Sprintf(`{"id":"b","to":"040 123","text":%q,"report":true}`, long))
-	eventually(t, 10*time.Second, "3 submits", func() bool { return len(p.submitted()) == 3 })
+	testutil.Eventually(t, 10*time.Second, "3 submits", func() bool { return len(p.submitted()) == 3 })
 	waitReports(t, cfg, 1, 10*time.Second)
 
 	byDest := map[string][]*pdu.SubmitSM{}
@@ -196,7 +197,7 @@ func TestAgent_Run_offline(t *testing.T) {
 	r := start(t, cfg, agent.Options{NewPool: p.newPool})
 	for i := range 5 {
 		drop(t, cfg, fmt.Sprintf("m%d.json", i), fmt.Sprintf(`{"id":"m%d","to":"100%d","text":"x","report":false}`, i, i))
-		eventually(t, 10*time.Second, "file stored", func() bool {
+		testutil.Eventually(t, 10*time.Second, "file stored", func() bool {
 			st, err := r.a.Outbox().Stats(context.Background())
 			return err == nil && st.ByState[smsagent.StateQueued] == i+1
 		})
@@ -302,7 +303,7 @@ func TestAgent_Run_stopUnanswered(t *testing.T) {
 	p.setUp(true)
 	r := start(t, cfg, agent.Options{NewPool: p.newPool, DrainTimeout: 100 * time.Millisecond})
 	drop(t, cfg, "five.ndjson", strings.Repeat(`{"to":"123","text":"x","report":false}`+"\n", 5))
-	eventually(t, 10*time.Second, "5 submits", func() bool { return len(p.submitted()) == 5 })
+	testutil.Eventually(t, 10*time.Second, "5 submits", func() bool { return len(p.submitted()) == 5 })
 	begun := time.Now()
 	if err := r.shutdown(); err != nil {
 		t.Fatal(err)
@@ -331,7 +332,7 @@ func TestAgent_Run_forcedStop(t *testing.T) {
 	r := start(t, cfg, agent.Options{NewPool: p.newPool, DrainTimeout: time.Hour,
 		Force: func(context.Context) context.Context { return force }})
 	drop(t, cfg, "one.json", `{"to":"123","text":"x"}`)
-	eventually(t, 10*time.Second, "a submit", func() bool { return len(p.submitted()) == 1 })
+	testutil.Eventually(t, 10*time.Second, "a submit", func() bool { return len(p.submitted()) == 1 })
 	stopped := make(chan error, 1)
 	go func() { stopped <- r.shutdown() }()
 	hurry()
@@ -392,7 +393,7 @@ func TestAgent_Run_unencodable(t *testing.T) {
 	start(t, cfg, agent.Options{NewPool: p.newPool})
 	drop(t, cfg, "bad.json", `[{"to":"1","text":"ok"},{"to":"2","text":"smile 😀","encoding":"gsm7"}]`)
 	report := filepath.Join(cfg.Spool.Dir, "failed", "bad.json.error.json")
-	eventually(t, 10*time.Second, "failed/bad.json.error.json", func() bool {
+	testutil.Eventually(t, 10*time.Second, "failed/bad.json.error.json", func() bool {
 		_, err := os.Stat(report)
 		return err == nil
 	})

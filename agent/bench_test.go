@@ -14,6 +14,7 @@ import (
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/agent"
 	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/smsc"
 )
@@ -81,7 +82,7 @@ func BenchmarkAgent_endToEnd(b *testing.B) {
 		cfg := testConfig(b, sim.Addr(), "smsc.sessions: 4", "smsc.window: 50", "smsc.response_timeout: 30s")
 		r := start(b, cfg, agent.Options{TunePool: fastPool, Logger: slog.New(slog.DiscardHandler),
 			SweepInterval: time.Second})
-		eventually(b, 10*time.Second, "a bound session", func() bool { return r.a.Ready() == nil })
+		testutil.Eventually(b, 10*time.Second, "a bound session", func() bool { return r.a.Ready() == nil })
 		b.StartTimer()
 		begun := time.Now()
 		writeNDJSON(b, cfg, "bulk.ndjson", n, true)
@@ -92,7 +93,7 @@ func BenchmarkAgent_endToEnd(b *testing.B) {
 		}
 		cancel()
 		sent := time.Since(begun)
-		eventually(b, benchWait, "every report written", func() bool { return written(b, r) >= n })
+		testutil.Eventually(b, benchWait, "every report written", func() bool { return written(b, r) >= n })
 		reported := time.Since(begun)
 		b.StopTimer()
 		b.ReportMetric(float64(n)/sent.Seconds(), "msgs/s")
@@ -121,7 +122,7 @@ func BenchmarkAgent_fakePool(b *testing.B) {
 		b.StartTimer()
 		begun := time.Now()
 		writeNDJSON(b, cfg, "bulk.ndjson", n, false)
-		eventually(b, benchWait, "every message stored", func() bool {
+		testutil.Eventually(b, benchWait, "every message stored", func() bool {
 			st, err := r.a.Status(context.Background())
 			if err != nil {
 				b.Fatal(err)
@@ -129,7 +130,7 @@ func BenchmarkAgent_fakePool(b *testing.B) {
 			return st.Intake.Messages >= n
 		})
 		stored := time.Since(begun)
-		eventually(b, benchWait, "every message sent", func() bool {
+		testutil.Eventually(b, benchWait, "every message sent", func() bool {
 			st, err := r.a.Outbox().Stats(context.Background())
 			if err != nil {
 				b.Fatal(err)
@@ -137,7 +138,7 @@ func BenchmarkAgent_fakePool(b *testing.B) {
 			return st.ByState[smsagent.StateSent] == n
 		})
 		sent := time.Since(begun)
-		eventually(b, benchWait, "every report written", func() bool { return written(b, r) >= n })
+		testutil.Eventually(b, benchWait, "every report written", func() bool { return written(b, r) >= n })
 		reported := time.Since(begun)
 		b.StopTimer()
 		b.ReportMetric(stored.Seconds(), "s-to-store")

@@ -11,6 +11,7 @@ import (
 	"github.com/smsagent/smsagent/agent"
 	"github.com/smsagent/smsagent/bindpool"
 	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp/smsc"
 )
 
@@ -32,7 +33,7 @@ func TestAgent_e2e_passwordRotated(t *testing.T) {
 		o.AuthRetry, o.AuthPoll = time.Hour, 10*time.Millisecond
 	}})
 	bulk(t, cfg, 50)
-	eventually(t, 10*time.Second, "the refusal in status", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the refusal in status", func() bool {
 		st, err := r.a.Status(context.Background())
 		return err == nil && st.SMSC.CredentialsRefused && st.SMSC.Refusals >= 2
 	})

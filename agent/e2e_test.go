@@ -16,6 +16,7 @@ import (
 	"github.com/smsagent/smsagent/agent"
 	"github.com/smsagent/smsagent/bindpool"
 	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/smpp/coding"
 	"github.com/smsagent/smsagent/smpp/pdu"
@@ -52,16 +53,7 @@ func simulator(t testing.TB, o smsc.Options) *smsc.Server {
 	if o.MessageID == nil {
 		o.MessageID = hexID
 	}
-	s := smsc.New(o)
-	if err := s.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
-	return s
+	return testutil.Simulator(t, o)
 }
 
 // startReal runs an agent with the real bind pool against addr.
@@ -305,7 +297,7 @@ func duplicates(sim *smsc.Server) int {
 // ("…-42.report.json"), an unmatched receipt's after its event ("…-e7…").
 func waitDelivered(t testing.TB, cfg *config.Config, n int, within time.Duration) {
 	t.Helper()
-	eventually(t, within, fmt.Sprintf("%d message reports in inbox/", n), func() bool {
+	testutil.Eventually(t, within, fmt.Sprintf("%d message reports in inbox/", n), func() bool {
 		got := 0
 		for _, f := range inboxFiles(t, cfg, ".report.json") {
 			name := strings.TrimSuffix(f, ".report.json")
@@ -445,7 +437,7 @@ func TestAgent_e2e_mo(t *testing.T) {
 			t.Fatalf("MO from %s: acked %t, %v (responses %v)", mo.From, acked, err, mo.Responses())
 		}
 	}
-	eventually(t, 10*time.Second, "4 incoming SMS files", func() bool { return len(inboxFiles(t, cfg, ".mo.json")) == 4 })
+	testutil.Eventually(t, 10*time.Second, "4 incoming SMS files", func() bool { return len(inboxFiles(t, cfg, ".mo.json")) == 4 })
 	got := map[string]smsagent.MO{}
 	for _, f := range inboxFiles(t, cfg, ".mo.json") {
 		b, err := os.ReadFile(f)
@@ -486,7 +478,7 @@ func TestAgent_e2e_offline(t *testing.T) {
 	r := startReal(t, cfg)
 	for i := range 5 {
 		drop(t, cfg, fmt.Sprintf("m%d.json", i), fmt.Sprintf(`{"id":"m%d","to":"+3585%07d","text":"message %d"}`, i, i, i))
-		eventually(t, 10*time.Second, "file stored", func() bool {
+		testutil.Eventually(t, 10*time.Second, "file stored", func() bool {
 			st, err := r.a.Outbox().Stats(context.Background())
 			return err == nil && st.ByState[smsagent.StateQueued] == i+1
 		})

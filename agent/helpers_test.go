@@ -18,6 +18,7 @@ import (
 	"github.com/smsagent/smsagent/agent"
 	"github.com/smsagent/smsagent/bindpool"
 	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/pdu"
@@ -129,7 +130,7 @@ func start(t testing.TB, cfg *config.Config, opts agent.Options) *running {
 	t.Cleanup(func() { r.shutdown() })
 	// Running means intake watches outgoing/: a file dropped now is seen
 	// at once rather than by the next rescan.
-	eventually(t, 10*time.Second, "the agent to run", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the agent to run", func() bool {
 		st, err := a.Status(context.Background())
 		return err == nil && !st.Started.IsZero()
 	})
@@ -223,20 +224,6 @@ func waitReports(t testing.TB, cfg *config.Config, n int, within time.Duration) 
 			t.Fatalf("%d reports in inbox/ after %s, want %d", got, within, n)
 		}
 		time.Sleep(10 * time.Millisecond) // polling with a deadline
-	}
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		<-tick.C
 	}
 }
 

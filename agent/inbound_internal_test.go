@@ -2,6 +2,7 @@ package agent
 
 import (
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -65,25 +66,13 @@ func TestReceiver_receipt(t *testing.T) {
 			if w.Text == "" {
 				w.Text = got.Text // the raw text is kept for unmatched reports; compared below
 			}
-			if got.SMSCID != w.SMSCID || !equalStrings(got.Keys, w.Keys) || got.State != w.State || got.Stat != w.Stat ||
+			if got.SMSCID != w.SMSCID || !slices.Equal(got.Keys, w.Keys) || got.State != w.State || got.Stat != w.Stat ||
 				got.Err != w.Err || !got.Done.Equal(w.Done) || got.Received != w.Received || got.Source != w.Source ||
 				got.Dest != w.Dest || got.Text != w.Text {
 				t.Errorf("\n got %+v\nwant %+v", got, w)
 			}
 		})
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestMOPart reads the concatenation of incoming parts from an 8-bit or

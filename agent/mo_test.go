@@ -13,6 +13,7 @@ import (
 
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/agent"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/metrics"
 	"github.com/smsagent/smsagent/smpp/smsc"
 )
@@ -120,11 +121,11 @@ func mos(t testing.TB, run *running) []smsagent.MO {
 // agent settle briefly and checks there are no more.
 func waitMOs(t testing.TB, run *running, n int) []smsagent.MO {
 	t.Helper()
-	eventually(t, 10*time.Second, "incoming SMS files in inbox/", func() bool { return len(inboxFiles(t, run.cfg, ".mo.json")) >= n })
+	testutil.Eventually(t, 10*time.Second, "incoming SMS files in inbox/", func() bool { return len(inboxFiles(t, run.cfg, ".mo.json")) >= n })
 	// The inbox writer writes what is committed; every deliver_sm was
 	// acknowledged after its commit, so a count that reached n and an
 	// empty backlog mean nothing more is coming.
-	eventually(t, 10*time.Second, "the inbox backlog to drain", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the inbox backlog to drain", func() bool {
 		st, err := run.a.Status(ctxT(t, time.Second))
 		return err == nil && st.Inbox.Backlog == 0
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/agent"
+	"github.com/smsagent/smsagent/internal/testutil"
 )
 
 // reportObserver is an Observer that records the reports written and
@@ -84,7 +85,7 @@ func TestAgent_ReportObserver(t *testing.T) {
 	start(t, cfg, agent.Options{NewPool: p.newPool, Observer: obs})
 	drop(t, cfg, "two.ndjson", `{"id":"a","to":"+358401234567","text":"one","report":false}`+"\n"+
 		`{"id":"b","to":"+358401234568","text":"two","report":false}`+"\n")
-	eventually(t, 10*time.Second, "two reports observed", func() bool {
+	testutil.Eventually(t, 10*time.Second, "two reports observed", func() bool {
 		n, written := obs.counts()
 		return n == 2 && written == 2
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/agent"
 	"github.com/smsagent/smsagent/internal/fsutil"
+	"github.com/smsagent/smsagent/internal/testutil"
 )
 
 // TestAgent_LinkedInboxTmpLeavesStateAlone is the attack from the field: a
@@ -25,7 +26,7 @@ func TestAgent_LinkedInboxTmpLeavesStateAlone(t *testing.T) {
 	p := newFakePool(10, accept)
 	r := start(t, cfg, agent.Options{NewPool: p.newPool})
 	drop(t, cfg, "first.json", `{"id":"first","to":"1001","text":"x","report":false}`)
-	eventually(t, 10*time.Second, "file stored", func() bool {
+	testutil.Eventually(t, 10*time.Second, "file stored", func() bool {
 		st, err := r.a.Outbox().Stats(context.Background())
 		return err == nil && st.ByState[smsagent.StateQueued] == 1
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/agent"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/msgfile"
 	"github.com/smsagent/smsagent/spool"
 )
@@ -43,7 +44,7 @@ func TestAgent_StuckIntakeShows(t *testing.T) {
 	}()
 	drop(t, cfg, "hang.json", `{"to":"1001","text":"x","report":false}`)
 	<-entered
-	eventually(t, 10*time.Second, "the stuck worker in status", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the stuck worker in status", func() bool {
 		st, err := r.a.Status(context.Background())
 		return err == nil && st.Intake.StuckWorkers == 1
 	})
@@ -57,7 +58,7 @@ func TestAgent_StuckIntakeShows(t *testing.T) {
 	}
 	close(release)
 	waitReports(t, cfg, 1, 10*time.Second)
-	eventually(t, 10*time.Second, "the agent ready again", func() bool { return r.a.Ready() == nil })
+	testutil.Eventually(t, 10*time.Second, "the agent ready again", func() bool { return r.a.Ready() == nil })
 }
 
 // TestAgent_MaxMessagesRefused: a file of more messages than
@@ -78,7 +79,7 @@ func TestAgent_MaxMessagesRefused(t *testing.T) {
 	drop(t, cfg, "six.ndjson", six.String())
 	drop(t, cfg, "five.ndjson", five.String())
 	failed := filepath.Join(cfg.Spool.Dir, "failed", "six.ndjson.error.json")
-	eventually(t, 10*time.Second, "six.ndjson refused and five.ndjson queued", func() bool {
+	testutil.Eventually(t, 10*time.Second, "six.ndjson refused and five.ndjson queued", func() bool {
 		st, err := r.a.Outbox().Stats(context.Background())
 		_, ferr := os.Stat(failed)
 		return err == nil && st.ByState[smsagent.StateQueued] == 5 && ferr == nil

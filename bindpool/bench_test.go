@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/smsc"
 )
@@ -14,12 +15,12 @@ import (
 // four sessions of window 10 full against the simulator on loopback, with
 // no throughput cap. It reports submissions answered per second.
 func BenchmarkPool_Submit(b *testing.B) {
-	srv := startServer(b, smsc.Options{CountersOnly: true})
+	srv := testutil.Simulator(b, smsc.Options{CountersOnly: true})
 	o := options(srv)
 	o.Sessions = 4
 	o.Window = 10
 	p := startPool(b, o)
-	eventually(b, "all slots bound", func() bool { return allBound(p) })
+	testutil.Eventually(b, waitLimit, "all slots bound", func() bool { return allBound(p) })
 	msg := sm("4915100000001")
 	var wg sync.WaitGroup
 	done := func(r smpp.Result) {

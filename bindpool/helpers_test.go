@@ -21,23 +21,6 @@ import (
 // shared, and never reached by a passing test.
 const waitLimit = 15 * time.Second
 
-// startServer runs a simulator on a loopback port for the test.
-func startServer(t testing.TB, o smsc.Options) *smsc.Server {
-	t.Helper()
-	srv := smsc.New(o)
-	if err := srv.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("server close: %v", err)
-		}
-	})
-	return srv
-}
-
 // recorder is a BackoffStrategy that answers a fixed wait at once and
 // keeps the attempts it was asked about.
 type recorder struct {
@@ -95,20 +78,6 @@ func newPool(t testing.TB, o bindpool.Options) *bindpool.Pool {
 		}
 	})
 	return p
-}
-
-// eventually polls cond until it holds, failing the test at waitLimit.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
 }
 
 func waitReady(t testing.TB, p *bindpool.Pool) {

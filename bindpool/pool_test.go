@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent/bindpool"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/pdu"
 	"github.com/smsagent/smsagent/smpp/smsc"
@@ -37,10 +38,10 @@ func TestNew_invalid(t *testing.T) {
 // its caller, and the counters add up.
 func TestPool_Submit(t *testing.T) {
 	checkNoLeak(t)
-	srv := startServer(t, smsc.Options{CountersOnly: true})
+	srv := testutil.Simulator(t, smsc.Options{CountersOnly: true})
 	p := startPool(t, options(srv))
 	waitReady(t, p)
-	eventually(t, "both slots bound", func() bool { return allBound(p) })
+	testutil.Eventually(t, waitLimit, "both slots bound", func() bool { return allBound(p) })
 	if got := p.Capacity(); got != 20 {
 		t.Errorf("Capacity %d with two idle sessions of window 10, want 20", got)
 	}
@@ -82,11 +83,11 @@ func TestPool_Submit(t *testing.T) {
 // Submit picks the session with the fewest requests outstanding, and
 // under a light load takes turns, so every bind stays in use.
 func TestPool_Submit_leastOutstanding(t *testing.T) {
-	srv := startServer(t, smsc.Options{})
+	srv := testutil.Simulator(t, smsc.Options{})
 	o := options(srv)
 	o.Sessions = 3
 	p := startPool(t, o)
-	eventually(t, "all slots bound", func() bool { return allBound(p) })
+	testutil.Eventually(t, waitLimit, "all slots bound", func() bool { return allBound(p) })
 
 	// One at a time, each answered before the next: turns.
 	for range 6 {
@@ -142,7 +143,7 @@ func TestPool_Submit_leastOutstanding(t *testing.T) {
 // Submit blocks while every window is full and goes on when a slot frees,
 // here when the response timeout passes (the SMSC never answers).
 func TestPool_Submit_windowFull(t *testing.T) {
-	srv := startServer(t, smsc.Options{})
+	srv := testutil.Simulator(t, smsc.Options{})
 	o := options(srv)
 	o.Sessions, o.Window = 1, 2
 	o.ResponseTimeout = 300 * time.Millisecond
@@ -179,7 +180,7 @@ func TestPool_Submit_windowFull(t *testing.T) {
 		t.Errorf("Submit went on after %v, before the 300ms response timeout freed a slot", el)
 	}
 	// The pool frees the window just before the caller hears Pending.
-	eventually(t, "the callers to hear Pending", func() bool {
+	testutil.Eventually(t, waitLimit, "the callers to hear Pending", func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		return r.pending == 2
@@ -188,7 +189,7 @@ func TestPool_Submit_windowFull(t *testing.T) {
 
 // Before Start, and with no session bound, Submit fails at once.
 func TestPool_Submit_notStarted(t *testing.T) {
-	srv := startServer(t, smsc.Options{})
+	srv := testutil.Simulator(t, smsc.Options{})
 	p := newPool(t, options(srv))
 	if err := p.Submit(context.Background(), sm("4915100000001"), func(smpp.Result) { t.Error("done called") }); !errors.Is(err, bindpool.ErrNotBound) {
 		t.Fatalf("Submit before Start: %v, want ErrNotBound", err)
@@ -208,13 +209,13 @@ func TestPool_Submit_notStarted(t *testing.T) {
 func TestPool_Close(t *testing.T) {
 	checkNoLeak(t)
 	simLog := &logBuffer{}
-	srv := startServer(t, smsc.Options{Logger: simLog.Logger()})
+	srv := testutil.Simulator(t, smsc.Options{Logger: simLog.Logger()})
 	p, err := bindpool.New(options(srv))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.Start(context.Background())
-	eventually(t, "both slots bound", func() bool { return allBound(p) })
+	testutil.Eventually(t, waitLimit, "both slots bound", func() bool { return allBound(p) })
 	if res := submit(t, p, "4915100000001"); res.Header.Status != pdu.StatusOK {
 		t.Fatalf("result %+v", res)
 	}
@@ -232,7 +233,7 @@ func TestPool_Close(t *testing.T) {
 		}
 	}
 	// The simulator saw unbinds, not dropped connections.
-	eventually(t, "the simulator's sessions to end", func() bool { return srv.Sessions() == 0 })
+	testutil.Eventually(t, waitLimit, "the simulator's sessions to end", func() bool { return srv.Sessions() == 0 })
 	if n := simLog.Count(smpp.ErrUnbound.Error()); n != 2 {
 		t.Errorf("the simulator saw %d sessions end with an unbind, want 2", n)
 	}
@@ -258,7 +259,7 @@ func TestPool_Close_duringBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Start(context.Background())
-	eventually(t, "both slots in backoff", func() bool {
+	testutil.Eventually(t, waitLimit, "both slots in backoff", func() bool {
 		for _, s := range p.Status() {
 			if s.State != "backoff" {
 				return false
@@ -275,13 +276,13 @@ func TestPool_Close_duringBackoff(t *testing.T) {
 
 // When the context given to Start ends, the slots unbind and stop.
 func TestPool_Start_contextEnds(t *testing.T) {
-	srv := startServer(t, smsc.Options{})
+	srv := testutil.Simulator(t, smsc.Options{})
 	p := newPool(t, options(srv))
 	ctx, cancel := context.WithCancel(context.Background())
 	p.Start(ctx)
-	eventually(t, "both slots bound", func() bool { return allBound(p) })
+	testutil.Eventually(t, waitLimit, "both slots bound", func() bool { return allBound(p) })
 	cancel()
-	eventually(t, "both slots closed", func() bool {
+	testutil.Eventually(t, waitLimit, "both slots closed", func() bool {
 		for _, s := range p.Status() {
 			if s.State != "closed" {
 				return false
@@ -292,5 +293,5 @@ func TestPool_Start_contextEnds(t *testing.T) {
 	if err := p.Submit(context.Background(), sm("4915100000001"), func(smpp.Result) {}); !errors.Is(err, bindpool.ErrNotBound) {
 		t.Errorf("Submit after the slots stopped: %v, want ErrNotBound", err)
 	}
-	eventually(t, "the simulator's sessions to end", func() bool { return srv.Sessions() == 0 })
+	testutil.Eventually(t, waitLimit, "the simulator's sessions to end", func() bool { return srv.Sessions() == 0 })
 }

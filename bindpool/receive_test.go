@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/pdu"
 	"github.com/smsagent/smsagent/smpp/smsc"
@@ -14,7 +15,7 @@ import (
 // receipts and MO come in on the receiver, all to the one Handler.
 func TestPool_Handler_transmitterReceiver(t *testing.T) {
 	checkNoLeak(t)
-	srv := startServer(t, smsc.Options{})
+	srv := testutil.Simulator(t, smsc.Options{})
 	o := options(srv)
 	o.Sessions = 1
 	o.Bind.Mode = smpp.Transmitter
@@ -22,7 +23,7 @@ func TestPool_Handler_transmitterReceiver(t *testing.T) {
 	inbound := make(chan smpp.Request, 10)
 	o.Handler = func(r smpp.Request) { inbound <- r }
 	p := startPool(t, o)
-	eventually(t, "both slots bound", func() bool { return allBound(p) })
+	testutil.Eventually(t, waitLimit, "both slots bound", func() bool { return allBound(p) })
 
 	st := p.Status()
 	if len(st) != 2 || st[0].Mode != "transmitter" || st[1].Mode != "receiver" || st[0].Slot != 0 || st[1].Slot != 1 {
@@ -75,11 +76,11 @@ func TestPool_Handler_transmitterReceiver(t *testing.T) {
 	if acked, err := mo.Wait(ctx); err != nil || !acked {
 		t.Errorf("MO acknowledged %v (%v)", acked, err)
 	}
-	eventually(t, "the receipt's acknowledgement", func() bool { return srv.Stats().ReceiptsAcked == 1 })
+	testutil.Eventually(t, waitLimit, "the receipt's acknowledgement", func() bool { return srv.Stats().ReceiptsAcked == 1 })
 
 	// Receivers reconnect like transmitters.
 	srv.Drop("", false)
-	eventually(t, "both slots bound again", func() bool {
+	testutil.Eventually(t, waitLimit, "both slots bound again", func() bool {
 		st := p.Status()
 		return allBound(p) && st[0].Reconnects == 1 && st[1].Reconnects == 1
 	})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent/bindpool"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/pdu"
 	"github.com/smsagent/smsagent/smpp/smsc"
@@ -20,16 +21,16 @@ import (
 // again by itself, counts the reconnect, and submissions go on.
 func TestPool_Start_reconnectAfterDrop(t *testing.T) {
 	checkNoLeak(t)
-	srv := startServer(t, smsc.Options{})
+	srv := testutil.Simulator(t, smsc.Options{})
 	o := options(srv)
 	backoff := o.Backoff.(*recorder)
 	p := startPool(t, o)
-	eventually(t, "both slots bound", func() bool { return allBound(p) })
+	testutil.Eventually(t, waitLimit, "both slots bound", func() bool { return allBound(p) })
 
 	for round, rst := range []bool{false, true} {
 		srv.Drop("", rst)
 		want := uint64(round + 1)
-		eventually(t, "both slots bound again", func() bool {
+		testutil.Eventually(t, waitLimit, "both slots bound again", func() bool {
 			for _, s := range p.Status() {
 				if s.State != "bound" || s.Reconnects != want {
 					return false
@@ -59,7 +60,7 @@ func TestPool_Start_reconnectAfterDrop(t *testing.T) {
 // returns a new channel, closed at the next bind, and Submit fails at once
 // meanwhile.
 func TestPool_Ready(t *testing.T) {
-	srv := startServer(t, smsc.Options{})
+	srv := testutil.Simulator(t, smsc.Options{})
 	o := options(srv)
 	o.Sessions = 1
 	gate := make(chan time.Duration)
@@ -69,7 +70,7 @@ func TestPool_Ready(t *testing.T) {
 	before := p.Ready()
 
 	srv.Drop("", false)
-	eventually(t, "Ready to open again", func() bool {
+	testutil.Eventually(t, waitLimit, "Ready to open again", func() bool {
 		select {
 		case <-p.Ready():
 			return false
@@ -93,7 +94,7 @@ func TestPool_Ready(t *testing.T) {
 		t.Errorf("Capacity %d with no session bound", got)
 	}
 	// The slot is waiting for the backoff strategy's answer, and says so.
-	eventually(t, "the slot to report backoff with the loss", func() bool {
+	testutil.Eventually(t, waitLimit, "the slot to report backoff with the loss", func() bool {
 		s := p.Status()[0]
 		return s.State == "backoff" && s.LastError != ""
 	})
@@ -115,7 +116,7 @@ func (g gateBackoff) Calculate(int) time.Duration { return <-g }
 // The SMSC refuses binds for a while (ESME_RSYSERR): the slot backs off
 // on the ordinary strategy with a growing attempt count, then binds.
 func TestPool_Start_bindRefusedThenAccepted(t *testing.T) {
-	srv := startServer(t, smsc.Options{})
+	srv := testutil.Simulator(t, smsc.Options{})
 	srv.SetFaults(smsc.Faults{RefuseBinds: pdu.StatusSysErr, RefuseBindsCount: 3})
 	o := options(srv)
 	o.Sessions = 1
@@ -141,13 +142,13 @@ func TestPool_Start_bindRefusedThenAccepted(t *testing.T) {
 // the slot waits on the longer busy strategy, not the ordinary one.
 func TestPool_Start_alreadyBound(t *testing.T) {
 	checkNoLeak(t)
-	srv := startServer(t, smsc.Options{MaxBinds: 1})
+	srv := testutil.Simulator(t, smsc.Options{MaxBinds: 1})
 	o := options(srv)
 	backoff := o.Backoff.(*recorder)
 	busy := &recorder{delay: time.Hour}
 	o.BusyBackoff = busy
 	p := startPool(t, o)
-	eventually(t, "one slot bound, one backing off", func() bool {
+	testutil.Eventually(t, waitLimit, "one slot bound, one backing off", func() bool {
 		st := p.Status()
 		return (st[0].State == "bound") != (st[1].State == "bound") &&
 			(st[0].State == "backoff" || st[1].State == "backoff") &&
@@ -183,14 +184,14 @@ func TestPool_Start_badCredentials(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkNoLeak(t)
-			srv := startServer(t, smsc.Options{Accounts: tc.accounts})
+			srv := testutil.Simulator(t, smsc.Options{Accounts: tc.accounts})
 			o := options(srv)
 			o.Sessions = 3
 			logs := &logBuffer{}
 			o.Logger = logs.Logger()
 			backoff := o.Backoff.(*recorder)
 			p := startPool(t, o)
-			eventually(t, "every slot to give up", func() bool {
+			testutil.Eventually(t, waitLimit, "every slot to give up", func() bool {
 				for _, s := range p.Status() {
 					if s.State != "auth-failed" {
 						return false
@@ -235,13 +236,13 @@ func TestPool_Start_badCredentials(t *testing.T) {
 // reconnect; AuthFailed and Status say so. When the SMSC accepts again (a
 // provider's outage ends), every slot binds by itself.
 func TestPool_credentialsRefusedThenAccepted(t *testing.T) {
-	srv := startServer(t, smsc.Options{})
+	srv := testutil.Simulator(t, smsc.Options{})
 	srv.SetFaults(smsc.Faults{RefuseBinds: pdu.StatusInvPaswd, RefuseBindsCount: 1 << 30})
 	retries := &recorder{delay: 20 * time.Millisecond}
 	o := options(srv)
 	o.Sessions, o.AuthBackoff, o.AuthPoll = 3, retries, time.Hour
 	p := startPool(t, o)
-	eventually(t, "five retries of the credentials", func() bool { return len(retries.Calls()) >= 5 })
+	testutil.Eventually(t, waitLimit, "five retries of the credentials", func() bool { return len(retries.Calls()) >= 5 })
 	var ae *bindpool.AuthError
 	if err := p.AuthFailed(); !errors.As(err, &ae) || !errors.Is(err, pdu.StatusInvPaswd) || ae.Since.IsZero() {
 		t.Fatalf("AuthFailed = %v, want an *AuthError wrapping ESME_RINVPASWD", err)
@@ -256,7 +257,7 @@ func TestPool_credentialsRefusedThenAccepted(t *testing.T) {
 		t.Errorf("%d binds refused after %d retries: want at most one per retry beyond the first three", refused, calls)
 	}
 	srv.SetFaults(smsc.Faults{})
-	eventually(t, "every slot bound once the SMSC accepts", func() bool { return allBound(p) })
+	testutil.Eventually(t, waitLimit, "every slot bound once the SMSC accepts", func() bool { return allBound(p) })
 	if err := p.AuthFailed(); err != nil {
 		t.Errorf("AuthFailed = %v after a bind succeeded", err)
 	}
@@ -269,7 +270,7 @@ func TestPool_credentialsRefusedThenAccepted(t *testing.T) {
 // reads it (the password file) is tried as soon as it is seen, without
 // waiting out the retry and without a restart.
 func TestPool_passwordChangedPickedUp(t *testing.T) {
-	srv := startServer(t, smsc.Options{Accounts: map[string]string{"tester": "new-pw"}})
+	srv := testutil.Simulator(t, smsc.Options{Accounts: map[string]string{"tester": "new-pw"}})
 	var password atomic.Value
 	password.Store("old-pw")
 	o := options(srv)
@@ -277,9 +278,9 @@ func TestPool_passwordChangedPickedUp(t *testing.T) {
 	o.Sessions, o.AuthRetry, o.AuthPoll = 2, time.Hour, 10*time.Millisecond
 	o.Password = func() (string, error) { return password.Load().(string), nil }
 	p := startPool(t, o)
-	eventually(t, "the old password refused", func() bool { return p.AuthFailed() != nil })
+	testutil.Eventually(t, waitLimit, "the old password refused", func() bool { return p.AuthFailed() != nil })
 	password.Store("new-pw")
-	eventually(t, "both slots bound with the new password", func() bool { return allBound(p) })
+	testutil.Eventually(t, waitLimit, "both slots bound with the new password", func() bool { return allBound(p) })
 	if err := p.AuthFailed(); err != nil {
 		t.Errorf("AuthFailed = %v", err)
 	}
@@ -288,7 +289,7 @@ func TestPool_passwordChangedPickedUp(t *testing.T) {
 // A closed port, or TLS spoken to a plain SMPP port: the link is down, the
 // slots keep trying on the backoff, and Submit fails at once.
 func TestPool_Start_unreachable(t *testing.T) {
-	plain := startServer(t, smsc.Options{})
+	plain := testutil.Simulator(t, smsc.Options{})
 	for _, tc := range []struct {
 		name string
 		o    bindpool.Options
@@ -303,7 +304,7 @@ func TestPool_Start_unreachable(t *testing.T) {
 			o := tc.o
 			o.Sessions, o.Backoff = 2, backoff
 			p := startPool(t, o)
-			eventually(t, "several attempts per slot", func() bool { return len(backoff.Calls()) >= 6 })
+			testutil.Eventually(t, waitLimit, "several attempts per slot", func() bool { return len(backoff.Calls()) >= 6 })
 			if calls := backoff.Calls(); slices.Max(calls) < 3 {
 				t.Errorf("backoff attempts %v: want the count to climb", calls)
 			}
@@ -328,7 +329,7 @@ func TestPool_Start_unreachable(t *testing.T) {
 // ESME_RINVBNDSTS in a submit_sm_resp: the SMSC lost our bind, so the slot
 // binds again.
 func TestPool_Submit_rebind(t *testing.T) {
-	srv := startServer(t, smsc.Options{Rules: []smsc.Rule{{Prefix: "999", Outcome: smsc.Refused, Status: pdu.StatusInvBndSts}}})
+	srv := testutil.Simulator(t, smsc.Options{Rules: []smsc.Rule{{Prefix: "999", Outcome: smsc.Refused, Status: pdu.StatusInvBndSts}}})
 	o := options(srv)
 	o.Sessions = 1
 	p := startPool(t, o)
@@ -336,7 +337,7 @@ func TestPool_Submit_rebind(t *testing.T) {
 	if res := submit(t, p, "999000"); res.Header.Status != pdu.StatusInvBndSts {
 		t.Fatalf("result %+v, want ESME_RINVBNDSTS passed to the caller", res)
 	}
-	eventually(t, "the slot to bind again", func() bool {
+	testutil.Eventually(t, waitLimit, "the slot to bind again", func() bool {
 		s := p.Status()[0]
 		return s.State == "bound" && s.Reconnects == 1
 	})
@@ -349,7 +350,7 @@ func TestPool_Submit_rebind(t *testing.T) {
 // mid-rotation), the pool binds with the password it read before instead
 // of not binding at all.
 func TestPool_passwordUnreadable(t *testing.T) {
-	srv := startServer(t, smsc.Options{Accounts: map[string]string{"tester": "good"}})
+	srv := testutil.Simulator(t, smsc.Options{Accounts: map[string]string{"tester": "good"}})
 	var fail atomic.Bool
 	o := options(srv)
 	o.Bind.SystemID = "tester"
@@ -363,7 +364,7 @@ func TestPool_passwordUnreadable(t *testing.T) {
 	waitReady(t, p)
 	fail.Store(true)
 	srv.Drop("", false)
-	eventually(t, "every slot bound again with the password read before", func() bool {
+	testutil.Eventually(t, waitLimit, "every slot bound again with the password read before", func() bool {
 		return srv.Stats().Binds >= 4 && allBound(p)
 	})
 	if p.AuthFailed() != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent/bindpool"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/pdu"
 	"github.com/smsagent/smsagent/smpp/smsc"
@@ -33,13 +34,13 @@ func submitN(t testing.TB, p *bindpool.Pool, n int) []smpp.Result {
 // pool pauses, the log says so once, and the pool recovers by itself to
 // no cap at all.
 func TestPool_Submit_throttle(t *testing.T) {
-	srv := startServer(t, smsc.Options{})
+	srv := testutil.Simulator(t, smsc.Options{})
 	o := options(srv)
 	o.Throttle = bindpool.ThrottleOptions{Pause: 200 * time.Millisecond, MaxPause: 400 * time.Millisecond, Recovery: 300 * time.Millisecond}
 	logs := &logBuffer{}
 	o.Logger = logs.Logger()
 	p := startPool(t, o)
-	eventually(t, "both slots bound", func() bool { return allBound(p) })
+	testutil.Eventually(t, waitLimit, "both slots bound", func() bool { return allBound(p) })
 	submitN(t, p, 50) // traffic before the storm: a rate to halve
 
 	srv.SetFaults(smsc.Faults{ThrottleEvery: 1})
@@ -87,7 +88,7 @@ func TestPool_Submit_throttle(t *testing.T) {
 		t.Errorf("the next submission went out %v after the first throttling answer, within the 200ms pause", paused)
 	}
 
-	eventually(t, "the rate to recover", func() bool {
+	testutil.Eventually(t, waitLimit, "the rate to recover", func() bool {
 		submitN(t, p, 5)
 		st := p.Stats()
 		return !st.Throttling && st.Rate == 0
@@ -105,11 +106,11 @@ func TestPool_Submit_throttle(t *testing.T) {
 // passed between them; doubling would reach MaxPause and leave the pool
 // sending a few messages a minute.
 func TestPool_Submit_sporadicThrottle(t *testing.T) {
-	srv := startServer(t, smsc.Options{})
+	srv := testutil.Simulator(t, smsc.Options{})
 	o := options(srv)
 	o.Throttle = bindpool.ThrottleOptions{Pause: 100 * time.Millisecond, MaxPause: 10 * time.Second, Recovery: time.Second}
 	p := startPool(t, o)
-	eventually(t, "both slots bound", func() bool { return allBound(p) })
+	testutil.Eventually(t, waitLimit, "both slots bound", func() bool { return allBound(p) })
 	submitN(t, p, 20)
 	srv.SetFaults(smsc.Faults{ThrottleEvery: 3})
 	throttles := 0
@@ -129,12 +130,12 @@ func TestPool_Submit_sporadicThrottle(t *testing.T) {
 // limiter allows; sending is measurably slower, and the rate climbs back
 // to the configured cap.
 func TestPool_Submit_throttleHalvesRate(t *testing.T) {
-	srv := startServer(t, smsc.Options{})
+	srv := testutil.Simulator(t, smsc.Options{})
 	o := options(srv)
 	o.Throughput = 100
 	o.Throttle = bindpool.ThrottleOptions{Pause: 100 * time.Millisecond, Recovery: 2 * time.Second}
 	p := startPool(t, o)
-	eventually(t, "both slots bound", func() bool { return allBound(p) })
+	testutil.Eventually(t, waitLimit, "both slots bound", func() bool { return allBound(p) })
 	submitN(t, p, 50) // half a second at the cap: the measured rate is about 100/s
 
 	srv.SetFaults(smsc.Faults{ThrottleEvery: 1})
@@ -154,7 +155,7 @@ func TestPool_Submit_throttleHalvesRate(t *testing.T) {
 	if el := time.Since(start); el < 400*time.Millisecond {
 		t.Errorf("30 messages took %v after the throttle: no slower than the 100/s cap allows", el)
 	}
-	eventually(t, "the rate to climb back to 100/s", func() bool {
+	testutil.Eventually(t, waitLimit, "the rate to climb back to 100/s", func() bool {
 		st := p.Stats()
 		return !st.Throttling && st.Rate == 100
 	})
@@ -163,12 +164,12 @@ func TestPool_Submit_throttleHalvesRate(t *testing.T) {
 // The throughput cap holds across sessions: N messages take at least
 // (N - burst) / rate.
 func TestPool_Submit_throughput(t *testing.T) {
-	srv := startServer(t, smsc.Options{CountersOnly: true})
+	srv := testutil.Simulator(t, smsc.Options{CountersOnly: true})
 	o := options(srv)
 	o.Sessions = 4
 	o.Throughput = 200
 	p := startPool(t, o)
-	eventually(t, "all slots bound", func() bool { return allBound(p) })
+	testutil.Eventually(t, waitLimit, "all slots bound", func() bool { return allBound(p) })
 	const n = 100
 	start := time.Now()
 	submitN(t, p, n)
@@ -189,7 +190,7 @@ func TestPool_Submit_throughput(t *testing.T) {
 // A submitter waiting out a throttling pause hears at once when every
 // session is lost, instead of at the end of the pause.
 func TestPool_Submit_pauseThenLost(t *testing.T) {
-	srv := startServer(t, smsc.Options{})
+	srv := testutil.Simulator(t, smsc.Options{})
 	o := options(srv)
 	o.Sessions = 1
 	o.Throttle = bindpool.ThrottleOptions{Pause: time.Hour}

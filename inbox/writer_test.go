@@ -15,19 +15,8 @@ import (
 
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/inbox"
+	"github.com/smsagent/smsagent/internal/testutil"
 )
-
-// eventually polls cond until it holds or five seconds pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
 
 // start runs a Writer until the test ends (or stop is called) and returns it.
 func start(t *testing.T, src inbox.Source, opts inbox.Options) (w *inbox.Writer, stop func()) {
@@ -101,7 +90,7 @@ func TestWriter_WritesEveryKind(t *testing.T) {
 			t.Errorf("%d files in inbox, want %d", n, len(events))
 		}
 		// done closes inside EventsWritten, just before the Writer counts.
-		eventually(t, "Written to count every file", func() bool { return w.Written() == uint64(len(events)) })
+		testutil.Eventually(t, 5*time.Second, "Written to count every file", func() bool { return w.Written() == uint64(len(events)) })
 		if w.Err() != nil {
 			t.Errorf("Err = %v", w.Err())
 		}
@@ -139,7 +128,7 @@ func TestWriter_CrashBeforeEventsWritten(t *testing.T) {
 		first.setFailAck(errAck)
 		opts := inbox.Options{Dir: dir, TmpDir: dir + ".tmp", Sync: mode, RetryMin: time.Millisecond, RetryMax: time.Millisecond}
 		w, stop := start(t, first, opts)
-		eventually(t, "the first run to fail marking events", func() bool { return errors.Is(w.Err(), errAck) })
+		testutil.Eventually(t, 5*time.Second, "the first run to fail marking events", func() bool { return errors.Is(w.Err(), errAck) })
 		stop()
 		firstRun := map[string][]byte{}
 		for _, name := range listDir(t, dir) {
@@ -212,7 +201,7 @@ func TestWriter_DiskFull(t *testing.T) {
 
 		// Several attempts fail; each leaves nothing behind and marks
 		// nothing written.
-		eventually(t, "three failed attempts", func() bool { return disk.creates.Load() >= 12 })
+		testutil.Eventually(t, 5*time.Second, "three failed attempts", func() bool { return disk.creates.Load() >= 12 })
 		if err := w.Err(); !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("Err() = %v, want ENOSPC", err)
 		}
@@ -234,7 +223,7 @@ func TestWriter_DiskFull(t *testing.T) {
 		if tmp, _ := os.ReadDir(dir + ".tmp"); len(tmp) != 0 {
 			t.Errorf("partial temporary files left: %v", tmp)
 		}
-		eventually(t, "health to recover", func() bool { return w.Err() == nil })
+		testutil.Eventually(t, 5*time.Second, "health to recover", func() bool { return w.Err() == nil })
 	})
 }
 
@@ -256,7 +245,7 @@ func TestWriter_PartialFailureRemovesTemps(t *testing.T) {
 	src := newSource(reportEvents(8, 0)...)
 	w, _ := start(t, src, inbox.Options{Dir: dir, TmpDir: dir + ".tmp", SyncWorkers: 1, Sync: inbox.SyncFiles, CreateFile: create,
 		RetryMin: time.Millisecond, RetryMax: time.Millisecond})
-	eventually(t, "the failure to be reported", func() bool { return w.Err() != nil })
+	testutil.Eventually(t, 5*time.Second, "the failure to be reported", func() bool { return w.Err() != nil })
 	if tmp, _ := os.ReadDir(dir + ".tmp"); len(tmp) != 0 {
 		t.Errorf("after the failure .tmp holds %d files", len(tmp))
 	}
@@ -337,7 +326,7 @@ func TestWriter_SourceErrorsAreRetried(t *testing.T) {
 	src.fails.Store(3)
 	w, _ := start(t, src, inbox.Options{Dir: t.TempDir(), TmpDir: t.TempDir(), RetryMin: time.Millisecond, RetryMax: time.Millisecond})
 	<-src.done
-	eventually(t, "health to recover", func() bool { return w.Err() == nil })
+	testutil.Eventually(t, 5*time.Second, "health to recover", func() bool { return w.Err() == nil })
 }
 
 func TestWriter_RunStopsOnCancel(t *testing.T) {

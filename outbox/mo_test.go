@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -56,13 +57,8 @@ func (e *env) addMO(ps ...smsagent.MOPart) []smsagent.MOOutcome {
 // wantOutcomes fails unless got equals want.
 func wantOutcomes(t *testing.T, what string, got []smsagent.MOOutcome, want ...smsagent.MOOutcome) {
 	t.Helper()
-	if len(got) != len(want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("%s: outcomes %v, want %v", what, got, want)
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			t.Fatalf("%s: outcomes %v, want %v", what, got, want)
-		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -430,21 +431,9 @@ func TestSession_sequenceWrap(t *testing.T) {
 		h, _ := p.expect(pdu.SubmitSMID)
 		got = append(got, h.Sequence)
 	}
-	if want := []uint32{0x7FFFFFFF, 1, 3}; !equalU32(got, want) {
+	if want := []uint32{0x7FFFFFFF, 1, 3}; !slices.Equal(got, want) {
 		t.Errorf("sequences %x, want %x", got, want)
 	}
-}
-
-func equalU32(a, b []uint32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Requests still in the write buffer when the session dies are marked

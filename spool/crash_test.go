@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/spool"
 )
@@ -76,34 +75,34 @@ func TestCrash_intake(t *testing.T) {
 	}
 	for round := range crashRounds {
 		drop(5 + rnd.IntN(15))
-		child := startIntakeChild(t, dir)
+		child := testutil.StartChild(t, "TestCrash_intake", crashChildEnv+"="+dir)
 		// Kill once intake has taken a random share of what waits, or
 		// at once: a crash may come before the first file too.
 		left := rnd.IntN(len(names(t, layout.Outgoing)) + 1)
-		waitFor(t, fmt.Sprintf("round %d: intake to take files", round), 30*time.Second, func() bool {
-			if child.exited() {
-				t.Fatalf("round %d: intake exited by itself: %v\n%s", round, child.err, child.stderr)
+		testutil.Eventually(t, 30*time.Second, fmt.Sprintf("round %d: intake to take files", round), func() bool {
+			if child.Exited() {
+				t.Fatalf("round %d: intake exited by itself: %v\n%s", round, child.Err(), child.Stderr)
 			}
 			return len(names(t, layout.Outgoing)) <= left
 		})
-		child.kill(t)
+		child.Kill(t)
 	}
 
 	// A last run takes what is left and stops cleanly.
-	child := startIntakeChild(t, dir)
-	waitFor(t, "outgoing/ and .work/ to empty", time.Minute, func() bool {
+	child := testutil.StartChild(t, "TestCrash_intake", crashChildEnv+"="+dir)
+	testutil.Eventually(t, time.Minute, "outgoing/ and .work/ to empty", func() bool {
 		return len(names(t, layout.Outgoing))+len(names(t, layout.Work)) == 0
 	})
-	if err := child.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := child.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-child.done:
+	case <-child.Done():
 	case <-time.After(30 * time.Second):
-		t.Fatalf("last run: still running 30 s after SIGTERM\n%s", child.stderr)
+		t.Fatalf("last run: still running 30 s after SIGTERM\n%s", child.Stderr)
 	}
-	if child.err != nil {
-		t.Fatalf("last run: %v\n%s", child.err, child.stderr)
+	if err := child.Err(); err != nil {
+		t.Fatalf("last run: %v\n%s", err, child.Stderr)
 	}
 
 	sent, failed := set(names(t, layout.Sent)), set(names(t, layout.Failed))
@@ -180,52 +179,6 @@ func crashFile(i int, rnd *rand.Rand) (name string, body []byte, msgs []string) 
 		fmt.Fprintf(&b, "To: %s\n\n%s", to(0)[1:], text(0))
 		return fmt.Sprintf("send_%04d", i), b.Bytes(), []string{text(0)}
 	}
-}
-
-// intakeChild is a process running crashIntakeChild. done is closed when
-// it has exited; err is then how.
-type intakeChild struct {
-	cmd    *exec.Cmd
-	stderr *strings.Builder
-	done   chan struct{}
-	err    error
-}
-
-// startIntakeChild runs crashIntakeChild in a new process of this test
-// binary.
-func startIntakeChild(t *testing.T, dir string) *intakeChild {
-	t.Helper()
-	c := &intakeChild{stderr: &strings.Builder{}, done: make(chan struct{})}
-	c.cmd = exec.Command(os.Args[0], "-test.run=^TestCrash_intake$", "-test.count=1")
-	c.cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
-	c.cmd.Stderr = c.stderr
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		c.err = c.cmd.Wait()
-		close(c.done)
-	}()
-	return c
-}
-
-func (c *intakeChild) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill ends the process with SIGKILL, as a power cut ends the agent, and
-// waits until it is gone.
-func (c *intakeChild) kill(t *testing.T) {
-	t.Helper()
-	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil && !c.exited() {
-		t.Fatal(err)
-	}
-	<-c.done
 }
 
 // crashIntakeChild runs intake over dir/spool into dir/outbox.db until

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/spool"
 )
@@ -110,7 +111,7 @@ func runDurable(b *testing.B, want int, before, during func(outgoing string)) ti
 	if during != nil {
 		during(layout.Outgoing)
 	}
-	waitFor(b, fmt.Sprintf("%d files taken", want), 5*time.Minute, func() bool {
+	testutil.Eventually(b, 5*time.Minute, fmt.Sprintf("%d files taken", want), func() bool {
 		st := in.Stats()
 		return st.Taken+st.Rejected >= uint64(want) && st.InFlight == 0
 	})

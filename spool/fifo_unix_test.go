@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smsagent/smsagent/internal/testutil"
 )
 
 // TestIntake_FIFONeverOpened: opening a FIFO for reading blocks until a
@@ -27,7 +29,7 @@ func TestIntake_FIFONeverOpened(t *testing.T) {
 	}
 	r.start()
 	failed := filepath.Join(r.layout.Failed, "pipe.txt")
-	waitFor(t, "FIFO quarantined", 10*time.Second, func() bool { return exists(failed) })
+	testutil.Eventually(t, 10*time.Second, "FIFO quarantined", func() bool { return exists(failed) })
 	fi, err := os.Lstat(failed)
 	if err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
 		t.Fatalf("failed/pipe.txt: %v, mode %v; want the FIFO itself", err, fi.Mode())

@@ -16,6 +16,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/spool"
 )
 
@@ -25,14 +26,14 @@ func TestIntake_RenameInTakenFast(t *testing.T) {
 	}
 	const settle = 5 * time.Second
 	r := newRig(t, func(o *spool.Options) { o.Settle = settle }).start()
-	waitFor(t, "initial scan", 5*time.Second, func() bool { return r.intake.Stats().Rescans > 0 })
+	testutil.Eventually(t, 5*time.Second, "initial scan", func() bool { return r.intake.Stats().Rescans > 0 })
 
 	var worst time.Duration
 	for i := range 5 {
 		name := fmt.Sprintf("fast-%d.txt", i)
 		start := time.Now()
 		r.dropRenamed(name, "447700900001 hello\n")
-		waitFor(t, name+" stored", settle, func() bool { _, ok := r.store.batchFor(name); return ok })
+		testutil.Eventually(t, settle, name+" stored", func() bool { _, ok := r.store.batchFor(name); return ok })
 		worst = max(worst, time.Since(start))
 	}
 	t.Logf("rename-in to stored: worst of 5 = %v (settle %v)", worst, settle)
@@ -43,7 +44,7 @@ func TestIntake_RenameInTakenFast(t *testing.T) {
 
 func TestIntake_SlowWriterNotTakenEarly(t *testing.T) {
 	r := newRig(t, func(o *spool.Options) { o.Settle = time.Second }).start()
-	waitFor(t, "initial scan", 5*time.Second, func() bool { return r.intake.Stats().Rescans > 0 })
+	testutil.Eventually(t, 5*time.Second, "initial scan", func() bool { return r.intake.Stats().Rescans > 0 })
 
 	// Writers write in place, in three chunks with pauses well under the
 	// settle time. The pauses are the scenario, not synchronisation.
@@ -72,7 +73,7 @@ func TestIntake_SlowWriterNotTakenEarly(t *testing.T) {
 	wg.Wait()
 	for w := range writers {
 		name := fmt.Sprintf("slow-%d.txt", w)
-		waitFor(t, name+" stored", 10*time.Second, func() bool { _, ok := r.store.batchFor(name); return ok })
+		testutil.Eventually(t, 10*time.Second, name+" stored", func() bool { _, ok := r.store.batchFor(name); return ok })
 		b, _ := r.store.batchFor(name)
 		if len(b.Messages) != 3 {
 			t.Errorf("%s: stored %d messages, want 3: taken before the writer finished", name, len(b.Messages))
@@ -107,7 +108,7 @@ func TestIntake_OverflowRescan(t *testing.T) {
 	if n := <-scans; n != 20 {
 		t.Errorf("rescan after overflow added %d files, want 20", n)
 	}
-	waitFor(t, "20 files stored", 10*time.Second, func() bool { return r.store.count() == 20 })
+	testutil.Eventually(t, 10*time.Second, "20 files stored", func() bool { return r.store.count() == 20 })
 	if st := r.intake.Stats(); st.Overflows != 1 || st.Rescans != 2 {
 		t.Errorf("Stats: overflows %d, rescans %d; want 1 and 2", st.Overflows, st.Rescans)
 	}
@@ -118,7 +119,7 @@ func TestIntake_OverflowRescan(t *testing.T) {
 	if n := <-scans; n != 1 {
 		t.Errorf("rescan after a watcher error added %d files, want 1", n)
 	}
-	waitFor(t, "late.txt stored", 10*time.Second, func() bool { _, ok := r.store.batchFor("late.txt"); return ok })
+	testutil.Eventually(t, 10*time.Second, "late.txt stored", func() bool { _, ok := r.store.batchFor("late.txt"); return ok })
 }
 
 // TestIntake_OverflowReal overflows the kernel's inotify queue for real:
@@ -163,7 +164,7 @@ func TestIntake_OverflowReal(t *testing.T) {
 		}
 	}
 	close(release)
-	waitFor(t, "every file stored", 2*time.Minute, func() bool { return r.store.count() == files })
+	testutil.Eventually(t, 2*time.Minute, "every file stored", func() bool { return r.store.count() == files })
 	st := r.intake.Stats()
 	if st.Overflows == 0 {
 		t.Errorf("no overflow reported; the kernel queue did not fill (max_queued_events above %d?)", files)
@@ -185,7 +186,7 @@ func TestIntake_SymlinkNotFollowed(t *testing.T) {
 	}
 	r.start()
 	failed := filepath.Join(r.layout.Failed, "link.txt")
-	waitFor(t, "link quarantined", 10*time.Second, func() bool { return exists(failed+".error.json") && exists(failed) })
+	testutil.Eventually(t, 10*time.Second, "link quarantined", func() bool { return exists(failed+".error.json") && exists(failed) })
 	fi, err := os.Lstat(failed)
 	if err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Fatalf("failed/link.txt: %v, mode %v; want the link itself", err, fi.Mode())
@@ -219,7 +220,7 @@ func TestIntake_FolderNamedLikeMessage(t *testing.T) {
 	}
 	r.start()
 	failed := filepath.Join(r.layout.Failed, "x.json")
-	waitFor(t, "folder quarantined", 10*time.Second, func() bool { return exists(failed+".error.json") && exists(failed) })
+	testutil.Eventually(t, 10*time.Second, "folder quarantined", func() bool { return exists(failed+".error.json") && exists(failed) })
 	if !exists(filepath.Join(failed, "inner", "m.txt")) {
 		t.Error("the folder's content did not move with it")
 	}
@@ -238,8 +239,8 @@ func TestIntake_OversizeRejectedUnread(t *testing.T) {
 	r.dropOld("small.txt", "447700900001 hi\n", time.Hour)
 	r.start()
 	failed := filepath.Join(r.layout.Failed, "big.txt")
-	waitFor(t, "big.txt quarantined", 10*time.Second, func() bool { return exists(failed) })
-	waitFor(t, "small.txt stored", 10*time.Second, func() bool { _, ok := r.store.batchFor("small.txt"); return ok })
+	testutil.Eventually(t, 10*time.Second, "big.txt quarantined", func() bool { return exists(failed) })
+	testutil.Eventually(t, 10*time.Second, "small.txt stored", func() bool { _, ok := r.store.batchFor("small.txt"); return ok })
 	if calls := r.parser.callsFor("big.txt"); len(calls) != 0 {
 		t.Errorf("the oversize file was read: %d parser calls", len(calls))
 	}
@@ -272,7 +273,7 @@ func TestIntake_LockConventions(t *testing.T) {
 	// have left outgoing/ already.
 	r.dropOld("ok.txt", "447700900001 hi\n", time.Hour)
 	r.start()
-	waitFor(t, "ok.txt stored", 10*time.Second, func() bool { _, ok := r.store.batchFor("ok.txt"); return ok })
+	testutil.Eventually(t, 10*time.Second, "ok.txt stored", func() bool { _, ok := r.store.batchFor("ok.txt"); return ok })
 	left := r.names(r.layout.Outgoing)
 	for _, name := range skipped {
 		if !slices.Contains(left, name) {
@@ -287,7 +288,7 @@ func TestIntake_LockConventions(t *testing.T) {
 	if err := os.Remove(filepath.Join(r.layout.Outgoing, "a.txt.LOCK")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a.txt stored after its lock went away", 10*time.Second, func() bool { _, ok := r.store.batchFor("a.txt"); return ok })
+	testutil.Eventually(t, 10*time.Second, "a.txt stored after its lock went away", func() bool { _, ok := r.store.batchFor("a.txt"); return ok })
 }
 
 func TestIntake_UnusualNames(t *testing.T) {
@@ -297,7 +298,7 @@ func TestIntake_UnusualNames(t *testing.T) {
 		r.dropRenamed(name, "447700900001 hi\n")
 	}
 	for _, name := range names {
-		waitFor(t, name+" stored", 10*time.Second, func() bool { _, ok := r.store.batchFor(name); return ok })
+		testutil.Eventually(t, 10*time.Second, name+" stored", func() bool { _, ok := r.store.batchFor(name); return ok })
 		b, _ := r.store.batchFor(name)
 		if b.Messages[0].File != name {
 			t.Errorf("message File = %q, want %q", b.Messages[0].File, name)
@@ -305,7 +306,7 @@ func TestIntake_UnusualNames(t *testing.T) {
 		if spool.OriginalName(b.Claim) != name {
 			t.Errorf("claim %q does not recover the name %q", b.Claim, name)
 		}
-		waitFor(t, name+" archived", 10*time.Second, func() bool { return exists(filepath.Join(r.layout.Sent, name)) })
+		testutil.Eventually(t, 10*time.Second, name+" archived", func() bool { return exists(filepath.Join(r.layout.Sent, name)) })
 	}
 }
 
@@ -314,18 +315,18 @@ func TestIntake_SameContentTwoNames(t *testing.T) {
 	r.dropOld("one.txt", "447700900001 same\n", time.Hour)
 	r.dropOld("two.txt", "447700900001 same\n", time.Hour)
 	r.start()
-	waitFor(t, "two batches", 10*time.Second, func() bool { return r.store.count() == 2 })
+	testutil.Eventually(t, 10*time.Second, "two batches", func() bool { return r.store.count() == 2 })
 	bs := r.store.snapshot()
 	if bs[0].Claim == bs[1].Claim {
 		t.Errorf("both files stored under claim %q", bs[0].Claim)
 	}
-	waitFor(t, "counters", 5*time.Second, func() bool { return r.intake.Stats().Taken == 2 })
+	testutil.Eventually(t, 5*time.Second, "counters", func() bool { return r.intake.Stats().Taken == 2 })
 	if st := r.intake.Stats(); st.Messages != 2 || st.Bytes != 2*uint64(len("447700900001 same\n")) {
 		t.Errorf("Stats: messages %d bytes %d", st.Messages, st.Bytes)
 	}
 	// And the same name dropped again later is a new file, too.
 	r.dropRenamed("one.txt", "447700900001 same\n")
-	waitFor(t, "third batch", 10*time.Second, func() bool { return r.store.count() == 3 })
+	testutil.Eventually(t, 10*time.Second, "third batch", func() bool { return r.store.count() == 3 })
 }
 
 func TestIntake_FailedPairs(t *testing.T) {
@@ -340,7 +341,7 @@ func TestIntake_FailedPairs(t *testing.T) {
 
 	r.dropRenamed("bad.txt", "447700900001 fine\n!oops\n")
 	first := filepath.Join(r.layout.Failed, "bad.txt")
-	waitFor(t, "bad.txt quarantined", 10*time.Second, func() bool { return exists(first) })
+	testutil.Eventually(t, 10*time.Second, "bad.txt quarantined", func() bool { return exists(first) })
 	rep := readReport(t, first+".error.json")
 	if rep["file"] != "bad.txt" || !strings.Contains(rep["error"].(string), "bad line 2") {
 		t.Errorf("report file %q error %q", rep["file"], rep["error"])
@@ -356,7 +357,7 @@ func TestIntake_FailedPairs(t *testing.T) {
 	// The same name again: a numbered pair, the first pair untouched.
 	r.dropRenamed("bad.txt", "447700900001 fine\n447700900002 unencodable\n447700900003 unencodable\n")
 	second := filepath.Join(r.layout.Failed, "bad.1.txt")
-	waitFor(t, "bad.1.txt quarantined", 10*time.Second, func() bool { return exists(second) })
+	testutil.Eventually(t, 10*time.Second, "bad.1.txt quarantined", func() bool { return exists(second) })
 	rep = readReport(t, second+".error.json")
 	if msg := rep["error"].(string); !strings.Contains(msg, "message 2 of 3: text cannot be encoded (and 1 more problems)") {
 		t.Errorf("error %q", msg)
@@ -371,11 +372,11 @@ func TestIntake_FailedPairs(t *testing.T) {
 		t.Error("a message of a rejected file was stored: intake is all or nothing")
 	}
 	// The counter moves just after the file does.
-	waitFor(t, "Stats.Rejected = 2", 5*time.Second, func() bool { return r.intake.Stats().Rejected == 2 })
+	testutil.Eventually(t, 5*time.Second, "Stats.Rejected = 2", func() bool { return r.intake.Stats().Rejected == 2 })
 
 	// An empty file is a bad file too.
 	r.dropRenamed("empty.txt", "\n")
-	waitFor(t, "empty.txt quarantined", 10*time.Second, func() bool { return exists(filepath.Join(r.layout.Failed, "empty.txt.error.json")) })
+	testutil.Eventually(t, 10*time.Second, "empty.txt quarantined", func() bool { return exists(filepath.Join(r.layout.Failed, "empty.txt.error.json")) })
 }
 
 func TestIntake_Archive(t *testing.T) {
@@ -383,11 +384,11 @@ func TestIntake_Archive(t *testing.T) {
 		t.Run(fmt.Sprint("archive=", archive), func(t *testing.T) {
 			r := newRig(t, func(o *spool.Options) { o.Archive = archive }).start()
 			r.dropRenamed("a.txt", "447700900001 one\n")
-			waitFor(t, "a.txt stored", 10*time.Second, func() bool { return r.store.count() == 1 })
-			waitFor(t, ".work/ empty", 10*time.Second, func() bool { return len(r.names(r.layout.Work)) == 0 })
+			testutil.Eventually(t, 10*time.Second, "a.txt stored", func() bool { return r.store.count() == 1 })
+			testutil.Eventually(t, 10*time.Second, ".work/ empty", func() bool { return len(r.names(r.layout.Work)) == 0 })
 			r.dropRenamed("a.txt", "447700900001 two\n")
-			waitFor(t, "second a.txt stored", 10*time.Second, func() bool { return r.store.count() == 2 })
-			waitFor(t, ".work/ empty", 10*time.Second, func() bool { return len(r.names(r.layout.Work)) == 0 })
+			testutil.Eventually(t, 10*time.Second, "second a.txt stored", func() bool { return r.store.count() == 2 })
+			testutil.Eventually(t, 10*time.Second, ".work/ empty", func() bool { return len(r.names(r.layout.Work)) == 0 })
 			sent := r.names(r.layout.Sent)
 			if !archive {
 				if len(sent) != 0 {
@@ -425,7 +426,7 @@ func TestIntake_Recover(t *testing.T) {
 			}
 			r.store.taken[stored] = true
 			r.start()
-			waitFor(t, ".work/ empty", 10*time.Second, func() bool { return len(r.names(r.layout.Work)) == 0 })
+			testutil.Eventually(t, 10*time.Second, ".work/ empty", func() bool { return len(r.names(r.layout.Work)) == 0 })
 			bs := r.store.snapshot()
 			if len(bs) != 1 || bs[0].Claim != lost || bs[0].File != "lost.txt" {
 				t.Fatalf("stored %+v, want only the lost claim, as lost.txt", bs)
@@ -437,7 +438,7 @@ func TestIntake_Recover(t *testing.T) {
 				t.Errorf("Stats.Recovered = %d, want 2", st.Recovered)
 			}
 			if archive {
-				waitFor(t, "both archived", 10*time.Second, func() bool {
+				testutil.Eventually(t, 10*time.Second, "both archived", func() bool {
 					return slices.Equal(r.names(r.layout.Sent), []string{"lost.txt", "stored.txt"})
 				})
 			}
@@ -463,7 +464,7 @@ func TestIntake_RecoverQuarantineSameNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.start()
-	waitFor(t, "bad.txt quarantined", 10*time.Second, func() bool { return exists(filepath.Join(r.layout.Failed, "bad.txt")) })
+	testutil.Eventually(t, 10*time.Second, "bad.txt quarantined", func() bool { return exists(filepath.Join(r.layout.Failed, "bad.txt")) })
 	want := []string{"bad.txt", "bad.txt.error.json", "other.txt.error.json"}
 	if got := r.names(r.layout.Failed); !slices.Equal(got, want) {
 		t.Errorf("failed/ holds %v, want %v", got, want)
@@ -499,7 +500,7 @@ func TestIntake_EnqueueErrorRetries(t *testing.T) {
 	}
 	// While stalled, new files are not claimed.
 	r.dropRenamed("b.txt", "447700900001 hi\n")
-	waitFor(t, "a second failed attempt", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "a second failed attempt", func() bool {
 		r.store.mu.Lock()
 		defer r.store.mu.Unlock()
 		return r.store.calls >= 2
@@ -514,8 +515,8 @@ func TestIntake_EnqueueErrorRetries(t *testing.T) {
 	if err := <-r.health; err != nil {
 		t.Fatalf("health = %v, want nil after the store recovered", err)
 	}
-	waitFor(t, "both stored", 10*time.Second, func() bool { return r.store.count() == 2 })
-	waitFor(t, ".work/ empty", 10*time.Second, func() bool { return len(r.names(r.layout.Work)) == 0 })
+	testutil.Eventually(t, 10*time.Second, "both stored", func() bool { return r.store.count() == 2 })
+	testutil.Eventually(t, 10*time.Second, ".work/ empty", func() bool { return len(r.names(r.layout.Work)) == 0 })
 	if st := r.intake.Stats(); st.Stalled != "" || st.Taken != 2 {
 		t.Errorf("Stats: stalled %q taken %d", st.Stalled, st.Taken)
 	}
@@ -588,7 +589,7 @@ func TestIntake_SettleWithoutOrderedEvents(t *testing.T) {
 	start := time.Now()
 	r.dropRenamed("a.txt", "447700900001 hi\n")
 	w.Ev <- fsnotify.Event{Name: filepath.Join(r.layout.Outgoing, "a.txt"), Op: fsnotify.Create}
-	waitFor(t, "a.txt stored", 10*time.Second, func() bool { _, ok := r.store.batchFor("a.txt"); return ok })
+	testutil.Eventually(t, 10*time.Second, "a.txt stored", func() bool { _, ok := r.store.batchFor("a.txt"); return ok })
 	if d := time.Since(start); d < settle {
 		t.Errorf("taken after %v, before the settle time %v", d, settle)
 	}
@@ -599,7 +600,7 @@ func TestIntake_SettleWithoutOrderedEvents(t *testing.T) {
 	time.Sleep(settle / 2) // the writer's pause: part of the scenario
 	write := time.Now()
 	w.Ev <- fsnotify.Event{Name: filepath.Join(r.layout.Outgoing, "b.txt"), Op: fsnotify.Write}
-	waitFor(t, "b.txt stored", 10*time.Second, func() bool { _, ok := r.store.batchFor("b.txt"); return ok })
+	testutil.Eventually(t, 10*time.Second, "b.txt stored", func() bool { _, ok := r.store.batchFor("b.txt"); return ok })
 	if d := time.Since(write); d < settle {
 		t.Errorf("taken %v after its last Write (%v after it appeared); the settle time is %v", d, time.Since(half), settle)
 	}
@@ -611,9 +612,9 @@ func TestIntake_PeriodicRescan(t *testing.T) {
 		o.RescanInterval = 100 * time.Millisecond
 		spool.UseWatcher(o, w)
 	}).start()
-	waitFor(t, "initial scan", 5*time.Second, func() bool { return r.intake.Stats().Rescans > 0 })
+	testutil.Eventually(t, 5*time.Second, "initial scan", func() bool { return r.intake.Stats().Rescans > 0 })
 	r.dropOld("a.txt", "447700900001 hi\n", time.Hour)
-	waitFor(t, "a.txt stored by a periodic scan", 10*time.Second, func() bool { _, ok := r.store.batchFor("a.txt"); return ok })
+	testutil.Eventually(t, 10*time.Second, "a.txt stored by a periodic scan", func() bool { _, ok := r.store.batchFor("a.txt"); return ok })
 }
 
 func TestIntake_ParserPanicRejectsFile(t *testing.T) {
@@ -628,8 +629,8 @@ func TestIntake_ParserPanicRejectsFile(t *testing.T) {
 	r.dropOld("evil.txt", "447700900001 hi\n", time.Hour)
 	r.dropOld("good.txt", "447700900001 hi\n", 2*time.Hour)
 	r.start()
-	waitFor(t, "evil.txt quarantined", 10*time.Second, func() bool { return exists(filepath.Join(r.layout.Failed, "evil.txt")) })
-	waitFor(t, "good.txt stored", 10*time.Second, func() bool { _, ok := r.store.batchFor("good.txt"); return ok })
+	testutil.Eventually(t, 10*time.Second, "evil.txt quarantined", func() bool { return exists(filepath.Join(r.layout.Failed, "evil.txt")) })
+	testutil.Eventually(t, 10*time.Second, "good.txt stored", func() bool { _, ok := r.store.batchFor("good.txt"); return ok })
 	rep := readReport(t, filepath.Join(r.layout.Failed, "evil.txt.error.json"))
 	if msg := rep["error"].(string); !strings.Contains(msg, "parser failed") {
 		t.Errorf("reason %q", msg)
@@ -641,7 +642,7 @@ func TestIntake_ParserPanicRejectsFile(t *testing.T) {
 // failed/ works again.
 func TestIntake_QuarantineFailureStalls(t *testing.T) {
 	r := newRig(t, nil).start()
-	waitFor(t, "initial scan", 5*time.Second, func() bool { return r.intake.Stats().Rescans > 0 })
+	testutil.Eventually(t, 5*time.Second, "initial scan", func() bool { return r.intake.Stats().Rescans > 0 })
 	// A file where the folder should be makes every move into it fail.
 	if err := os.Remove(r.layout.Failed); err != nil {
 		t.Fatal(err)
@@ -665,7 +666,7 @@ func TestIntake_QuarantineFailureStalls(t *testing.T) {
 	if err := <-r.health; err != nil {
 		t.Fatalf("health = %v, want nil once failed/ works", err)
 	}
-	waitFor(t, "bad.txt quarantined", 10*time.Second, func() bool { return exists(filepath.Join(r.layout.Failed, "bad.txt")) })
+	testutil.Eventually(t, 10*time.Second, "bad.txt quarantined", func() bool { return exists(filepath.Join(r.layout.Failed, "bad.txt")) })
 }
 
 func TestIntake_StartFailsThenWorks(t *testing.T) {
@@ -687,7 +688,7 @@ func TestIntake_StartFailsThenWorks(t *testing.T) {
 		t.Fatalf("Start after the fix = %v", err)
 	}
 	r.dropRenamed("a.txt", "447700900001 hi\n")
-	waitFor(t, "a.txt stored", 10*time.Second, func() bool { return r.store.count() == 1 })
+	testutil.Eventually(t, 10*time.Second, "a.txt stored", func() bool { return r.store.count() == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := in.Close(ctx); err != nil {

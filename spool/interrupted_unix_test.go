@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/spool"
 )
 
@@ -53,7 +54,7 @@ func TestIntake_InterruptedFileQuarantined(t *testing.T) {
 	r.layout, r.opts.Layout = layout, layout
 	r.start()
 	r.dropRenamed("small.txt", "+358402 y\n")
-	waitFor(t, "big.ndjson quarantined and small.txt taken", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "big.ndjson quarantined and small.txt taken", func() bool {
 		_, small := r.store.batchFor("small.txt")
 		return small && exists(filepath.Join(layout.Failed, "big.ndjson")) && len(names(t, layout.Work)) == 0
 	})

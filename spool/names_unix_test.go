@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smsagent/smsagent/internal/testutil"
 )
 
 // TestIntake_LongNameQuarantined: an invalid file whose name leaves no room
@@ -20,7 +22,7 @@ func TestIntake_LongNameQuarantined(t *testing.T) {
 	long := strings.Repeat("a", 245) + ".json"
 	short := strings.Repeat("a", 239) + ".json"
 	r.dropRenamed(long, "!bad\n")
-	waitFor(t, "the long-named file quarantined", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "the long-named file quarantined", func() bool {
 		return exists(filepath.Join(r.layout.Failed, short+".error.json"))
 	})
 	rep := readReport(t, filepath.Join(r.layout.Failed, short+".error.json"))
@@ -30,7 +32,7 @@ func TestIntake_LongNameQuarantined(t *testing.T) {
 	r.dropRenamed(long, "!bad again\n")
 	second := strings.Repeat("a", 237) + ".1.json"
 	r.dropRenamed("ok.txt", "+358401 hello\n")
-	waitFor(t, "the second long-named file quarantined and ok.txt taken", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "the second long-named file quarantined and ok.txt taken", func() bool {
 		_, ok := r.store.batchFor("ok.txt")
 		return ok && exists(filepath.Join(r.layout.Failed, second)) && exists(filepath.Join(r.layout.Failed, second+".error.json"))
 	})
@@ -75,7 +77,7 @@ func TestIntake_SpecialFilesInFailed(t *testing.T) {
 		r.dropRenamed(name, "!bad\n")
 	}
 	r.dropRenamed("good.txt", "+358401 hello\n")
-	waitFor(t, "every file taken or quarantined", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "every file taken or quarantined", func() bool {
 		_, ok := r.store.batchFor("good.txt")
 		return ok && r.intake.Stats().Rejected == 17
 	})

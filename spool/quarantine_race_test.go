@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smsagent/smsagent/internal/testutil"
 )
 
 // TestIntake_ReportNameNotShared: the report of a bad file X is named
@@ -25,7 +27,7 @@ func TestIntake_ReportNameNotShared(t *testing.T) {
 		}
 	}
 	r.start()
-	waitFor(t, "every file rejected", 30*time.Second, func() bool { return r.intake.Stats().Rejected == 2*pairs })
+	testutil.Eventually(t, 30*time.Second, "every file rejected", func() bool { return r.intake.Stats().Rejected == 2*pairs })
 	intact := 0
 	for _, name := range r.names(r.layout.Failed) {
 		data, err := os.ReadFile(filepath.Join(r.layout.Failed, name))

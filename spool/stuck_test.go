@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/spool"
 )
 
@@ -52,12 +53,12 @@ func TestIntake_StuckWorkerShows(t *testing.T) {
 		t.Fatalf("61 s on: stuck %d since %v, want 1 since about %v", st.Stuck, st.StuckSince, began)
 	}
 	r.dropRenamed("ok.txt", "+358402 two\n")
-	waitFor(t, "ok.txt taken beside the stuck worker", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "ok.txt taken beside the stuck worker", func() bool {
 		_, ok := r.store.batchFor("ok.txt")
 		return ok
 	})
 	close(release)
-	waitFor(t, "the stuck worker to come back", 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "the stuck worker to come back", func() bool {
 		_, ok := r.store.batchFor("hang.txt")
 		return ok && r.intake.Stats().Stuck == 0
 	})

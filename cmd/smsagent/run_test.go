@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/smpp/smsc"
 )
@@ -63,21 +64,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// simulator runs an SMSC simulator on loopback for the test.
-func simulator(t *testing.T, o smsc.Options) *smsc.Server {
-	t.Helper()
-	s := smsc.New(o)
-	if err := s.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
-	return s
-}
-
 // freeAddr is a loopback address to listen on.
 func freeAddr(t *testing.T) string {
 	ln := listen(t)
@@ -114,19 +100,6 @@ func dropFile(t *testing.T, spool, name, content string) {
 	}
 }
 
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		<-tick.C
-	}
-}
-
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -142,7 +115,7 @@ func get(t *testing.T, url string) (int, string) {
 // a file dropped gets its report in inbox/, the admin API serves readiness,
 // status and metrics, and the end of the context stops it cleanly.
 func TestRun_simulator(t *testing.T) {
-	sim := simulator(t, smsc.Options{})
+	sim := testutil.Simulator(t, smsc.Options{})
 	file, spool, api := runConfig(t, sim)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -153,7 +126,7 @@ func TestRun_simulator(t *testing.T) {
 		done <- result{out.String(), errOut.String(), code}
 	}()
 	dropFile(t, spool, "hello.json", `{"id":"h1","to":"+358401234567","text":"Hello"}`)
-	waitFor(t, 20*time.Second, "the report", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the report", func() bool {
 		m, _ := filepath.Glob(filepath.Join(spool, "inbox", "*.report.json"))
 		return len(m) == 1
 	})
@@ -175,7 +148,7 @@ func TestRun_simulator(t *testing.T) {
 	// it (after the folder's fsync and the outbox's "written" mark).
 	var code int
 	var body string
-	waitFor(t, 10*time.Second, "the inbox writer to count the report", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the inbox writer to count the report", func() bool {
 		code, body = get(t, "http://"+api+"/metrics")
 		return strings.Contains(body, "smsagent_inbox_files_written_total 1")
 	})
@@ -246,12 +219,12 @@ func TestRun_signals(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("signals a process with SIGTERM")
 	}
-	sim := simulator(t, smsc.Options{})
+	sim := testutil.Simulator(t, smsc.Options{})
 	file, spool, api := runConfig(t, sim)
 
 	// Graceful: a response delayed 1 s is waited for.
 	p := startProcess(t, file)
-	waitFor(t, 20*time.Second, "readiness", func() bool { code, _ := get(t, "http://"+api+"/readyz"); return code == 200 })
+	testutil.Eventually(t, 20*time.Second, "readiness", func() bool { code, _ := get(t, "http://"+api+"/readyz"); return code == 200 })
 	sim.SetFaults(smsc.Faults{Delay: time.Second})
 	dropFile(t, spool, "a.json", `{"id":"a","to":"+358401234567","text":"a"}`)
 	if _, err := sim.WaitFor(ctxTimeout(t, 10*time.Second), func(s smsc.Stats) bool { return s.Submits == 1 }); err != nil {
@@ -274,7 +247,7 @@ func TestRun_signals(t *testing.T) {
 	// Hurried: responses delayed 30 s; the second signal ends the wait.
 	sim.SetFaults(smsc.Faults{Delay: 30 * time.Second})
 	p = startProcess(t, file)
-	waitFor(t, 20*time.Second, "readiness", func() bool { code, _ := get(t, "http://"+api+"/readyz"); return code == 200 })
+	testutil.Eventually(t, 20*time.Second, "readiness", func() bool { code, _ := get(t, "http://"+api+"/readyz"); return code == 200 })
 	dropFile(t, spool, "b.json", `{"id":"b","to":"+358401234568","text":"b"}`)
 	if _, err := sim.WaitFor(ctxTimeout(t, 10*time.Second), func(s smsc.Stats) bool { return s.Submits == 2 }); err != nil {
 		t.Fatal(err)
@@ -282,7 +255,7 @@ func TestRun_signals(t *testing.T) {
 	p.signal(t)
 	// The first signal is handled once the agent says it is stopping; the
 	// second must come after that to be a second one.
-	waitFor(t, 10*time.Second, "the agent stopping", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the agent stopping", func() bool {
 		code, body := get(t, "http://"+api+"/readyz")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "stopping")
 	})
@@ -302,7 +275,7 @@ func TestRun_signals(t *testing.T) {
 	// unmatched receipts (b's first copy) after their event ("-e7").
 	sim.SetFaults(smsc.Faults{})
 	startProcess(t, file)
-	waitFor(t, 20*time.Second, "two reports", func() bool {
+	testutil.Eventually(t, 20*time.Second, "two reports", func() bool {
 		m, _ := filepath.Glob(filepath.Join(spool, "inbox", "*-[0-9]*.report.json"))
 		return len(m) == 2
 	})

@@ -3,6 +3,7 @@ package smsc_test
 import (
 	"errors"
 	"io"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -72,7 +73,7 @@ func TestServer_SetFaults_throttle(t *testing.T) {
 		got = append(got, c.submit(t))
 	}
 	ok, th := pdu.StatusOK, pdu.StatusThrottled
-	if want := []pdu.Status{ok, ok, th, ok, ok, th}; !equalStatuses(got, want) {
+	if want := []pdu.Status{ok, ok, th, ok, ok, th}; !slices.Equal(got, want) {
 		t.Errorf("statuses %v, want %v", got, want)
 	}
 	srv.SetFaults(smsc.Faults{ThrottleUntil: c.clock().Add(time.Minute)})
@@ -106,21 +107,9 @@ func TestServer_SetFaults_throttleRate(t *testing.T) {
 	for range 3 {
 		got = append(got, c.submit(t))
 	}
-	if want := []pdu.Status{ok, ok, th, th, th, ok, ok, th}; !equalStatuses(got, want) {
+	if want := []pdu.Status{ok, ok, th, th, th, ok, ok, th}; !slices.Equal(got, want) {
 		t.Errorf("statuses %v, want %v", got, want)
 	}
-}
-
-func equalStatuses(a, b []pdu.Status) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // generic_nack in place of every Nth response.

@@ -1,0 +1,115 @@
+// Package testutil holds what the tests of several packages share: waiting
+// for a condition with a deadline (never a bare sleep), the SMSC simulator
+// on a loopback port, and a child process of the test binary, started and
+// reaped. Only tests import it.
+package testutil
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsagent/smsagent/smpp/smsc"
+)
+
+// pollEvery is how often Eventually looks: often enough that a test waits
+// a few milliseconds past the moment, rarely enough to leave the CPU to
+// what it waits for.
+const pollEvery = 2 * time.Millisecond
+
+// Eventually polls cond until it holds, and fails the test when within
+// passes first, naming what it waited for.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+		<-tick.C
+	}
+}
+
+// Simulator starts an SMSC simulator with o on a loopback port, closed when
+// the test ends.
+func Simulator(t testing.TB, o smsc.Options) *smsc.Server {
+	t.Helper()
+	s := smsc.New(o)
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Close(ctx); err != nil {
+			t.Errorf("simulator close: %v", err)
+		}
+	})
+	return s
+}
+
+// Child is a process running the test binary again: one test of it, with
+// an environment that tells that test to play a part rather than run.
+type Child struct {
+	Cmd    *exec.Cmd
+	Stderr *strings.Builder
+	done   chan struct{}
+	err    error
+}
+
+// StartChild runs the test binary's test named test (an exact name) with
+// env added to the environment. The child is killed, if still running,
+// and reaped when the test ends.
+func StartChild(t testing.TB, test string, env ...string) *Child {
+	t.Helper()
+	c := &Child{Stderr: &strings.Builder{}, done: make(chan struct{})}
+	c.Cmd = exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	c.Cmd.Env = append(os.Environ(), env...)
+	c.Cmd.Stderr = c.Stderr
+	if err := c.Cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		c.err = c.Cmd.Wait()
+		close(c.done)
+	}()
+	t.Cleanup(func() {
+		_ = c.Cmd.Process.Kill()
+		<-c.done
+	})
+	return c
+}
+
+// Done is closed when the child has exited.
+func (c *Child) Done() <-chan struct{} { return c.done }
+
+// Exited reports whether the child has exited.
+func (c *Child) Exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Err is how the child exited; valid once Done is closed.
+func (c *Child) Err() error {
+	<-c.done
+	return c.err
+}
+
+// Kill ends the child at once, as a power cut or the OOM killer ends the
+// agent (SIGKILL on Unix), and waits until it is gone.
+func (c *Child) Kill(t testing.TB) {
+	t.Helper()
+	if err := c.Cmd.Process.Kill(); err != nil && !c.Exited() {
+		t.Fatal(err)
+	}
+	<-c.done
+}
