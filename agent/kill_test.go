@@ -16,6 +16,7 @@ import (
 
 	"github.com/smsagent/smsagent/agent"
 	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp/smsc"
 )
 
@@ -53,32 +54,13 @@ func childAgent(path string) int {
 	return 0
 }
 
-// child is an agent process. done is closed when it has exited; err is
-// then how.
-type child struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
-
-func startChild(t *testing.T, cfgFile string) *child {
+// startChild runs the agent on cfgFile in a process of its own (the test
+// binary, which TestMain turns into the agent).
+func startChild(t *testing.T, cfgFile string) *testutil.Child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+cfgFile)
 	cmd.Stderr = tWriter{t}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		c.err = cmd.Wait()
-		close(c.done)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-c.done
-	})
-	return c
+	return testutil.Start(t, cmd, childEnv+"="+cfgFile)
 }
 
 // TestAgent_kill SIGKILLs the agent process several times while it sends
@@ -140,22 +122,19 @@ log:
 		if _, err := sim.WaitFor(ctxT(t, 60*time.Second), func(s smsc.Stats) bool { return s.Accepted >= at }); err != nil {
 			t.Fatalf("kill %d: the SMSC accepted %d messages, waiting for %d: %v", k+1, sim.Stats().Accepted, at, err)
 		}
-		if err := c.cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		<-c.done
+		c.Kill(t)
 		kills++
 		t.Logf("kill %d after %d accepted", k+1, sim.Stats().Accepted)
 	}
 	c := startChild(t, cfgFile)
 	waitDelivered(t, cfg, n, 120*time.Second)
-	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := c.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-c.done:
-		if c.err != nil {
-			t.Errorf("graceful stop: %v", c.err)
+	case <-c.Done():
+		if err := c.Err(); err != nil {
+			t.Errorf("graceful stop: %v", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Error("no stop within 10 s of SIGTERM")

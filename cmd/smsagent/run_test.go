@@ -174,37 +174,19 @@ func TestRun_simulator(t *testing.T) {
 	}
 }
 
-// process is `smsagent run` as a process of its own. done is closed when
-// it has exited; err is then how.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
+// process is `smsagent run` as a process of its own.
+type process struct{ *testutil.Child }
 
 func startProcess(t *testing.T, file string) *process {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "run", "--config", file)
-	cmd.Env = append(os.Environ(), mainEnv+"=1")
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.done
-	})
-	return p
+	return &process{testutil.Start(t, cmd, mainEnv+"=1")}
 }
 
 func (p *process) signal(t *testing.T) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -233,9 +215,9 @@ func TestRun_signals(t *testing.T) {
 	begun := time.Now()
 	p.signal(t)
 	select {
-	case <-p.done:
-		if p.err != nil {
-			t.Fatalf("exit: %v", p.err)
+	case <-p.Done():
+		if err := p.Err(); err != nil {
+			t.Fatalf("exit: %v", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no exit within 10 s of SIGTERM")
@@ -262,7 +244,7 @@ func TestRun_signals(t *testing.T) {
 	begun = time.Now()
 	p.signal(t)
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("no exit within 5 s of the second signal")
 	}

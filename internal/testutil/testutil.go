@@ -67,10 +67,19 @@ type Child struct {
 // and reaped when the test ends.
 func StartChild(t testing.TB, test string, env ...string) *Child {
 	t.Helper()
-	c := &Child{Stderr: &strings.Builder{}, done: make(chan struct{})}
-	c.Cmd = exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	return Start(t, exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1"), env...)
+}
+
+// Start starts cmd with env added to the environment, its standard error
+// kept in Stderr unless cmd.Stderr is set. The process is killed, if still
+// running, and reaped when the test ends.
+func Start(t testing.TB, cmd *exec.Cmd, env ...string) *Child {
+	t.Helper()
+	c := &Child{Cmd: cmd, Stderr: &strings.Builder{}, done: make(chan struct{})}
 	c.Cmd.Env = append(os.Environ(), env...)
-	c.Cmd.Stderr = c.Stderr
+	if c.Cmd.Stderr == nil {
+		c.Cmd.Stderr = c.Stderr
+	}
 	if err := c.Cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
