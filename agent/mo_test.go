@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"os"
@@ -36,31 +35,6 @@ func (c *testClock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// logBuffer keeps the agent's log lines at info and above for a test to
-// read.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) lines(substr string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []string
-	for _, l := range strings.Split(b.buf.String(), "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // moRig is an agent on a test clock with real metrics against the
 // simulator.
 type moRig struct {
@@ -68,7 +42,7 @@ type moRig struct {
 	sim *smsc.Server
 	clk *testClock
 	m   *metrics.Metrics
-	log *logBuffer
+	log *testutil.Buffer
 }
 
 func newMORig(t *testing.T, o smsc.Options, extra ...string) (*moRig, *running) {
@@ -77,7 +51,7 @@ func newMORig(t *testing.T, o smsc.Options, extra ...string) (*moRig, *running) 
 	sim := simulator(t, o)
 	cfg := e2eConfig(t, sim.Addr(), extra...)
 	r := &moRig{t: t, sim: sim, clk: &testClock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)},
-		m: metrics.New(nil), log: &logBuffer{}}
+		m: metrics.New(nil), log: &testutil.Buffer{}}
 	logger := slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	run := start(t, cfg, agent.Options{TunePool: fastPool, Clock: r.clk.Now, Observer: r.m, Logger: logger})
 	return r, run
@@ -238,7 +212,7 @@ func TestAgent_e2e_moRedelivery(t *testing.T) {
 	if d := r.duplicates(); d["window"] != 1 || len(d) != 1 {
 		t.Errorf("duplicates %v, want window 1", d)
 	}
-	lines := r.log.lines("redelivery")
+	lines := r.log.Lines("redelivery")
 	if len(lines) != 1 || !strings.Contains(lines[0], "level=INFO") || !strings.Contains(lines[0], "reason=window") ||
 		!strings.Contains(lines[0], "part=1/1") {
 		t.Errorf("log lines about the redelivery: %q", lines)
@@ -269,8 +243,8 @@ func TestAgent_e2e_moReusedReference(t *testing.T) {
 	if got[0].Text != second || got[0].Incomplete || got[0].Parts != 3 {
 		t.Fatalf("the second message: %+v", got[0])
 	}
-	if len(r.log.lines("starts a new set")) != 1 {
-		t.Errorf("log lines about the new set: %q", r.log.lines("starts a new set"))
+	if len(r.log.Lines("starts a new set")) != 1 {
+		t.Errorf("log lines about the new set: %q", r.log.Lines("starts a new set"))
 	}
 	r.clk.Add(30 * time.Minute) // the sweep runs every 50 ms
 	got = waitMOs(t, run, 2)

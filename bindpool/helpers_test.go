@@ -1,17 +1,16 @@
 package bindpool_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/smsagent/smsagent/bindpool"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/pdu"
 	"github.com/smsagent/smsagent/smpp/smsc"
@@ -164,26 +163,9 @@ func closedPort(t testing.TB) string {
 	return addr
 }
 
-// logBuffer is a slog handler's output a test can search.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// Count is the number of log lines containing s.
-func (b *logBuffer) Count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), s)
-}
-
-func (b *logBuffer) Logger() *slog.Logger {
+// logger is a slog logger writing every level into b, for a test to
+// search.
+func logger(b *testutil.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 

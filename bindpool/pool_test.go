@@ -208,8 +208,8 @@ func TestPool_Submit_notStarted(t *testing.T) {
 // report closed.
 func TestPool_Close(t *testing.T) {
 	checkNoLeak(t)
-	simLog := &logBuffer{}
-	srv := testutil.Simulator(t, smsc.Options{Logger: simLog.Logger()})
+	simLog := &testutil.Buffer{}
+	srv := testutil.Simulator(t, smsc.Options{Logger: logger(simLog)})
 	p, err := bindpool.New(options(srv))
 	if err != nil {
 		t.Fatal(err)

@@ -187,8 +187,8 @@ func TestPool_Start_badCredentials(t *testing.T) {
 			srv := testutil.Simulator(t, smsc.Options{Accounts: tc.accounts})
 			o := options(srv)
 			o.Sessions = 3
-			logs := &logBuffer{}
-			o.Logger = logs.Logger()
+			logs := &testutil.Buffer{}
+			o.Logger = logger(logs)
 			backoff := o.Backoff.(*recorder)
 			p := startPool(t, o)
 			testutil.Eventually(t, waitLimit, "every slot to give up", func() bool {

@@ -37,8 +37,8 @@ func TestPool_Submit_throttle(t *testing.T) {
 	srv := testutil.Simulator(t, smsc.Options{})
 	o := options(srv)
 	o.Throttle = bindpool.ThrottleOptions{Pause: 200 * time.Millisecond, MaxPause: 400 * time.Millisecond, Recovery: 300 * time.Millisecond}
-	logs := &logBuffer{}
-	o.Logger = logs.Logger()
+	logs := &testutil.Buffer{}
+	o.Logger = logger(logs)
 	p := startPool(t, o)
 	testutil.Eventually(t, waitLimit, "both slots bound", func() bool { return allBound(p) })
 	submitN(t, p, 50) // traffic before the storm: a rate to halve

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/smsc"
 )
@@ -142,7 +143,7 @@ type rig struct {
 	row                         row
 	started                     time.Time
 	faults                      []string
-	log                         *syncBuffer // every process's output, in order
+	log                         *testutil.Buffer // every process's output, in order
 	// boundAtStop is how many sessions the simulator had bound when the
 	// agent was last asked to stop; -1 before any stop.
 	boundAtStop int
@@ -174,7 +175,7 @@ func newRig(t *testing.T, name string, o smsc.Options, smscExtra ...string) *rig
 	dir := t.TempDir()
 	r := &rig{t: t, sim: sim, dir: dir, cfgFile: filepath.Join(dir, "smsagent.yaml"),
 		spool: filepath.Join(dir, "spool"), dbPath: filepath.Join(dir, "state", "outbox.db"),
-		api: freeAddr(t), started: time.Now(), log: &syncBuffer{}, boundAtStop: -1}
+		api: freeAddr(t), started: time.Now(), log: &testutil.Buffer{}, boundAtStop: -1}
 	r.row.name = name
 	r.writeConfig(sim.Addr(), smscExtra...)
 	if err := os.MkdirAll(filepath.Join(r.spool, "outgoing"), 0o750); err != nil {
@@ -184,7 +185,7 @@ func newRig(t *testing.T, name string, o smsc.Options, smscExtra ...string) *rig
 		r.row.result = "PASS"
 		if t.Failed() {
 			r.row.result = "FAIL"
-			t.Logf("agent output (last 8 KiB):\n%s", r.log.tail(8<<10))
+			t.Logf("agent output (last 8 KiB):\n%s", r.log.Tail(8<<10))
 		} else if t.Skipped() {
 			r.row.result = "SKIP"
 		}
@@ -650,38 +651,6 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// syncBuffer collects the output of the agent processes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
-}
-
-func (b *syncBuffer) tail(n int) string {
-	s := b.String()
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
 
 // simOptions is the simulator every case starts from.

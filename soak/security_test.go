@@ -168,14 +168,14 @@ func TestSecurity_tls(t *testing.T) {
 		t.Fatalf("%d binds through an unverified certificate", b)
 	}
 	p.stop(10 * time.Second)
-	r.log.reset()
+	r.log.Reset()
 
 	r.writeConfig(ln.Addr().String(), "tls: true", "tls_insecure: true")
 	p = r.start()
 	r.waitReports(len(ids), 60*time.Second)
 	p.stop(10 * time.Second)
 	if l := r.log.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "tls_insecure") {
-		t.Errorf("no warning about tls_insecure at start:\n%s", r.log.tail(4000))
+		t.Errorf("no warning about tls_insecure at start:\n%s", r.log.Tail(4000))
 	}
 	r.fault("self-signed cert: refused with tls, accepted with tls_insecure (+ warning)")
 	r.ledger(ids)

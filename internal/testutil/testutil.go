@@ -5,10 +5,12 @@
 package testutil
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,4 +123,55 @@ func (c *Child) Kill(t testing.TB) {
 		t.Fatal(err)
 	}
 	<-c.done
+}
+
+// Buffer is a bytes.Buffer safe for one writer and readers in other
+// goroutines: a log handler's or a command's output that a test searches
+// while it is being written.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String is everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Lines are the lines written so far that contain substr.
+func (b *Buffer) Lines(substr string) []string {
+	var out []string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Count is the number of times s was written so far.
+func (b *Buffer) Count(s string) int { return strings.Count(b.String(), s) }
+
+// Reset forgets what was written.
+func (b *Buffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
+
+// Tail is the last n bytes written (all of it when shorter).
+func (b *Buffer) Tail(n int) string {
+	s := b.String()
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }
