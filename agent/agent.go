@@ -213,15 +213,17 @@ func (a *Agent) openStore() error {
 // the dispatcher and the settler sharing a budget of sessions × window
 // parts, and the applier of receipts and incoming SMS.
 func (a *Agent) newPipeline(enc *encoder) {
-	perPage := max(a.cfg.SMSC.Sessions, 1) * max(a.cfg.SMSC.Window, 1)
+	inFlight := max(a.cfg.SMSC.Sessions, 1) * max(a.cfg.SMSC.Window, 1)
 	results := newMailbox[partResult]()
 	sent := newSentTimes()
 	a.dispatcher = &dispatcher{store: a.store, enc: enc, clock: a.clock, log: a.log, health: a.health,
-		results: results, budget: newBudget(perPage), page: perPage, wake: make(chan struct{}, 1)}
+		results: results, budget: newBudget(inFlight + Uncommitted(a.cfg)), page: inFlight,
+		wake: make(chan struct{}, 1)}
 	a.settler = &settler{store: a.store, results: results, budget: a.dispatcher.budget, requeued: a.dispatcher.poke,
-		obs: a.obs, clock: a.clock, log: a.log, health: a.health, sent: sent, rates: a.rates}
+		group: max(int(a.dispatcher.budget.limit)/2, 1),
+		obs:   a.obs, clock: a.clock, log: a.log, health: a.health, sent: sent, rates: a.rates}
 	a.applier = &applier{store: a.store, obs: a.obs, log: a.log, health: a.health, sent: sent, rates: a.rates,
-		in: newMailbox[inbound]()}
+		in: newMailbox[inbound](), group: max(a.cfg.SMSC.Sessions, 1) * smpp.DefaultInboundWindow / 2}
 }
 
 // newIntake makes the spool intake: files parsed by msgfile, each message

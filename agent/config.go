@@ -41,6 +41,16 @@ func OutboxOptions(cfg *config.Config) outbox.Options {
 	}
 }
 
+// Uncommitted is smsc.max_uncommitted with its default: 2 × sessions ×
+// window, enough answered parts to wait for two commits without the
+// windows running dry.
+func Uncommitted(cfg *config.Config) int {
+	if cfg.SMSC.MaxUncommitted > 0 {
+		return cfg.SMSC.MaxUncommitted
+	}
+	return 2 * max(cfg.SMSC.Sessions, 1) * max(cfg.SMSC.Window, 1)
+}
+
 // minMessageBytes is about the shortest line a message takes in NDJSON
 // ({"to":"+1234567","text":"x"} and its newline).
 const minMessageBytes = 32

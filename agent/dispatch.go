@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/bindpool"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/pdu"
@@ -89,12 +91,39 @@ func (d *dispatcher) poke() {
 // either handed to the pool or handed to the settler as released: nothing
 // it claimed is left unaccounted for.
 //
+// Two goroutines: claimAhead claims and encodes the next page while run
+// submits the current one, so the claim's commit is never on the path from
+// a response to the next submit; a page waits in pages (one at most) until
+// run takes it.
+//
 // Crash story: Claim commits the messages as sending. A crash after it and
 // before their results are committed leaves them sending; outbox.Open puts
 // them back in the queue at their old due time, and the parts that were
-// submitted are sent again (the duplicate window above); parts accepted in
-// an earlier, committed round keep their SMSC ids and are not resent.
+// submitted are sent again (the duplicate bound of the budget); parts
+// accepted in an earlier, committed round keep their SMSC ids and are not
+// resent. Claimed pages not yet submitted were never sent.
 func (d *dispatcher) run(ctx context.Context) {
+	pages := make(chan []prepared, 1)
+	var claimer sync.WaitGroup
+	claimer.Go(func() {
+		defer close(pages)
+		d.claimAhead(ctx, pages)
+	})
+	for page := range pages {
+		// Never submit while no session is bound: the page goes back.
+		select {
+		case <-d.pool.Ready():
+			d.send(ctx, page)
+		case <-ctx.Done():
+			d.release(page, 0)
+		}
+	}
+	claimer.Wait()
+}
+
+// claimAhead claims due messages page by page, encodes them and hands
+// each page to run, until ctx ends.
+func (d *dispatcher) claimAhead(ctx context.Context, pages chan<- []prepared) {
 	for ctx.Err() == nil {
 		// Never claim what cannot go out: messages stay queued (and in
 		// order) while no session is bound.
@@ -103,9 +132,6 @@ func (d *dispatcher) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		// The page is claimed before the budget has room for it: its
-		// commit then overlaps the responses the budget waits for, and
-		// claimed-but-unsent stays within one page.
 		recs, err := d.store.Claim(ctx, d.clock(), d.page)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -120,7 +146,21 @@ func (d *dispatcher) run(ctx context.Context) {
 			d.idle(ctx, d.nextDue(ctx))
 			continue
 		}
-		d.send(ctx, recs)
+		page := make([]prepared, 0, len(recs))
+		for i := range recs {
+			if p, ok := d.prepare(ctx, &recs[i]); ok {
+				page = append(page, p)
+			}
+		}
+		if len(page) == 0 {
+			continue
+		}
+		select {
+		case pages <- page:
+		case <-ctx.Done():
+			d.release(page, 0)
+			return
+		}
 	}
 }
 
@@ -163,17 +203,29 @@ type prepared struct {
 	sms []*pdu.SubmitSM
 }
 
-// send submits the parts of recs that are not accepted yet, in order,
-// within the budget. When the pool has no session or ctx ends, the parts
-// not submitted go back as released and send returns.
-func (d *dispatcher) send(ctx context.Context, recs []smsagent.Record) {
-	page := make([]prepared, 0, len(recs))
-	for i := range recs {
-		if p, ok := d.prepare(ctx, &recs[i]); ok {
-			page = append(page, p)
+// toSend is the number of parts to submit.
+func (p prepared) toSend() int {
+	n := 0
+	for _, sm := range p.sms {
+		if sm != nil {
+			n++
 		}
 	}
+	return n
+}
+
+// send submits the parts of a page that are not accepted yet, in order,
+// within the budget; the parts of one message go out on one session
+// (bindpool.Series). When the pool has no session or ctx ends, the parts
+// not submitted go back as released and send returns; when the session of
+// a message's earlier parts ends, the rest of that message goes back and
+// the page goes on.
+func (d *dispatcher) send(ctx context.Context, page []prepared) {
 	for i, p := range page {
+		var series *bindpool.Series
+		if p.toSend() > 1 {
+			series = &bindpool.Series{}
+		}
 		for j, sm := range p.sms {
 			if sm == nil {
 				continue
@@ -183,14 +235,25 @@ func (d *dispatcher) send(ctx context.Context, recs []smsagent.Record) {
 				d.release(page[i:], j)
 				return
 			}
-			if err := d.pool.Submit(ctx, sm, call.done); err != nil {
-				d.budget.unreserve()
-				if ctx.Err() == nil {
-					d.log.Info("agent: SMSC link down; messages back to the queue", "err", err)
-				}
-				d.release(page[i:], j)
-				return
+			var err error
+			if series != nil {
+				err = d.pool.SubmitInSeries(ctx, series, sm, call.done)
+			} else {
+				err = d.pool.Submit(ctx, sm, call.done)
 			}
+			if err == nil {
+				continue
+			}
+			d.budget.unreserve()
+			if errors.Is(err, bindpool.ErrSeriesBroken) && ctx.Err() == nil {
+				d.release(page[i:i+1], j)
+				break
+			}
+			if ctx.Err() == nil {
+				d.log.Info("agent: SMSC link down; messages back to the queue", "err", err)
+			}
+			d.release(page[i:], j)
+			return
 		}
 	}
 }

@@ -342,6 +342,11 @@ func (p *fakePool) Submit(ctx context.Context, sm *pdu.SubmitSM, done func(smpp.
 	return nil
 }
 
+// SubmitInSeries is Submit: the fake has one stream of calls.
+func (p *fakePool) SubmitInSeries(ctx context.Context, _ *bindpool.Series, sm *pdu.SubmitSM, done func(smpp.Result)) error {
+	return p.Submit(ctx, sm, done)
+}
+
 func (p *fakePool) Ready() <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -244,6 +244,9 @@ type applier struct {
 	sent   *sentTimes
 	rates  *rates
 	in     *mailbox[inbound]
+	// group is the count of requests committed without waiting out
+	// commitLinger: half of what the sessions may leave unanswered.
+	group int
 
 	receipts []smsagent.Receipt
 	rreqs    []smpp.Request
@@ -257,6 +260,7 @@ func (a *applier) run(ctx context.Context, quit <-chan struct{}) {
 	for {
 		select {
 		case <-a.in.ready:
+			a.in.gather(ctx, quit, a.group, commitLinger)
 			a.apply(ctx, a.in.take())
 		case <-quit:
 			a.apply(ctx, a.in.take())

@@ -1,6 +1,10 @@
 package agent
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 // mailbox hands items from callbacks that must never block (a session's
 // done function, its Handler) to the one goroutine that owns what they
@@ -29,6 +33,39 @@ func (m *mailbox[T]) put(v T) {
 	select {
 	case m.ready <- struct{}{}:
 	default:
+	}
+}
+
+// len is the number of items queued.
+func (m *mailbox[T]) len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.items)
+}
+
+// gather waits, after an item arrived, until n are queued or linger has
+// passed, or until quit or ctx ends: a group sized by time as well as by
+// count. When the SMSC sets the pace (a round trip of tens of
+// milliseconds) answers trickle in, and committing each alone would cost
+// an fsync per message; a few milliseconds gather them into one commit.
+// Nothing waits on the group meanwhile: the budget lets the dispatcher
+// submit on.
+func (m *mailbox[T]) gather(ctx context.Context, quit <-chan struct{}, n int, linger time.Duration) {
+	if linger <= 0 || m.len() >= n {
+		return
+	}
+	t := time.NewTimer(linger)
+	defer t.Stop()
+	for m.len() < n {
+		select {
+		case <-m.ready:
+		case <-t.C:
+			return
+		case <-quit:
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

@@ -25,6 +25,10 @@ type Pool interface {
 	// until Close.
 	Start(ctx context.Context)
 	Submit(ctx context.Context, sm *pdu.SubmitSM, done func(smpp.Result)) error
+	// SubmitInSeries is Submit on the session that took the series'
+	// earlier parts, in order (bindpool.Series); bindpool.ErrSeriesBroken
+	// when that session has ended, and nothing was sent.
+	SubmitInSeries(ctx context.Context, s *bindpool.Series, sm *pdu.SubmitSM, done func(smpp.Result)) error
 	Ready() <-chan struct{}
 	// Capacity is the number of free window slots across the bound
 	// sessions right now.

@@ -79,6 +79,14 @@ func (r *Result) WriteTable(w io.Writer) error {
 		r.Messages, r.Parts, arrival, wl.Mix, onOff(wl.Receipts), wl.Sessions, wl.Window, target(r.Simulated))
 	fmt.Fprintf(&b, "end to end       %s msgs/s  (%d sent in %s; %s parts/s)\n",
 		thousands(r.MessagesPerSec()), r.Sent, r.Elapsed.Round(time.Millisecond), thousands(r.PartsPerSec()))
+	if ideal := wl.Ideal(); ideal > 0 {
+		fmt.Fprintf(&b, "efficiency       %.0f%% of sessions × window ÷ RTT (%d × %d ÷ %s = %s msgs/s)\n",
+			100*r.PartsPerSec()/ideal, wl.Sessions, wl.Window, wl.RTT, thousands(ideal))
+	}
+	if r.Messages > 0 {
+		fmt.Fprintf(&b, "CPU per message  %s (user+sys of the whole process%s ÷ messages)\n",
+			(r.CPU / time.Duration(r.Messages)).Round(100*time.Nanosecond), simToo(r.Simulated))
+	}
 	fmt.Fprintf(&b, "reports          %s reports/s  (%d written to inbox/ in %s)\n",
 		thousands(r.ReportsPerSec()), r.Reports, r.ReportsElapsed.Round(time.Millisecond))
 	fmt.Fprintf(&b, "latency          %10s %10s %10s %10s %9s\n", "p50", "p90", "p99", "max", "count")

@@ -114,7 +114,7 @@ func Run(ctx context.Context, w Workload, o Options) (*Result, error) {
 	remote := o.SMSC
 	if remote.Address == "" {
 		var closeSim func()
-		remote, closeSim, err = startSim(ctx, o, rec.accepted)
+		remote, closeSim, err = startSim(ctx, o, w.RTT, rec.accepted)
 		if err != nil {
 			return nil, err
 		}
@@ -305,13 +305,16 @@ func waitReady(ctx context.Context, a *agent.Agent) error {
 }
 
 // startSim serves the simulator on loopback; closeSim stops it.
-func startSim(ctx context.Context, o Options, onAccept func(*smsc.Submit)) (_ Remote, closeSim func(), _ error) {
+func startSim(ctx context.Context, o Options, rtt time.Duration, onAccept func(*smsc.Submit)) (_ Remote, closeSim func(), _ error) {
 	sim := smsc.New(smsc.Options{
 		CountersOnly: true,
 		OnAccept:     onAccept,
 		Logger:       o.Logger,
 		Session:      smpp.SessionOptions{Window: simDeliverWindow},
 	})
+	// The round trip: every response held back rtt (the raw ceiling
+	// measures against the same).
+	sim.SetFaults(smsc.Faults{Delay: rtt})
 	if err := sim.Listen("127.0.0.1:0"); err != nil {
 		return Remote{}, nil, fmt.Errorf("bench: simulator: %w", err)
 	}
@@ -346,7 +349,7 @@ func startAgent(ctx context.Context, a *agent.Agent) (stop func() error) {
 // short messages in NDJSON with receipts on.
 func simulatedSetup(ctx context.Context, o Options, n, sessions, window int, onAccept func(*smsc.Submit)) (
 	_ Workload, _ *config.Config, closeSim func(), _ error) {
-	remote, closeSim, err := startSim(ctx, o, onAccept)
+	remote, closeSim, err := startSim(ctx, o, 0, onAccept)
 	if err != nil {
 		return Workload{}, nil, nil, err
 	}

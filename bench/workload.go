@@ -48,6 +48,18 @@ type Workload struct {
 	Receipts bool          `json:"receipts"`
 	Sessions int           `json:"sessions"`
 	Window   int           `json:"window"`
+	// RTT is the round trip the simulator adds to every submit_sm_resp
+	// (a real SMSC is 10 to 100 ms away); zero answers at once.
+	RTT time.Duration `json:"rtt,omitempty"`
+}
+
+// Ideal is what the windows allow at RTT: sessions × window ÷ RTT
+// messages per second (one part each); 0 without an RTT.
+func (w Workload) Ideal() float64 {
+	if w.RTT <= 0 {
+		return 0
+	}
+	return float64(w.Sessions*w.Window) / w.RTT.Seconds()
 }
 
 // count is the number of messages the workload sends.
@@ -73,6 +85,9 @@ func (w Workload) parts() int {
 // Validate says what is wrong with the workload, all at once.
 func (w Workload) Validate() error {
 	var errs []error
+	if w.RTT < 0 {
+		errs = append(errs, errors.New("rtt must not be negative"))
+	}
 	switch w.Arrival {
 	case ArrivalNDJSON, ArrivalFiles:
 		if w.Messages < 1 {

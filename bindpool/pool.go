@@ -157,6 +157,36 @@ func (p *Pool) Start(ctx context.Context) {
 // it, to slow down on ESME_RTHROTTLED and ESME_RMSGQFUL. done runs on a
 // session goroutine: it must not block, nor call Submit or Close.
 func (p *Pool) Submit(ctx context.Context, sm *pdu.SubmitSM, done func(smpp.Result)) error {
+	return p.submit(ctx, nil, sm, done)
+}
+
+// Series keeps the parts of one message on one session, in the order they
+// are submitted: some SMSCs reassemble concatenated parts per connection,
+// and parts spread over binds, or part 2 accepted before part 1, confuse
+// them. The zero value is ready; use one per message, from one goroutine.
+type Series struct {
+	sl   *slot
+	sess *smpp.Session
+}
+
+// ErrSeriesBroken is SubmitInSeries's error when the session that took the
+// earlier parts of the series has ended: nothing was written. The caller
+// gives the rest of the message back, to be sent again in order on one
+// session.
+var ErrSeriesBroken = errors.New("bindpool: the session of the message's earlier parts has ended")
+
+// SubmitInSeries is Submit on the session that took the series' first
+// part (any session for the first): it waits for that session's window
+// rather than use another's, so the parts go out on one connection in
+// order, each pipelined behind the previous one within the window.
+func (p *Pool) SubmitInSeries(ctx context.Context, s *Series, sm *pdu.SubmitSM, done func(smpp.Result)) error {
+	if s == nil {
+		return errors.New("bindpool: submit: nil series")
+	}
+	return p.submit(ctx, s, sm, done)
+}
+
+func (p *Pool) submit(ctx context.Context, s *Series, sm *pdu.SubmitSM, done func(smpp.Result)) error {
 	if sm == nil || done == nil {
 		return errors.New("bindpool: submit: nil submit_sm or done")
 	}
@@ -181,7 +211,16 @@ func (p *Pool) Submit(ctx context.Context, sm *pdu.SubmitSM, done func(smpp.Resu
 			}
 			continue
 		}
-		sl := p.pickLocked()
+		var sl *slot
+		switch {
+		case s == nil || s.sl == nil:
+			sl = p.pickLocked()
+		case s.sl.sess != s.sess:
+			p.mu.Unlock()
+			return ErrSeriesBroken
+		case s.sl.outstanding < p.opts.Window:
+			sl = s.sl
+		}
 		if sl == nil {
 			changed := p.waitLocked()
 			p.mu.Unlock()
@@ -221,6 +260,9 @@ func (p *Pool) Submit(ctx context.Context, sm *pdu.SubmitSM, done func(smpp.Resu
 			sl.submitted++
 			p.thr.sent(sentAt)
 			p.mu.Unlock()
+			if s != nil && s.sl == nil {
+				s.sl, s.sess = sl, sess
+			}
 			return nil
 		}
 		p.release(sl)
@@ -233,6 +275,9 @@ func (p *Pool) Submit(ctx context.Context, sm *pdu.SubmitSM, done func(smpp.Resu
 			p.mu.Lock()
 			p.detachLocked(sl, sess)
 			p.mu.Unlock()
+			if s != nil && s.sl != nil {
+				return ErrSeriesBroken
+			}
 			continue
 		}
 		// The PDU itself was refused (it does not encode): another

@@ -50,6 +50,11 @@ type SMSC struct {
 	Sessions int `yaml:"sessions"`
 	// Window is the number of requests outstanding per session.
 	Window int `yaml:"window"`
+	// MaxUncommitted is how many parts may be answered by the SMSC and
+	// not yet committed, beside the windows' parts in flight: what keeps
+	// the windows full while a commit runs. 0 means 2 × sessions × window.
+	// A crash resends these too: it is part of the duplicate bound.
+	MaxUncommitted int `yaml:"max_uncommitted"`
 	// Throughput caps submit_sm per second across all sessions; 0 means no
 	// limit.
 	Throughput      int           `yaml:"throughput"`

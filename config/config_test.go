@@ -115,6 +115,7 @@ func TestDefault_EveryKey(t *testing.T) {
 		"smsc.reconnect_min":    "1s",
 		"smsc.reconnect_max":    "1m",
 		"smsc.auth_retry":       "5m",
+		"smsc.max_uncommitted":  "0",
 		"smsc.message_id":       "auto",
 		"smsc.split":            "udh",
 		"smsc.default_from":     "",

@@ -198,6 +198,7 @@ func (c *Config) validate(ps *problems) {
 	checkEnum(ps, "smsc.bind", s.Bind, BindTransceiver, BindTransmitterReceiver, BindTransmitter)
 	checkInt(ps, "smsc.sessions", s.Sessions, 1, 64)
 	checkInt(ps, "smsc.window", s.Window, 1, 1000)
+	checkInt(ps, "smsc.max_uncommitted", s.MaxUncommitted, 0, 100000)
 	checkInt(ps, "smsc.throughput", s.Throughput, 0, 100000)
 	checkDuration(ps, "smsc.enquire_link", s.EnquireLink, time.Second, time.Hour)
 	checkDuration(ps, "smsc.response_timeout", s.ResponseTimeout, time.Second, 5*time.Minute)

@@ -54,7 +54,7 @@ const (
 	DefaultFileMode      os.FileMode = 0o640
 	DefaultPageSize                  = 256
 	DefaultSyncWorkers               = 16 // with SyncFiles
-	DefaultSyncFSWorkers             = 2  // with SyncFS
+	DefaultSyncFSWorkers             = 1  // with SyncFS
 	DefaultPollInterval              = 5 * time.Second
 	DefaultRetryMin                  = 100 * time.Millisecond
 	DefaultRetryMax                  = 30 * time.Second

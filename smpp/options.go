@@ -166,13 +166,17 @@ type SessionOptions struct {
 	OnPDU func(dir Direction, h pdu.Header)
 }
 
+// DefaultInboundWindow is SessionOptions.InboundWindow when zero: the
+// inbound requests a session leaves unanswered at most.
+const DefaultInboundWindow = 64
+
 const (
 	defaultWindow             = 10
 	defaultResponseTimeout    = 30 * time.Second
 	defaultBindTimeout        = 10 * time.Second
 	defaultEnquireLink        = 30 * time.Second
 	defaultEnquireLinkTimeout = 10 * time.Second
-	defaultInboundWindow      = 64
+	defaultInboundWindow      = DefaultInboundWindow
 	// idleFactor times the enquire_link interval is the default idle
 	// timeout, as in Kannel's 30 s / 300 s pairing but tighter.
 	idleFactor = 3
