@@ -78,12 +78,15 @@ func scale(short, full int) int {
 // stays within the agent's inbound window (64) so that receipts are never
 // throttled away by the set-up itself.
 const (
-	sessions  = 2
-	window    = 10
-	simWindow = 32
-	password  = "Pw0rd!x9" // at most 8 characters (SMPP 3.4 §4.1)
-	token     = "soak-admin-token-4f1c"
-	delivered = "delivered" // smsagent.StateDelivered in a report
+	sessions = 2
+	window   = 10
+	// uncommitted is smsc.max_uncommitted's default: parts answered and
+	// not yet committed, which a kill resends too.
+	uncommitted = 2 * sessions * window
+	simWindow   = 32
+	password    = "Pw0rd!x9" // at most 8 characters (SMPP 3.4 §4.1)
+	token       = "soak-admin-token-4f1c"
+	delivered   = "delivered" // smsagent.StateDelivered in a report
 )
 
 // row is one line of the table.
@@ -144,6 +147,8 @@ type rig struct {
 	started                     time.Time
 	faults                      []string
 	log                         *testutil.Buffer // every process's output, in order
+	// kills counts the agent processes ended by SIGKILL.
+	kills int
 	// boundAtStop is how many sessions the simulator had bound when the
 	// agent was last asked to stop; -1 before any stop.
 	boundAtStop int
@@ -276,6 +281,7 @@ func (p *proc) kill() {
 		p.r.t.Fatal(err)
 	}
 	<-p.done
+	p.r.kills++
 }
 
 // stop sends SIGTERM and says how long the process took to exit.
@@ -531,7 +537,8 @@ func (r *rig) eventually(within time.Duration, cond func() string) {
 // from either side): the binds beyond those still up at that stop. Not
 // "beyond the first `sessions`": a session that ends just before the
 // stop may not have been bound again, though its messages went out again
-// on the other sessions.
+// on the other sessions. A kill also resends the parts answered whose
+// answers were not yet committed: up to smsc.max_uncommitted each.
 func (r *rig) ledger(ids []string, want ...string) {
 	r.t.Helper()
 	if len(want) == 0 {
@@ -566,7 +573,7 @@ func (r *rig) ledger(ids []string, want ...string) {
 		alive = r.boundAtStop
 	}
 	losses := max(0, st.Binds-alive)
-	bound := losses * 3 * window
+	bound := losses*3*window + r.kills*uncommitted
 	r.row.lost += len(lost)
 	r.row.dups += dups
 	r.row.bound += bound
@@ -577,8 +584,8 @@ func (r *rig) ledger(ids []string, want ...string) {
 		}
 	}
 	if dups > bound {
-		r.t.Errorf("the SMSC accepted %d messages more than once; the bound is %d (%d sessions lost: %d binds, %d bound at the stop; 3 × window %d)",
-			dups, bound, losses, st.Binds, alive, window)
+		r.t.Errorf("the SMSC accepted %d messages more than once; the bound is %d (%d sessions lost: %d binds, %d bound at the stop; 3 × window %d; %d kills × max_uncommitted %d)",
+			dups, bound, losses, st.Binds, alive, window, r.kills, uncommitted)
 	}
 	r.t.Logf("ledger: %d messages, %d lost, %d duplicates (bound %d), simulator %+v", len(ids), len(lost), dups, bound, st)
 }
