@@ -20,8 +20,12 @@
 //
 //   - The dispatcher owns the claimed pages: it waits for a bound session,
 //     claims due messages from the outbox in pages, splits each with
-//     smpp/coding and submits its parts through the pool, within a budget
-//     of sessions × window parts submitted and not yet recorded.
+//     smpp/coding and submits its parts through the pool (the parts of
+//     one message on one session, in order), within a budget of sessions
+//     × window + smsc.max_uncommitted parts submitted and not yet
+//     recorded. A goroutine of its own claims and encodes the next page
+//     ahead, so no commit is on the path from a response to the next
+//     submit.
 //   - The pool's done callbacks only append to a mailbox; the settler owns
 //     the results: it records everything queued with one
 //     outbox.RecordParts (a group commit) and then frees the budget.
@@ -43,7 +47,8 @@
 //   - messages claimed and not settled are queued again by outbox.Open at
 //     their old due time; the parts that had been submitted are sent again.
 //     That is the only source of duplicates, and the budget bounds it: at
-//     most sessions × window parts are submitted and not yet recorded.
+//     most sessions × window + smsc.max_uncommitted parts are submitted
+//     and not yet recorded (budget.go).
 //   - a response that timed out (Result.Pending) is waited for while its
 //     session lives and never resent meanwhile; only the session's end
 //     after it counts as a temporary failure, which resends.

@@ -3,6 +3,7 @@ package bindpool_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -294,4 +295,40 @@ func TestPool_Start_contextEnds(t *testing.T) {
 		t.Errorf("Submit after the slots stopped: %v, want ErrNotBound", err)
 	}
 	testutil.Eventually(t, waitLimit, "the simulator's sessions to end", func() bool { return srv.Sessions() == 0 })
+}
+
+// TestPool_SubmitInSeries: a series stays on the session of its first part
+// even when others have room, waits for that session's window, and says
+// ErrSeriesBroken, without sending, once that session has ended.
+func TestPool_SubmitInSeries(t *testing.T) {
+	srv := testutil.Simulator(t, smsc.Options{})
+	o := options(srv)
+	o.Sessions, o.Window = 3, 2
+	p := startPool(t, o)
+	testutil.Eventually(t, waitLimit, "every slot bound", func() bool { return allBound(p) })
+	res := newResults()
+	var s bindpool.Series
+	for i := range 8 {
+		if err := p.SubmitInSeries(context.Background(), &s, sm(fmt.Sprintf("49151000000%d", i)), res.done); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 8 {
+		res.next(t)
+	}
+	conns := map[uint64]bool{}
+	for _, sub := range srv.Submits() {
+		conns[sub.Conn] = true
+	}
+	if len(conns) != 1 {
+		t.Errorf("a series went out on %d connections", len(conns))
+	}
+	binds := srv.Stats().Binds
+	srv.Drop("", false)
+	testutil.Eventually(t, waitLimit, "every slot bound again", func() bool {
+		return srv.Stats().Binds >= binds+3 && allBound(p)
+	})
+	if err := p.SubmitInSeries(context.Background(), &s, sm("4915100000099"), res.done); !errors.Is(err, bindpool.ErrSeriesBroken) {
+		t.Errorf("after the session ended: %v, want ErrSeriesBroken", err)
+	}
 }

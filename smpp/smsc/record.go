@@ -13,6 +13,9 @@ import (
 // Submit is one accepted submission to one destination, as the simulator
 // understood it.
 type Submit struct {
+	// Conn is the connection it came on: 1 for the first accepted, and so
+	// on (Server.Submits keeps the order they arrived in).
+	Conn      uint64
 	SystemID  string
 	Command   pdu.CommandID // submit_sm, data_sm or submit_multi
 	MessageID string        // as in the response

@@ -25,6 +25,7 @@ type Server struct {
 	wg   sync.WaitGroup
 
 	nextID         atomic.Uint64 // message numbers, from 1
+	conns          atomic.Uint64 // connections accepted
 	maxOutstanding atomic.Int64  // most submissions one connection had unanswered
 
 	mu       sync.Mutex
@@ -59,6 +60,8 @@ type client struct {
 	mode     smpp.BindMode
 	acct     *account
 
+	// id numbers the connections in the order they were accepted, from 1.
+	id          uint64
 	outstanding atomic.Int64 // submissions received, not yet answered
 }
 
@@ -154,7 +157,7 @@ func (s *Server) Addr() string {
 
 // accept starts a session on a new connection.
 func (s *Server) accept(conn net.Conn) {
-	c := &client{srv: s, conn: newFaultConn(conn)}
+	c := &client{srv: s, conn: newFaultConn(conn), id: s.conns.Add(1)}
 	opts := s.opts.Session
 	opts.Handler = c.handle
 	s.mu.Lock()

@@ -371,7 +371,7 @@ func (c *client) submit(req smpp.Request, in *incoming) {
 			continue
 		}
 		sub := Submit{
-			SystemID: c.systemID, Command: in.cmd, MessageID: id, Source: in.source, Dest: d,
+			Conn: c.id, SystemID: c.systemID, Command: in.cmd, MessageID: id, Source: in.source, Dest: d,
 			ESMClass: in.esm, DataCoding: in.dcs, RegisteredDelivery: in.reg,
 			UDH: p.udh, Concat: p.concat, SAR: p.sar, Payload: p.payload, Data: p.data, Text: p.text,
 			Outcome: rules[i].Outcome, At: now,

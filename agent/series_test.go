@@ -1,0 +1,70 @@
+package agent_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsagent/smsagent/smpp/smsc"
+)
+
+// partsByMessage groups what the simulator accepted by message (its
+// destination), in the order the parts arrived.
+func partsByMessage(sim *smsc.Server) map[string][]smsc.Submit {
+	out := map[string][]smsc.Submit{}
+	for _, s := range sim.Submits() {
+		out[s.Dest.Addr] = append(out[s.Dest.Addr], s)
+	}
+	return out
+}
+
+// TestAgent_e2e_longOnOneSession: the parts of a long message go out on
+// one session, in order, pipelined within the window (some SMSCs reassemble
+// per connection, and parts on different binds or part 2 before part 1
+// confuse them). When the connection drops mid-message, the parts not yet
+// accepted go out again in order on one session, and every message is
+// reported once.
+func TestAgent_e2e_longOnOneSession(t *testing.T) {
+	const n = 60
+	text := strings.Repeat("long message text ", 25) // 450 GSM characters: 3 parts
+	for _, cut := range []bool{false, true} {
+		t.Run(fmt.Sprintf("connection dropped %v", cut), func(t *testing.T) {
+			sim := simulator(t, smsc.Options{})
+			cfg := e2eConfig(t, sim.Addr(), "smsc.sessions: 4")
+			startReal(t, cfg)
+			if cut {
+				sim.SetFaults(smsc.Faults{DisconnectAfter: 40})
+			}
+			var b strings.Builder
+			for i := range n {
+				fmt.Fprintf(&b, `{"id":"m%d","to":"+3585%07d","text":%q}`+"\n", i, i, text)
+			}
+			drop(t, cfg, "long.ndjson", b.String())
+			waitDelivered(t, cfg, n, 30*time.Second)
+			if cut && sim.Stats().Binds <= 4 {
+				t.Fatalf("no connection was dropped: %+v", sim.Stats())
+			}
+			for dest, parts := range partsByMessage(sim) {
+				accepted := map[int]bool{}
+				last := map[uint64]int{} // connection → last part number seen on it
+				conns := map[uint64]bool{}
+				for _, p := range parts {
+					seq := int(p.Concat.Seq)
+					if seq <= last[p.Conn] {
+						t.Errorf("%s: part %d after part %d on connection %d", dest, seq, last[p.Conn], p.Conn)
+					}
+					last[p.Conn] = seq
+					conns[p.Conn] = true
+					accepted[seq] = true
+				}
+				if len(accepted) != 3 {
+					t.Errorf("%s: parts %v accepted, want 1 to 3", dest, accepted)
+				}
+				if !cut && len(conns) != 1 {
+					t.Errorf("%s: parts on %d connections, want one", dest, len(conns))
+				}
+			}
+		})
+	}
+}
