@@ -145,6 +145,9 @@ func (o Options) withDefaults() Options {
 	if o.MmapSize == 0 {
 		o.MmapSize = defaultMmapSize()
 	}
+	if runtime.GOOS == "windows" && o.MaxSize > 0 && o.MmapSize > 0 {
+		o.MmapSize = min(o.MmapSize, windowsMapLimit(o.MaxSize))
+	}
 	if o.MaxOpsPerTx <= 0 {
 		o.MaxOpsPerTx = DefaultMaxOpsPerTx
 	}
@@ -159,6 +162,26 @@ func defaultMmapSize() int {
 		return 64 << 20
 	}
 	return 1 << 30
+}
+
+// windowsMapLimit is the largest map bbolt may make of a file limited to
+// maxSize bytes on Windows, where mapping grows the file to the map's size
+// at once: bbolt v1.5 refuses to open (ErrMaxSizeReached) when the initial
+// map exceeds MaxSize, so a store.max_size below the 64 MiB default map
+// could not open at all. Maps come in powers of two up to 1 GiB (then
+// whole GiB), so it is the largest of those within maxSize, and at least
+// bbolt's smallest map, 32 KiB. The file can then grow only to that size
+// on Windows (bbolt grows it by whole maps), which the configuration
+// documents.
+func windowsMapLimit(maxSize int) int {
+	limit := 32 << 10
+	for limit*2 <= maxSize && limit < 1<<30 {
+		limit *= 2
+	}
+	for limit+1<<30 <= maxSize && limit >= 1<<30 {
+		limit += 1 << 30
+	}
+	return limit
 }
 
 func decodeBinary(_ byte, data []byte) (string, string) {
