@@ -263,12 +263,14 @@ func (a *Agent) newWriter() error {
 	src.reportObs, _ = a.obs.(ReportObserver)
 	var err error
 	a.writer, err = inbox.New(src, inbox.Options{
-		Dir:      a.layout.Inbox,
-		TmpDir:   a.layout.InboxTmp,
-		Format:   inboxFormat(a.cfg.Spool.InboxFormat),
-		FileMode: a.cfg.Spool.FileMode,
-		Ready:    a.store.EventsReady(),
-		Logger:   a.log,
+		Dir:         a.layout.Inbox,
+		TmpDir:      a.layout.InboxTmp,
+		Format:      inboxFormat(a.cfg.Spool.InboxFormat),
+		BatchEvents: a.cfg.Spool.InboxBatch,
+		BatchAge:    a.cfg.Spool.InboxBatchAge,
+		FileMode:    a.cfg.Spool.FileMode,
+		Ready:       a.store.EventsReady(),
+		Logger:      a.log,
 	})
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)

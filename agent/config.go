@@ -91,8 +91,11 @@ func splitMethod(s config.Split) (coding.Method, error) {
 }
 
 func inboxFormat(f config.InboxFormat) inbox.Format {
-	if f == config.InboxSMSTools {
+	switch f {
+	case config.InboxSMSTools:
 		return inbox.FormatSMSTools
+	case config.InboxNDJSON:
+		return inbox.FormatNDJSON
 	}
 	return inbox.FormatJSON
 }

@@ -1,11 +1,16 @@
 package agent_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp/smsc"
 )
 
@@ -66,5 +71,41 @@ func TestAgent_e2e_longOnOneSession(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAgent_e2e_ndjsonInbox: with spool.inbox_format ndjson the reports of
+// a bulk file arrive as lines of NDJSON files in inbox/, each once.
+func TestAgent_e2e_ndjsonInbox(t *testing.T) {
+	sim := simulator(t, smsc.Options{})
+	cfg := e2eConfig(t, sim.Addr(), "spool.inbox_format: ndjson", "spool.inbox_batch: 40", "spool.inbox_batch_age: 50ms")
+	startReal(t, cfg)
+	bulk(t, cfg, 100)
+	seen := map[string]int{}
+	testutil.Eventually(t, 30*time.Second, "100 reports in NDJSON files", func() bool {
+		clear(seen)
+		files, _ := filepath.Glob(filepath.Join(cfg.Spool.Dir, "inbox", "*.events.ndjson"))
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				var r smsagent.Report
+				if err := json.Unmarshal([]byte(line), &r); err != nil {
+					t.Fatalf("%s: %q: %v", f, line, err)
+				}
+				seen[r.ID+"/"+r.Status]++
+			}
+		}
+		return len(seen) >= 100
+	})
+	for id, n := range seen {
+		if n != 1 || !strings.HasSuffix(id, "/delivered") {
+			t.Errorf("%s reported %d times", id, n)
+		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(cfg.Spool.Dir, "inbox", "*.report.json")); len(files) != 0 {
+		t.Errorf("%d report files beside the NDJSON ones", len(files))
 	}
 }

@@ -262,12 +262,13 @@ func agentConfig(w Workload, dir string, remote Remote, simulated bool) (*config
 spool:
   dir: %q
   settle: 0s
+  inbox_format: %s
 store:
   path: %q
 admin:
   listen: ""
 `, remote.Address, remote.SystemID, remote.Password, w.Sessions, w.Window, idRule(simulated),
-		filepath.Join(dir, "spool"), filepath.Join(dir, "state", "outbox.db"))
+		filepath.Join(dir, "spool"), w.inboxFormat(), filepath.Join(dir, "state", "outbox.db"))
 	cfg, err := config.Parse([]byte(doc))
 	if err != nil {
 		return nil, fmt.Errorf("bench: configuration: %w", err)

@@ -48,9 +48,18 @@ type Workload struct {
 	Receipts bool          `json:"receipts"`
 	Sessions int           `json:"sessions"`
 	Window   int           `json:"window"`
+	// Inbox is spool.inbox_format: "json" (the default) or "ndjson".
+	Inbox string `json:"inbox,omitempty"`
 	// RTT is the round trip the simulator adds to every submit_sm_resp
 	// (a real SMSC is 10 to 100 ms away); zero answers at once.
 	RTT time.Duration `json:"rtt,omitempty"`
+}
+
+func (w Workload) inboxFormat() string {
+	if w.Inbox == "" {
+		return "json"
+	}
+	return w.Inbox
 }
 
 // Ideal is what the windows allow at RTT: sessions × window ÷ RTT

@@ -101,7 +101,11 @@ type Spool struct {
 	MaxMessages int         `yaml:"max_messages"`
 	Charset     Charset     `yaml:"charset"`
 	InboxFormat InboxFormat `yaml:"inbox_format"`
-	FileMode    os.FileMode `yaml:"file_mode"`
+	// InboxBatch and InboxBatchAge close an NDJSON inbox file (inbox_format
+	// ndjson) once it holds that many events or its first is that old.
+	InboxBatch    int           `yaml:"inbox_batch"`
+	InboxBatchAge time.Duration `yaml:"inbox_batch_age"`
+	FileMode      os.FileMode   `yaml:"file_mode"`
 }
 
 // Store is the bbolt database holding the queue.
@@ -253,6 +257,8 @@ type InboxFormat string
 const (
 	InboxJSON     InboxFormat = "json"
 	InboxSMSTools InboxFormat = "smstools"
+	// InboxNDJSON appends events to NDJSON files closed by count or age.
+	InboxNDJSON InboxFormat = "ndjson"
 )
 
 // Level is the log level.
@@ -337,6 +343,8 @@ func Default() *Config {
 			MaxMessages:    100_000,
 			Charset:        CharsetUTF8,
 			InboxFormat:    InboxJSON,
+			InboxBatch:     1000,
+			InboxBatchAge:  time.Second,
 			FileMode:       0o640,
 		},
 		Store: Store{

@@ -228,7 +228,9 @@ func (c *Config) validate(ps *problems) {
 		ps.add("spool.max_file_size", "must be between 1KiB and 1GiB, got %s", sp.MaxFileSize)
 	}
 	checkEnum(ps, "spool.charset", sp.Charset, CharsetUTF8, CharsetISO885915)
-	checkEnum(ps, "spool.inbox_format", sp.InboxFormat, InboxJSON, InboxSMSTools)
+	checkEnum(ps, "spool.inbox_format", sp.InboxFormat, InboxJSON, InboxSMSTools, InboxNDJSON)
+	checkInt(ps, "spool.inbox_batch", sp.InboxBatch, 1, 1_000_000)
+	checkDuration(ps, "spool.inbox_batch_age", sp.InboxBatchAge, 10*time.Millisecond, time.Hour)
 	if sp.FileMode&0o600 != 0o600 {
 		ps.add("spool.file_mode", "must let the owner read and write (0600), got %s", FormatFileMode(sp.FileMode))
 	}

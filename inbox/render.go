@@ -22,6 +22,11 @@ const (
 	// FormatSMSTools writes the smstools3 text layout in "<name>", for
 	// scripts that read smstools' incoming/ and report/ folders.
 	FormatSMSTools
+	// FormatNDJSON appends each event as one line of JSON to a file that
+	// is closed and renamed into the inbox by count or age
+	// ("<time>-e<first>-e<last>.events.ndjson"), for integrations that
+	// take reports in bulk.
+	FormatNDJSON
 )
 
 func (f Format) String() string {
@@ -30,6 +35,8 @@ func (f Format) String() string {
 		return "json"
 	case FormatSMSTools:
 		return "smstools"
+	case FormatNDJSON:
+		return "ndjson"
 	}
 	return "format(" + strconv.Itoa(int(f)) + ")"
 }
@@ -41,8 +48,10 @@ func ParseFormat(s string) (Format, error) {
 		return FormatJSON, nil
 	case "smstools":
 		return FormatSMSTools, nil
+	case "ndjson":
+		return FormatNDJSON, nil
 	}
-	return 0, fmt.Errorf("inbox: unknown format %q: want json or smstools", s)
+	return 0, fmt.Errorf("inbox: unknown format %q: want json, smstools or ndjson", s)
 }
 
 // ErrUnsafeName is returned by Render when an event's file name could not
@@ -77,6 +86,22 @@ func Render(e smsagent.Event, format Format) (name string, data []byte, err erro
 // payloadError reports an event whose Kind and payload disagree.
 func payloadError(e *smsagent.Event) error {
 	return fmt.Errorf("%s event without its payload", e.Kind)
+}
+
+// RenderLine is an event as one line of JSON, newline included: the same
+// object FormatJSON writes, compacted (FormatNDJSON).
+func RenderLine(e smsagent.Event) ([]byte, error) {
+	data, err := renderJSON(&e)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: event %d: %w", e.Seq, err)
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(data))
+	if err := json.Compact(&buf, data); err != nil {
+		return nil, fmt.Errorf("inbox: event %d: %w", e.Seq, err)
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
 }
 
 func renderJSON(e *smsagent.Event) ([]byte, error) {

@@ -93,6 +93,11 @@ type Options struct {
 	// RetryMin and RetryMax bound the doubling delay after a failure.
 	RetryMin, RetryMax time.Duration
 	Logger             *slog.Logger
+	// BatchEvents and BatchAge close an NDJSON file (FormatNDJSON) once it
+	// holds that many events or its first is that old; defaults
+	// DefaultBatchEvents and DefaultBatchAge.
+	BatchEvents int
+	BatchAge    time.Duration
 	// CreateFile creates a new temporary file for writing, failing when
 	// the name exists; a seam for tests that need a full disk. Nil means
 	// fsutil.CreateExclusive.
@@ -121,7 +126,7 @@ func New(src Source, opts Options) (*Writer, error) {
 	if opts.TmpDir == "" {
 		return nil, errors.New("inbox: no temporary folder")
 	}
-	if opts.Format != FormatJSON && opts.Format != FormatSMSTools {
+	if opts.Format != FormatJSON && opts.Format != FormatSMSTools && opts.Format != FormatNDJSON {
 		return nil, fmt.Errorf("inbox: unknown format %d", opts.Format)
 	}
 	if opts.FileMode == 0 {
@@ -162,6 +167,12 @@ func New(src Source, opts Options) (*Writer, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.BatchEvents <= 0 {
+		opts.BatchEvents = DefaultBatchEvents
+	}
+	if opts.BatchAge <= 0 {
+		opts.BatchAge = DefaultBatchAge
+	}
 	if opts.CreateFile == nil {
 		opts.CreateFile = func(path string, perm os.FileMode) (File, error) {
 			return fsutil.CreateExclusive(path, perm)
@@ -188,6 +199,12 @@ func (w *Writer) Written() uint64 { return w.written.Load() }
 func (w *Writer) Run(ctx context.Context) error {
 	if err := w.prepare(); err != nil {
 		return err
+	}
+	if w.opts.Format == FormatNDJSON {
+		return w.runNDJSON(ctx)
+	}
+	if err := fsutil.ClearPrivateDir(w.tmp); err != nil {
+		return fmt.Errorf("inbox: clear temporary folder: %w", err)
 	}
 	var after uint64
 	delay := time.Duration(0)
@@ -282,18 +299,16 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// prepare creates the folders and empties the temporary folder of files a
-// crash left. A temporary folder that is not the agent's own is refused
-// before anything in it is touched, and emptying it never follows a link.
+// prepare creates the folders and checks the temporary folder: one that
+// is not the agent's own is refused before anything in it is touched. Run
+// then empties it of what a crash left (never through a link), after
+// finishing the closed files of FormatNDJSON.
 func (w *Writer) prepare() error {
 	if err := os.MkdirAll(w.opts.Dir, 0o750); err != nil {
 		return fmt.Errorf("inbox: %w", err)
 	}
 	if err := fsutil.PrivateDir(w.tmp); err != nil {
 		return fmt.Errorf("inbox: temporary folder: %w", err)
-	}
-	if err := fsutil.ClearPrivateDir(w.tmp); err != nil {
-		return fmt.Errorf("inbox: clear temporary folder: %w", err)
 	}
 	return nil
 }

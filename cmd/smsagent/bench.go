@@ -30,6 +30,7 @@ type benchCmd struct {
 	Sessions int           `default:"4" help:"SMPP sessions."`
 	Window   int           `default:"50" help:"Requests outstanding per session."`
 	RTT      time.Duration `name:"rtt" default:"0s" help:"Round trip the simulator adds to every submit_sm_resp (a real SMSC is 10-100 ms away)."`
+	Inbox    string        `default:"json" enum:"json,ndjson" help:"spool.inbox_format: one file per report, or NDJSON files of many."`
 	JSON     bool          `name:"json" help:"Print the result as JSON."`
 	Standard bool          `help:"Run the standard workloads instead (make bench) and print the targets against what they measured; the workload flags are ignored."`
 	Backlog  int           `placeholder:"N" help:"Instead of a workload: store N queued messages with no agent running, start one on them and measure the restart, its memory and the rate over the first --sample messages."`
@@ -56,7 +57,7 @@ func (c *benchCmd) Run(a *app) error {
 	}
 	w := bench.Workload{Messages: c.Messages, Arrival: bench.Arrival(c.Arrival), Rate: c.Rate,
 		Duration: c.Duration, Mix: bench.Mix(c.Mix), Receipts: c.Receipts == "on",
-		Sessions: c.Sessions, Window: c.Window, RTT: c.RTT}
+		Sessions: c.Sessions, Window: c.Window, RTT: c.RTT, Inbox: c.Inbox}
 	if !c.Standard && c.Backlog == 0 {
 		if err := w.Validate(); err != nil {
 			return usagef("bench: %v", err)
