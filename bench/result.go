@@ -40,6 +40,10 @@ type Result struct {
 	DBSize  int64         `json:"db_bytes"`
 
 	RawPerSec float64 `json:"raw_msgs_per_sec"`
+	// FileLoopPerSec and FileLoopCPU are the bare file loop (fileLoop) of
+	// the same run: files per second and CPU per file.
+	FileLoopPerSec float64       `json:"file_loop_per_sec,omitempty"`
+	FileLoopCPU    time.Duration `json:"file_loop_cpu_ns,omitempty"`
 }
 
 // MessagesPerSec is the end-to-end rate: messages sent with their SMSC ids
@@ -89,6 +93,10 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "reports          %s reports/s  (%d written to inbox/ in %s)\n",
 		thousands(r.ReportsPerSec()), r.Reports, r.ReportsElapsed.Round(time.Millisecond))
+	if r.FileLoopPerSec > 0 {
+		fmt.Fprintf(&b, "file loop        %s files/s, %s CPU per file (bare create+write+sync+rename in the same folder); reports are %.0f%% of it\n",
+			thousands(r.FileLoopPerSec), r.FileLoopCPU.Round(100*time.Nanosecond), 100*r.ReportsPerSec()/r.FileLoopPerSec)
+	}
 	fmt.Fprintf(&b, "latency          %10s %10s %10s %10s %9s\n", "p50", "p90", "p99", "max", "count")
 	from := "file->submit"
 	if !r.Simulated {

@@ -123,6 +123,12 @@ func Run(ctx context.Context, w Workload, o Options) (*Result, error) {
 
 	res := &Result{Workload: w, Messages: n, Parts: w.parts(), Load: loadAverage(),
 		CPUs: runtime.NumCPU(), Simulated: o.SMSC.Address == "", At: time.Now().UTC()}
+	if w.Receipts && w.inboxFormat() == "json" {
+		// The same run, the same folder: what a report file costs alone.
+		if res.FileLoopPerSec, res.FileLoopCPU, err = fileLoop(o.Dir, min(n, 20000), 600); err != nil {
+			return nil, err
+		}
+	}
 	if err := runAgent(ctx, w, o, remote, rec, res); err != nil {
 		return nil, err
 	}
