@@ -67,16 +67,8 @@ func (w *Writer) runNDJSON(ctx context.Context) error {
 	}
 	var after uint64
 	var cur *batch
-	delay := time.Duration(0)
-	retry := func(err error) bool {
-		if ctx.Err() != nil {
-			return false
-		}
-		delay = min(max(2*delay, w.opts.RetryMin), w.opts.RetryMax)
-		w.health.Store(&err)
-		w.log.Warn("inbox: events not written; retrying", "err", err, "retry_in", delay)
-		return sleep(ctx, delay)
-	}
+	b := &backoff{w: w}
+	retry := func(err error) bool { return b.retry(ctx, err) }
 	// discard drops the open file; its events are read again.
 	discard := func() {
 		if cur != nil {
@@ -107,8 +99,7 @@ func (w *Writer) runNDJSON(ctx context.Context) error {
 				continue
 			}
 			cur = nil
-			w.healthy()
-			delay = 0
+			b.recovered()
 		}
 		events, err := w.src.Events(ctx, after, w.opts.PageSize)
 		if err != nil {
@@ -118,8 +109,7 @@ func (w *Writer) runNDJSON(ctx context.Context) error {
 			continue
 		}
 		if len(events) == 0 {
-			w.healthy()
-			delay = 0
+			b.recovered()
 			if cur == nil {
 				if !w.wait(ctx) {
 					return nil

@@ -207,17 +207,8 @@ func (w *Writer) Run(ctx context.Context) error {
 		return fmt.Errorf("inbox: clear temporary folder: %w", err)
 	}
 	var after uint64
-	delay := time.Duration(0)
-	// retry records a failure and waits; false means ctx ended.
-	retry := func(err error) bool {
-		if ctx.Err() != nil {
-			return false
-		}
-		delay = min(max(2*delay, w.opts.RetryMin), w.opts.RetryMax)
-		w.health.Store(&err)
-		w.log.Warn("inbox: events not written; retrying", "err", err, "retry_in", delay)
-		return sleep(ctx, delay)
-	}
+	b := &backoff{w: w}
+	retry := func(err error) bool { return b.retry(ctx, err) }
 	for {
 		events, err := w.src.Events(ctx, after, w.opts.PageSize)
 		if err != nil {
@@ -229,8 +220,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		if len(events) == 0 {
 			// Nothing pending and the Source answers: whatever failed
 			// before no longer keeps anything from being written.
-			w.healthy()
-			delay = 0
+			b.recovered()
 			if !w.wait(ctx) {
 				return nil
 			}
@@ -263,9 +253,32 @@ func (w *Writer) Run(ctx context.Context) error {
 			}
 		}
 		w.written.Add(uint64(len(files)))
-		w.healthy()
-		delay = 0
+		b.recovered()
 	}
+}
+
+// backoff is the Writer's wait after a failure: doubling from RetryMin to
+// RetryMax while failures repeat, from the start again after a success.
+type backoff struct {
+	w     *Writer
+	delay time.Duration
+}
+
+// retry records a failure for Err and waits; false means ctx ended.
+func (b *backoff) retry(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	b.delay = min(max(2*b.delay, b.w.opts.RetryMin), b.w.opts.RetryMax)
+	b.w.health.Store(&err)
+	b.w.log.Warn("inbox: events not written; retrying", "err", err, "retry_in", b.delay)
+	return sleep(ctx, b.delay)
+}
+
+// recovered says the last step worked: Err is clear, the wait starts over.
+func (b *backoff) recovered() {
+	b.w.healthy()
+	b.delay = 0
 }
 
 // healthy clears the error Err reports.
