@@ -34,8 +34,8 @@
 # delete it to start over. One run at a time uses it (a lock); the Wine
 # server is stopped at the end, ending whatever a test left running.
 #
-# Wine is not Windows: docs/windows-testing.md lists what a pass here does
-# and does not prove.
+# Wine is not Windows: CONTRIBUTING.md ("Windows tests under Wine") says
+# what a pass here does and does not prove.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
@@ -189,7 +189,6 @@ trap stop_wine EXIT
 # ------------------------------------------------------------- 5. run
 bindir=$home/bin
 logdir=$home/logs
-rm -rf "$logdir"
 mkdir -p "$bindir" "$logdir"
 
 # seconds: the binary's own -test.timeout plus a minute, for the outer kill
@@ -208,7 +207,7 @@ one_package() {
 	bin=$bindir/$name.test.exe
 	lg=$logdir/$name.log
 	t0=$(now)
-	rm -f "$bin"
+	rm -f "$bin" "$logdir/$name.verdict"
 	if ! GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$GO" test -c -overlay="$overlay" -o "$bin" "$ipath" >"$lg" 2>&1; then
 		printf 'BUILDFAIL %s (%s)\n' "$ipath" "$(since "$t0")" >"$logdir/$name.verdict"
 		return

@@ -82,6 +82,7 @@ func Start(t testing.TB, cmd *exec.Cmd, env ...string) *Child {
 	if c.Cmd.Stderr == nil {
 		c.Cmd.Stderr = c.Stderr
 	}
+	prepareStop(c.Cmd)
 	if err := c.Cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +114,18 @@ func (c *Child) Exited() bool {
 func (c *Child) Err() error {
 	<-c.done
 	return c.err
+}
+
+// Stop asks the child to stop the way a person or a service manager asks
+// the agent on its platform: SIGTERM on Unix (systemctl stop, kill), Ctrl+C
+// in its console on Windows (delivered as os.Interrupt). The agent takes
+// either as the request to stop gracefully, and a second one as the
+// request to hurry.
+func (c *Child) Stop(t testing.TB) {
+	t.Helper()
+	if err := stop(c); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Kill ends the child at once, as a power cut or the OOM killer ends the
