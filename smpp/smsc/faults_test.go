@@ -5,7 +5,6 @@ import (
 	"io"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -228,7 +227,7 @@ func TestServer_SetFaults_disconnect(t *testing.T) {
 		_, err := s.Submit(ctx10(t), sm("358401234567", "x"))
 		want := error(io.EOF)
 		if rst {
-			want = syscall.ECONNRESET
+			want = errConnReset
 		}
 		if !errors.Is(err, want) || !errors.Is(waitEnd(t, s), want) {
 			t.Errorf("rst=%v: submit %v, session %v; want %v", rst, err, s.Err(), want)
@@ -317,7 +316,7 @@ func TestServer_Restart(t *testing.T) {
 		t.Fatalf("before: %v %v", resp, err)
 	}
 	srv.Restart(smsc.DecimalID, nil)
-	if err := waitEnd(t, s); !errors.Is(err, syscall.ECONNRESET) {
+	if err := waitEnd(t, s); !errors.Is(err, errConnReset) {
 		t.Errorf("session ended with %v", err)
 	}
 	s = bind(t, srv, smpp.Transmitter, smpp.SessionOptions{})
