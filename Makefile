@@ -44,20 +44,6 @@ test-race:
 test-later:
 	scripts/test-later.sh -timeout 20m ./...
 
-# The tests of every package with Windows-relevant code (files, folders,
-# processes, the service, loopback TCP, bbolt), built for windows/amd64 and
-# run under Wine; scripts/test-windows.sh installs Wine and mingw-w64 with
-# apt on first use and says what it does. Left out: the packages of pure
-# computation, which behave the same everywhere (smpp/pdu, smpp/coding,
-# smpp/dlr, msgfile), packaging (it tests the Linux build host's packaging)
-# and soak (it builds the agent with the Go toolchain and stops it with
-# Unix signals; cmd/smsagent's TestRun_signals is the end-to-end run on
-# Windows). Longest first: two run at a time.
-WINDOWS_PKGS ?= ./agent ./spool ./outbox ./cmd/smsagent ./bench ./inbox ./bindpool ./smpp ./smpp/smsc \
-	./admin ./metrics ./config ./service ./internal/fsutil .
-test-windows:
-	scripts/test-windows.sh $(WINDOWS_PKGS)
-
 # The full fault and soak matrix (soak/): the real binary against the
 # simulator, under 20 minutes; prints the table the README's "Reliability"
 # shows. `make test` runs the same cases, shorter.

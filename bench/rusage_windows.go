@@ -11,7 +11,7 @@ import (
 
 type rusage struct {
 	cpu     time.Duration
-	peakRSS int64 // bytes: the peak working set, Windows' resident set
+	peakRSS int64 // bytes
 }
 
 // processMemoryCounters is PROCESS_MEMORY_COUNTERS (psapi.h).
@@ -28,30 +28,28 @@ type processMemoryCounters struct {
 	peakPagefileUsage          uintptr
 }
 
-// K32GetProcessMemoryInfo is psapi's GetProcessMemoryInfo, in kernel32
-// since Windows 7.
 var getProcessMemoryInfo = windows.NewLazySystemDLL("kernel32.dll").NewProc("K32GetProcessMemoryInfo")
 
-// usage is the process's CPU time (user + kernel, GetProcessTimes) and its
-// peak working set (GetProcessMemoryInfo); a figure that cannot be read
-// stays zero and prints as "n/a".
+// usage is the process's CPU time (user + kernel, GetProcessTimes) and
+// peak working set (K32GetProcessMemoryInfo), Windows' resident set.
 func usage() rusage {
-	var ru rusage
-	p := windows.CurrentProcess()
+	h := windows.CurrentProcess()
 	var creation, exit, kernel, user windows.Filetime
-	if windows.GetProcessTimes(p, &creation, &exit, &kernel, &user) == nil {
-		// Filetime counts 100 ns units; Nanoseconds() would take it for
-		// a date since 1601.
-		ticks := func(f windows.Filetime) int64 { return int64(f.HighDateTime)<<32 | int64(f.LowDateTime) }
-		ru.cpu = time.Duration(ticks(kernel)+ticks(user)) * 100
+	if err := windows.GetProcessTimes(h, &creation, &exit, &kernel, &user); err != nil {
+		return rusage{}
 	}
-	var mc processMemoryCounters
-	mc.cb = uint32(unsafe.Sizeof(mc))
-	if r, _, _ := getProcessMemoryInfo.Call(uintptr(p), uintptr(unsafe.Pointer(&mc)), uintptr(mc.cb)); r != 0 {
-		ru.peakRSS = int64(mc.peakWorkingSetSize)
+	// Filetime counts 100 ns intervals.
+	ticks := func(f windows.Filetime) time.Duration {
+		return time.Duration(int64(f.HighDateTime)<<32|int64(f.LowDateTime)) * 100
+	}
+	ru := rusage{cpu: ticks(kernel) + ticks(user)}
+	var pmc processMemoryCounters
+	pmc.cb = uint32(unsafe.Sizeof(pmc))
+	if ok, _, _ := getProcessMemoryInfo.Call(uintptr(h), uintptr(unsafe.Pointer(&pmc)), uintptr(pmc.cb)); ok != 0 {
+		ru.peakRSS = int64(pmc.peakWorkingSetSize)
 	}
 	return ru
 }
 
-// loadAverage is "": Windows keeps no load average.
+// loadAverage: Windows has none.
 func loadAverage() string { return "" }

@@ -93,13 +93,16 @@ func TestCrash_intake(t *testing.T) {
 	testutil.Eventually(t, time.Minute, "outgoing/ and .work/ to empty", func() bool {
 		return len(names(t, layout.Outgoing))+len(names(t, layout.Work)) == 0
 	})
-	if err := child.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	// The graceful stop: SIGTERM, as systemd sends; Windows has no
+	// SIGTERM for another process, so the child also stops when its
+	// stdin closes.
+	if err := child.CloseStdin(); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-child.Done():
 	case <-time.After(30 * time.Second):
-		t.Fatalf("last run: still running 30 s after SIGTERM\n%s", child.Stderr)
+		t.Fatalf("last run: still running 30 s after the stop\n%s", child.Stderr)
 	}
 	if err := child.Err(); err != nil {
 		t.Fatalf("last run: %v\n%s", err, child.Stderr)
@@ -182,10 +185,16 @@ func crashFile(i int, rnd *rand.Rand) (name string, body []byte, msgs []string) 
 }
 
 // crashIntakeChild runs intake over dir/spool into dir/outbox.db until
-// SIGTERM, as the agent wires it.
+// SIGTERM or the end of its stdin, as the agent wires it.
 func crashIntakeChild(t *testing.T, dir string) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		<-testutil.StdinClosed()
+		cancel()
+	}()
 	layout, err := spool.Prepare(filepath.Join(dir, "spool"))
 	if err != nil {
 		t.Fatal(err)

@@ -218,6 +218,19 @@ func (r *rig) start() *rig {
 	return r
 }
 
+// nextHealth is the next health report of the intake, failing the test
+// when none comes within 20 s.
+func (r *rig) nextHealth() error {
+	r.t.Helper()
+	select {
+	case err := <-r.health:
+		return err
+	case <-time.After(20 * time.Second):
+		r.t.Fatal("no health report within 20 s")
+		return nil
+	}
+}
+
 // dropRenamed writes a file outside outgoing/ and renames it in, as the
 // writer contract asks.
 func (r *rig) dropRenamed(name, content string) {

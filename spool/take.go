@@ -294,6 +294,9 @@ func (in *Intake) finish(j *job, path string) result {
 // placed) only makes the name taken.
 func (in *Intake) moveFree(path, dir, name string) (string, error) {
 	for n := 0; ; n++ {
+		if n == maxNameTries {
+			return "", fmt.Errorf("no free name for %s in %s after %d tries", name, dir, n)
+		}
 		target := filepath.Join(dir, numbered(name, n, ""))
 		if !in.reserve(target) {
 			continue
@@ -310,6 +313,12 @@ func (in *Intake) moveFree(path, dir, name string) (string, error) {
 		}
 	}
 }
+
+// maxNameTries bounds the numbered names tried for one file: past it
+// something is wrong with the folder itself (a file where it should be,
+// names that always fail), and the file waits in .work/ with intake
+// stalled and saying why, rather than a worker trying names for ever.
+const maxNameTries = 1000
 
 // reserve claims names in failed/ or sent/ for one worker while it checks
 // and uses them, so that two workers finishing files never pick the same
@@ -399,6 +408,9 @@ func (in *Intake) reject(j *job, path, why string, problems []Problem) result {
 func (in *Intake) quarantine(path string, j *job, rep failureReport) (string, error) {
 	dir := in.opts.Layout.Failed
 	for n := 0; ; n++ {
+		if n == maxNameTries {
+			return "", fmt.Errorf("no free name for %s in %s after %d tries", j.name, dir, n)
+		}
 		name := numbered(j.name, n, reportSuffix)
 		target := filepath.Join(dir, name)
 		// The report's name is reserved too: it is also the name a file

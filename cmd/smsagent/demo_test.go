@@ -121,9 +121,7 @@ func readDemoInbox(t *testing.T, dir string) demoInbox {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		// Hidden names are no reports: the agent's probe of the folder at
-		// start, which it renames and removes at once (on Windows, reading
-		// it then fails with a sharing violation).
+		// Hidden names are the agent's probes at start, there and gone.
 		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
@@ -301,17 +299,11 @@ func TestDemo_samples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The example of a safe drop is in the platform's shell: sh, or
-	// PowerShell on Windows.
-	move := "mv "
-	if runtime.GOOS == "windows" {
-		move = "Move-Item "
-	}
 	for _, want := range []string{
 		filepath.Join(root, "spool", "outgoing") + string(filepath.Separator),
 		filepath.Join(root, "spool", "inbox") + string(filepath.Separator),
 		"send --spool " + filepath.Join(root, "spool") + " --to",
-		move + filepath.Join(root, "spool", "outgoing", ".hello.tmp"),
+		dropVerb() + filepath.Join(root, "spool", "outgoing", ".hello.tmp"),
 		"This run: 5 reports (3 delivered, 1 rejected, 1 undeliverable), 1 incoming SMS, 1 file refused. Not final yet: 0.",
 	} {
 		if !strings.Contains(out, want) {
@@ -455,4 +447,13 @@ func TestDemo_busy(t *testing.T) {
 	}
 	cli(t, "status", "--config", file).want(t, exitOK)
 	d.stop(t)
+}
+
+// dropVerb starts the rename of the demo's drop example: mv in a Unix
+// shell, Move-Item in PowerShell.
+func dropVerb() string {
+	if runtime.GOOS == "windows" {
+		return "Move-Item "
+	}
+	return "mv "
 }

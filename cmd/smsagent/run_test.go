@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/outbox"
+	"github.com/smsagent/smsagent/smpp/pdu"
 	"github.com/smsagent/smsagent/smpp/smsc"
 )
 
@@ -299,4 +301,92 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// TestRun_restartKeepsQueue is the run a user makes on any platform, in
+// process (it runs under Wine as the Windows end-to-end test): with the
+// SMSC refusing binds, three files are taken and their messages queued;
+// the agent stops gracefully (what a signal, Ctrl+C or a service stop
+// does) and starts again on the same folders with the SMSC back; every
+// message of the kept queue is delivered and reported once in inbox/.
+func TestRun_restartKeepsQueue(t *testing.T) {
+	sim := testutil.Simulator(t, smsc.Options{})
+	sim.SetFaults(smsc.Faults{RefuseBinds: pdu.StatusBindFail, RefuseBindsCount: 1 << 30})
+	file, spool, api := runConfig(t, sim)
+	runAgain := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan result, 1)
+		go func() {
+			var out, errOut strings.Builder
+			code := run(ctx, []string{"run", "--config", file}, &out, &errOut)
+			done <- result{out.String(), errOut.String(), code}
+		}()
+		return func() {
+			cancel()
+			select {
+			case r := <-done:
+				r.want(t, exitOK)
+			case <-time.After(15 * time.Second):
+				t.Fatal("run did not stop within 15 s")
+			}
+		}
+	}
+	queued := func(n int) func() bool {
+		return func() bool {
+			req, _ := http.NewRequest("GET", "http://"+api+"/api/v1/status", nil)
+			req.Header.Set("Authorization", "Bearer test-token")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			var st struct {
+				Queue struct {
+					ByState map[string]int `json:"by_state"`
+				} `json:"queue"`
+			}
+			return json.NewDecoder(resp.Body).Decode(&st) == nil && st.Queue.ByState["queued"] == n
+		}
+	}
+
+	stop := runAgain()
+	for i := range 3 {
+		dropFile(t, spool, fmt.Sprintf("m%d.json", i), fmt.Sprintf(`{"id":"m%d","to":"+35840123456%d","text":"kept %d"}`, i, i, i))
+	}
+	testutil.Eventually(t, 20*time.Second, "three messages queued while the SMSC refuses binds", queued(3))
+	stop()
+	if left, _ := filepath.Glob(filepath.Join(spool, "outgoing", "*")); len(left) != 0 {
+		t.Fatalf("outgoing/ still holds %v", left)
+	}
+
+	sim.SetFaults(smsc.Faults{})
+	stop = runAgain()
+	defer stop()
+	testutil.Eventually(t, 30*time.Second, "three reports in inbox/", func() bool {
+		m, _ := filepath.Glob(filepath.Join(spool, "inbox", "*.report.json"))
+		return len(m) == 3
+	})
+	reports, _ := filepath.Glob(filepath.Join(spool, "inbox", "*.report.json"))
+	got := map[string]string{}
+	for _, f := range reports {
+		var r struct{ ID, Status string }
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		got[r.ID] = r.Status
+	}
+	if want := map[string]string{"m0": "delivered", "m1": "delivered", "m2": "delivered"}; !maps.Equal(got, want) {
+		t.Errorf("reports %v, want %v", got, want)
+	}
+	texts := map[string]bool{}
+	for _, s := range sim.Submits() {
+		texts[s.Text] = true
+	}
+	if len(texts) != 3 || len(sim.Submits()) != 3 {
+		t.Errorf("the SMSC got %d submits of %d texts, want each of the 3 once", len(sim.Submits()), len(texts))
+	}
 }

@@ -4,7 +4,7 @@ package smsc_test
 
 import "syscall"
 
-// errConnReset is what a read returns once the peer reset the connection:
-// Winsock's own code, which syscall.ECONNRESET (a number Go invented for
+// errConnReset is the error of a read from a connection the peer reset:
+// Winsock's own code, which syscall.ECONNRESET (a number Go invents on
 // Windows) does not match.
-const errConnReset = syscall.WSAECONNRESET
+var errConnReset error = syscall.Errno(10054) // WSAECONNRESET
