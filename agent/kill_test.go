@@ -64,7 +64,7 @@ func startChild(t *testing.T, cfgFile string) *testutil.Child {
 }
 
 // TestAgent_kill kills the agent process (SIGKILL; TerminateProcess on
-// Windows) several times while it sends 10,000 messages (2,500 on Windows)
+// Windows) several times while it sends 10,000 messages (1,000 on Windows)
 // with receipts, restarting it each time. No message is lost, each has
 // exactly one report, and the SMSC saw at most sessions × window +
 // smsc.max_uncommitted messages twice per kill: those in flight and those
@@ -77,10 +77,10 @@ func TestAgent_kill(t *testing.T) {
 	n := 10_000
 	if runtime.GOOS == "windows" {
 		// Under Wine each file costs the agent about ten times what it
-		// costs on Linux: a quarter of the messages keeps make
+		// costs on Linux: a tenth of the messages keeps make
 		// test-windows within its budget, with the kills at the same
 		// stages.
-		n = 2_500
+		n = 1_000
 	}
 	// The first kill comes while intake is still storing the files, the
 	// others while messages and receipts stream.
