@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 FUZZTIME ?= 10s
 BIN := bin
 
-.PHONY: all build demo test test-race test-later fuzz fuzz-short soak lint fmt vet staticcheck bench cross clean
+.PHONY: all build demo test test-race test-later test-windows fuzz fuzz-short soak lint fmt vet staticcheck bench cross clean
 
 all: build
 
@@ -43,6 +43,14 @@ test-race:
 # today instead of on every clone once the calendar passes that date.
 test-later:
 	scripts/test-later.sh -timeout 20m ./...
+
+# The tests as windows/amd64 binaries under Wine (scripts/test-windows.sh
+# installs Wine from apt when missing): every package but packaging, which
+# builds the Linux packages with host tools, and soak, which signals and
+# mounts (Linux only).
+WINDOWS_PKGS = $$($(GO) list ./... | grep -v -e '/packaging$$' -e '/soak$$')
+test-windows:
+	scripts/test-windows.sh $(WINDOWS_PKGS)
 
 # The full fault and soak matrix (soak/): the real binary against the
 # simulator, under 20 minutes; prints the table the README's "Reliability"

@@ -29,7 +29,7 @@ const compactTxSize = 64 << 20
 // Crash story: src is only read. A crash leaves a partial dst, which the
 // next attempt refuses (it exists); delete it and run again.
 func Compact(src, dst string) (err error) {
-	if _, err := os.Stat(dst); err == nil {
+	if _, err := os.Lstat(dst); err == nil {
 		return fmt.Errorf("outbox: compact: %s exists", dst)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("outbox: compact: %w", err)
@@ -52,7 +52,14 @@ func Compact(src, dst string) (err error) {
 	if err := viewChecked(in, checkSchema); err != nil {
 		return fmt.Errorf("outbox: compact %s: %w", src, err)
 	}
-	out, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: DefaultLockTimeout, FreelistType: bolt.FreelistMapType})
+	// The copy is created new, never opened through a name someone put
+	// there: compact usually runs as root, in a folder the service user
+	// may write, and a link planted at dst would otherwise make root write
+	// wherever it points.
+	out, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: DefaultLockTimeout, FreelistType: bolt.FreelistMapType,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			return os.OpenFile(name, flag|os.O_CREATE|os.O_EXCL|fsutil.NoFollow, perm)
+		}})
 	if err != nil {
 		return fmt.Errorf("outbox: compact: create %s: %w", dst, err)
 	}

@@ -61,6 +61,10 @@ func sharedParent(dir string, parent fs.FileInfo) error {
 // does; this also covers opens without them).
 const noFollow = syscall.O_NOFOLLOW
 
+// NoFollow is O_NOFOLLOW where the platform has it (0 on Windows): for
+// opens that must not go through a link.
+const NoFollow = noFollow
+
 // nonBlock keeps an open of a FIFO from waiting for a writer; regular files
 // ignore it.
 const nonBlock = syscall.O_NONBLOCK

@@ -44,5 +44,9 @@ func sharedParent(string, fs.FileInfo) error { return nil }
 // links included.
 const noFollow = 0
 
+// NoFollow is O_NOFOLLOW where the platform has it (0 on Windows): for
+// opens that must not go through a link.
+const NoFollow = noFollow
+
 // nonBlock: opening a file never waits on Windows.
 const nonBlock = 0
