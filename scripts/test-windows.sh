@@ -34,8 +34,8 @@
 # delete it to start over. One run at a time uses it (a lock); the Wine
 # server is stopped at the end, ending whatever a test left running.
 #
-# Wine is not Windows: CONTRIBUTING.md ("Windows tests under Wine") says
-# what a pass here does and does not prove.
+# Wine is not Windows: the README's "Not yet" says what a pass here does
+# not prove.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
@@ -188,6 +188,8 @@ trap stop_wine EXIT
 
 # ------------------------------------------------------------- 5. run
 bindir=$home/bin
+# Each package replaces only its own log: a run of one package keeps the
+# others' logs of the last full run.
 logdir=$home/logs
 mkdir -p "$bindir" "$logdir"
 
