@@ -200,6 +200,15 @@ targs=(-test.paniconexit0 -test.timeout="$timeout" -test.v)
 targs+=("${extra[@]}")
 
 listing=$(GOOS=windows GOARCH=amd64 "$GO" list -f '{{.ImportPath}}|{{.Dir}}|{{len .TestGoFiles}}|{{len .XTestGoFiles}}' "${pkgs[@]}")
+# Longest first, by the run times of the last run (its verdicts): with -j
+# lanes, a long package started last would run alone at the end. Packages
+# never run keep their order, after those that were.
+listing=$(while IFS='|' read -r ipath rest; do
+	[ -n "$ipath" ] || continue
+	v=$logdir/$(printf '%s' "$ipath" | tr '/.' '__').verdict
+	secs=$(sed -n 's/.*run \([0-9.]*\)s).*/\1/p' "$v" 2>/dev/null || true)
+	printf '%s|%s|%s\n' "${secs:--1}" "$ipath" "$rest"
+done <<<"$listing" | sort -t'|' -k1,1 -rn -s | cut -d'|' -f2-)
 
 # one_package IMPORTPATH DIR: build and run one package's tests; writes
 # $logdir/NAME.log and a one-line verdict to $logdir/NAME.verdict.
@@ -280,7 +289,7 @@ done <<<"$listing"
 wait
 
 npass=0 nfail=0
-for ipath in "${order[@]}"; do
+for ipath in $(printf '%s\n' "${order[@]}" | sort); do
 	report "$ipath"
 	case $(cat "$logdir/$(printf '%s' "$ipath" | tr '/.' '__').verdict") in
 	PASS*) npass=$((npass + 1)) ;;
