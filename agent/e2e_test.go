@@ -342,8 +342,11 @@ func TestAgent_e2e_faults(t *testing.T) {
 			sim.SetFaults(smsc.Faults{})
 			// A response that never comes is waited for while the session
 			// lives; its end settles the part, which is then sent again.
+			// So are the parts of each session's window whose responses
+			// the drop cuts off (the last submissions may still be in
+			// flight: under Wine on a loaded machine 6 were).
 			sim.Drop("", false)
-		}, maxDup: n / 25, happened: func(s smsc.Stats) bool { return s.Dropped >= n/25 }},
+		}, maxDup: n/25 + 2*10, happened: func(s smsc.Stats) bool { return s.Dropped >= n/25 }},
 		{name: "binds refused for a while", during: func(t *testing.T, sim *smsc.Server) {
 			sim.SetFaults(smsc.Faults{RefuseBinds: pdu.Status(0x0D), RefuseBindsUntil: time.Now().Add(300 * time.Millisecond)})
 			sim.Drop("", false)

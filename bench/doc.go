@@ -18,8 +18,9 @@
 //     trip the session measured (smpp.Result.RTT); submit->report, from
 //     the committed response to the report durable in inbox/
 //     (agent.ReportObserver).
-//   - Cost: CPU seconds (user + system, getrusage(2)) and the peak
-//     resident set of the whole process, the simulator included, and the
+//   - Cost: CPU seconds (user + system, getrusage(2); GetProcessTimes on
+//     Windows) and the peak resident set (the peak working set on
+//     Windows) of the whole process, the simulator included, and the
 //     database file's size at the end.
 //   - The raw ceiling: the same simulator driven by bare smpp sessions
 //     (same sessions and window, receipts acknowledged at once, nothing

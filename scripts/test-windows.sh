@@ -34,8 +34,8 @@
 # delete it to start over. One run at a time uses it (a lock); the Wine
 # server is stopped at the end, ending whatever a test left running.
 #
-# Wine is not Windows: docs/windows-testing.md lists what a pass here does
-# and does not prove.
+# Wine is not Windows: the README's "Not yet" says what a pass here does
+# not prove.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
@@ -188,8 +188,9 @@ trap stop_wine EXIT
 
 # ------------------------------------------------------------- 5. run
 bindir=$home/bin
+# Each package replaces only its own log: a run of one package keeps the
+# others' logs of the last full run.
 logdir=$home/logs
-rm -rf "$logdir"
 mkdir -p "$bindir" "$logdir"
 
 # seconds: the binary's own -test.timeout plus a minute, for the outer kill
@@ -199,6 +200,15 @@ targs=(-test.paniconexit0 -test.timeout="$timeout" -test.v)
 targs+=("${extra[@]}")
 
 listing=$(GOOS=windows GOARCH=amd64 "$GO" list -f '{{.ImportPath}}|{{.Dir}}|{{len .TestGoFiles}}|{{len .XTestGoFiles}}' "${pkgs[@]}")
+# Longest first, by the run times of the last run (its verdicts): with -j
+# lanes, a long package started last would run alone at the end. Packages
+# never run keep their order, after those that were.
+listing=$(while IFS='|' read -r ipath rest; do
+	[ -n "$ipath" ] || continue
+	v=$logdir/$(printf '%s' "$ipath" | tr '/.' '__').verdict
+	secs=$(sed -n 's/.*run \([0-9.]*\)s).*/\1/p' "$v" 2>/dev/null || true)
+	printf '%s|%s|%s\n' "${secs:--1}" "$ipath" "$rest"
+done <<<"$listing" | sort -t'|' -k1,1 -rn -s | cut -d'|' -f2-)
 
 # one_package IMPORTPATH DIR: build and run one package's tests; writes
 # $logdir/NAME.log and a one-line verdict to $logdir/NAME.verdict.
@@ -208,7 +218,7 @@ one_package() {
 	bin=$bindir/$name.test.exe
 	lg=$logdir/$name.log
 	t0=$(now)
-	rm -f "$bin"
+	rm -f "$bin" "$logdir/$name.verdict"
 	if ! GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$GO" test -c -overlay="$overlay" -o "$bin" "$ipath" >"$lg" 2>&1; then
 		printf 'BUILDFAIL %s (%s)\n' "$ipath" "$(since "$t0")" >"$logdir/$name.verdict"
 		return
@@ -279,7 +289,7 @@ done <<<"$listing"
 wait
 
 npass=0 nfail=0
-for ipath in "${order[@]}"; do
+for ipath in $(printf '%s\n' "${order[@]}" | sort); do
 	report "$ipath"
 	case $(cat "$logdir/$(printf '%s' "$ipath" | tr '/.' '__').verdict") in
 	PASS*) npass=$((npass + 1)) ;;

@@ -190,7 +190,9 @@ func TestSession_acceptance(t *testing.T) {
 			}
 		}
 	}
-	st := srv.Stats()
+	// The last acknowledgements may still be on their way to the
+	// simulator when the last receipt has reached us.
+	st, _ := srv.WaitFor(ctx, func(st smsc.Stats) bool { return st.ReceiptsAcked >= parts })
 	t.Logf("%d messages in %d parts; simulator: %+v", messages, parts, st)
 	if st.Accepted != parts || st.ReceiptsAcked != parts || st.Duplicates != 0 {
 		t.Errorf("simulator stats %+v, want %d parts accepted and receipted", st, parts)

@@ -87,6 +87,7 @@ func Start(t testing.TB, cmd *exec.Cmd, env ...string) *Child {
 		cmd.Stderr = c.Stderr
 	}
 	pipe := cmd.Stdin == nil
+	prepareStop(cmd)
 	var err error
 	for try := 0; ; try++ {
 		c.Cmd = clone(cmd)
@@ -158,6 +159,18 @@ func StdinClosed() <-chan struct{} {
 	return closed
 }
 
+// Stop asks the child to stop the way a person or a service manager asks
+// the agent on its platform: SIGTERM on Unix (systemctl stop, kill), Ctrl+C
+// in its console on Windows (delivered as os.Interrupt). The agent takes
+// either as the request to stop gracefully, and a second one as the
+// request to hurry.
+func (c *Child) Stop(t testing.TB) {
+	t.Helper()
+	if err := stop(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Kill ends the child at once, as a power cut or the OOM killer ends the
 // agent (SIGKILL on Unix), and waits until it is gone.
 func (c *Child) Kill(t testing.TB) {
@@ -223,5 +236,6 @@ func (b *Buffer) Tail(n int) string {
 func clone(cmd *exec.Cmd) *exec.Cmd {
 	c := exec.Command(cmd.Path, cmd.Args[1:]...)
 	c.Env, c.Dir, c.Stdin, c.Stdout, c.Stderr = cmd.Env, cmd.Dir, cmd.Stdin, cmd.Stdout, cmd.Stderr
+	c.SysProcAttr = cmd.SysProcAttr
 	return c
 }
