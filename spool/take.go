@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -329,7 +330,7 @@ func (in *Intake) reserve(paths ...string) bool {
 	in.names.Lock()
 	defer in.names.Unlock()
 	for _, p := range paths {
-		if in.reserved[p] {
+		if in.reserved[reservationKey(p)] {
 			return false
 		}
 	}
@@ -337,7 +338,7 @@ func (in *Intake) reserve(paths ...string) bool {
 		in.reserved = make(map[string]bool)
 	}
 	for _, p := range paths {
-		in.reserved[p] = true
+		in.reserved[reservationKey(p)] = true
 	}
 	return true
 }
@@ -345,10 +346,18 @@ func (in *Intake) reserve(paths ...string) bool {
 func (in *Intake) unreserve(paths ...string) {
 	in.names.Lock()
 	for _, p := range paths {
-		delete(in.reserved, p)
+		delete(in.reserved, reservationKey(p))
 	}
 	in.names.Unlock()
 }
+
+// reservationKey folds case: where the file system ignores it (NTFS, APFS,
+// vfat and CIFS mounts, ext4 casefold folders), "A.json" and "a.json" are
+// one name, and two workers holding one each would both find it free and
+// the second rename would replace the first file. Folding everywhere costs
+// a case-sensitive file system only a numbered name for a file whose case
+// twin is being finished at the same moment.
+func reservationKey(path string) string { return strings.ToUpper(path) }
 
 // absent reports whether nothing at all is at path (Lstat: a link counts
 // as there, whatever it points to).
