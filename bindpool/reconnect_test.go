@@ -361,7 +361,11 @@ func TestPool_passwordUnreadable(t *testing.T) {
 		return "good", nil
 	}
 	p := startPool(t, o)
-	waitReady(t, p)
+	// Ready means one slot is bound; the drop below must find both, or the
+	// count of binds after it falls one short.
+	testutil.Eventually(t, waitLimit, "both slots bound", func() bool {
+		return srv.Stats().Bound == 2 && allBound(p)
+	})
 	fail.Store(true)
 	srv.Drop("", false)
 	testutil.Eventually(t, waitLimit, "every slot bound again with the password read before", func() bool {
