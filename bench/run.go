@@ -52,10 +52,10 @@ type Progress struct {
 }
 
 // simDeliverWindow is the simulator's window for deliver_sm. The agent
-// acknowledges at most smpp.SessionOptions.InboundWindow (64 by default)
-// per session at once and answers ESME_RTHROTTLED beyond; a wider window
-// would only earn throttles and, after three, lost receipts.
-const simDeliverWindow = 64
+// acknowledges at most smpp.DefaultInboundWindow per session at once and
+// answers ESME_RTHROTTLED beyond; a wider window would only earn throttles
+// and, after three, lost receipts.
+const simDeliverWindow = smpp.DefaultInboundWindow
 
 // withDefaults fills in the defaults of o and makes the working folder when
 // none is given; done removes that temporary folder.

@@ -64,6 +64,7 @@ func main() {
 	fmt.Printf("load average at start: %s\n\n", loadAverage())
 	fmt.Println("| Round trip added by the server | bare node client (no storage) | smsagent | Kannel | smsagent CPU per message | Kannel CPU per message |")
 	fmt.Println("|---|---|---|---|---|---|")
+	var refusals []string
 	for _, r := range strings.Split(*rtts, ",") {
 		rtt, err := time.ParseDuration(strings.TrimSpace(r))
 		if err != nil {
@@ -85,7 +86,10 @@ func main() {
 		fmt.Printf("| %s%s | %.0f msgs/s | %.0f msgs/s (%.2f of bare, %.1f × Kannel) | %.0f msgs/s | %s | %s |\n",
 			rtt, ideal, bare.rate(), agent.rate(), ratio(agent.rate(), bare.rate()), ratio(agent.rate(), kannel.rate()),
 			kannel.rate(), agent.cpuPerMessage(), kannel.cpuPerMessage())
+		refusals = append(refusals, fmt.Sprintf("%s: smsagent %d, Kannel %d", rtt, agent.server.ReceiptsRefused, kannel.server.ReceiptsRefused))
 	}
+	fmt.Printf("\nReceipts the systems answered with an error (throttled; the server sends them again a second later): %s\n",
+		strings.Join(refusals, "; "))
 	if *long > 0 {
 		fmt.Printf("\nLong messages (3 parts, %d each), as the server saw them:\n\n", *long)
 		fmt.Println("| System | messages | on more than one connection | a part before an earlier one |")
@@ -142,6 +146,7 @@ type serverStats struct {
 	Submits, Responses          int
 	FirstSubmit, LastResponse   int64
 	ReceiptsSent, ReceiptsAcked int
+	ReceiptsRefused             int // answered with an error, sent again
 	Binds                       int
 	Long, LongSpread            int
 	LongOutOfOrder              int

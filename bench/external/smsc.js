@@ -10,8 +10,9 @@
 // bind that can receive (the same one when it is a transceiver). It listens
 // on 127.0.0.1 only. On a line "stats" on stdin, and at SIGTERM, it prints
 // one JSON line of counters: submits, the time of the first submit and of
-// the last submit_sm_resp sent (ms since the epoch), receipts sent and
-// acknowledged, connections, and for concatenated messages how many went
+// the last submit_sm_resp sent (ms since the epoch), receipts sent,
+// acknowledged and refused (each refusal is sent again a second later),
+// connections, and for concatenated messages how many went
 // over more than one connection and how many had a part arrive before an
 // earlier one.
 //
@@ -35,7 +36,7 @@ const idStyle = opt('ids', 'hex');
 
 const stats = {
 	submits: 0, responses: 0, firstSubmit: 0, lastResponse: 0,
-	receiptsSent: 0, receiptsAcked: 0, connections: 0, binds: 0,
+	receiptsSent: 0, receiptsAcked: 0, receiptsRefused: 0, connections: 0, binds: 0,
 	long: 0, longSpread: 0, longOutOfOrder: 0,
 };
 let nextID = 0;
@@ -97,6 +98,26 @@ function record(conn, pdu) {
 	m.last = Math.max(m.last, c.seq);
 }
 
+// deliver sends a receipt and, as SMSCs do, sends it again a second later
+// while it is answered with an error (ESME_RTHROTTLED from a client whose
+// inbound window is full, a temporary error), on whichever receiving bind
+// is there then.
+const redeliver = delayQueue(1000, (fields) => {
+	const target = receivers.values().next().value;
+	if (target) deliver(target, fields);
+	else redeliver(fields);
+});
+function deliver(target, fields) {
+	target.deliver_sm(fields, (resp) => {
+		if (resp.command_status === 0) {
+			stats.receiptsAcked++;
+			return;
+		}
+		stats.receiptsRefused++;
+		redeliver(fields);
+	});
+}
+
 const server = smpp.createServer({debug: false}, (session) => {
 	const conn = ++stats.connections;
 	let canReceive = false;
@@ -113,12 +134,10 @@ const server = smpp.createServer({debug: false}, (session) => {
 		const now = stamp(new Date());
 		const text = 'id:' + id + ' sub:001 dlvrd:001 submit date:' + now + ' done date:' + now +
 			' stat:DELIVRD err:000 text:' + String((pdu.short_message && pdu.short_message.message) || '').slice(0, 20);
-		target.deliver_sm({
+		deliver(target, {
 			source_addr: pdu.destination_addr, source_addr_ton: pdu.dest_addr_ton, source_addr_npi: pdu.dest_addr_npi,
 			destination_addr: pdu.source_addr, dest_addr_ton: pdu.source_addr_ton, dest_addr_npi: pdu.source_addr_npi,
 			esm_class: 0x04, short_message: {message: text},
-		}, (resp) => {
-			if (resp.command_status === 0) stats.receiptsAcked++;
 		});
 		stats.receiptsSent++;
 	});
