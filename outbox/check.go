@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/smsagent/smsagent"
 	bolt "go.etcd.io/bbolt"
@@ -159,24 +160,25 @@ func (c *checker) records(want, got *counters) {
 			if !accepted(r.Parts[i].State) {
 				c.addf("message %s part %d: SMSC key on a part in state %s", id, i+1, r.Parts[i].State)
 			}
-			oid, oseq, ok := parseSMSCValue(smsc.Get([]byte(key)))
+			bs, ok := parseSMSCValue(smsc.Get([]byte(key)))
 			switch {
 			case !ok:
 				c.addf("message %s part %d: SMSC key %q not indexed", id, i+1, key)
-			case oid != id || oseq != i+1:
-				// Rebound to a newer part (the SMSC reused the id):
-				// allowed, the other part must carry the key.
-				c.rebound(key, oid, oseq)
+			case !slices.Contains(bs, binding{id, i + 1}):
+				// Rebound to newer parts (the SMSC reused the id) and
+				// this one final or beyond maxBindings: allowed, the
+				// newest part must carry the key.
+				c.rebound(key, bs[0])
 			}
 		}
 		return nil
 	})
 }
 
-func (c *checker) rebound(key string, id smsagent.MessageID, seq int) {
-	r, ok := c.record(id)
-	if !ok || seq < 1 || seq > len(r.Keys) || r.Keys[seq-1] != key {
-		c.addf("SMSC key %q indexed to message %s part %d, which does not carry it", key, id, seq)
+func (c *checker) rebound(key string, b binding) {
+	r, ok := c.record(b.id)
+	if !ok || b.seq < 1 || b.seq > len(r.Keys) || r.Keys[b.seq-1] != key {
+		c.addf("SMSC key %q indexed to message %s part %d, which does not carry it", key, b.id, b.seq)
 	}
 }
 
@@ -237,12 +239,14 @@ func (c *checker) stateIndexes() {
 
 func (c *checker) smscIndex() {
 	_ = c.tx.Bucket(bktSMSC).ForEach(func(k, v []byte) error {
-		id, seq, ok := parseSMSCValue(v)
+		bs, ok := parseSMSCValue(v)
 		if !ok {
 			c.addf("SMSC index: bad value %x for %q", v, k)
 			return nil
 		}
-		c.rebound(string(k), id, seq)
+		for _, b := range bs {
+			c.rebound(string(k), b)
+		}
 		return nil
 	})
 }

@@ -359,20 +359,70 @@ func (w *wtx) acceptPart(r *record, pr *PartResult) {
 }
 
 // bindAccepted indexes an accepted part under its SMSC key and applies the
-// receipts parked for that key.
+// receipts parked for that key. A key that names other parts already (the
+// SMSC reused the id) keeps those still waiting for a receipt behind the
+// new one, up to maxBindings, so a late receipt can still find its part.
 func (w *wtx) bindAccepted(r *record, pr *PartResult) error {
 	if pr.Outcome != OutcomeAccepted || pr.SMSCKey == "" || r.Keys[pr.Seq-1] != pr.SMSCKey {
 		return nil
 	}
 	key := []byte(pr.SMSCKey)
-	if id, seq, ok := parseSMSCValue(w.value(w.smsc, key)); ok && (id != r.ID || seq != pr.Seq) {
-		// SMSCs reuse ids after a wrap-around; the newest part wins.
-		w.s.log.Warn("outbox: SMSC id bound again", "smsc_key", pr.SMSCKey, "old_id", id, "old_seq", seq, "id", r.ID, "seq", pr.Seq)
+	bs := []binding{{r.ID, pr.Seq}}
+	old, _ := parseSMSCValue(w.value(w.smsc, key))
+	for _, b := range old {
+		if b == bs[0] || len(bs) == maxBindings {
+			continue
+		}
+		waiting, err := w.awaitsReceipt(pr.SMSCKey, b)
+		if err != nil {
+			return err
+		}
+		if waiting {
+			bs = append(bs, b)
+		}
 	}
-	if err := w.put(w.smsc, key, smscValue(r.ID, pr.Seq)); err != nil {
+	if len(old) > 0 && old[0] != bs[0] {
+		w.s.log.Warn("outbox: SMSC id bound again", "smsc_key", pr.SMSCKey, "old_id", old[0].id, "old_seq", old[0].seq,
+			"id", r.ID, "seq", pr.Seq, "still_waiting", len(bs)-1)
+	}
+	if err := w.put(w.smsc, key, smscValue(bs)); err != nil {
 		return err
 	}
 	return w.applyParked(pr.SMSCKey, r, pr.Seq)
+}
+
+// awaitsReceipt reports whether part b carries key and is not final yet.
+func (w *wtx) awaitsReceipt(key string, b binding) (bool, error) {
+	r, err := w.get(b.id)
+	if err != nil || r == nil || b.seq < 1 || b.seq > len(r.Parts) {
+		return false, err
+	}
+	return r.Keys[b.seq-1] == key && !r.Parts[b.seq-1].State.Final(), nil
+}
+
+// unbindKeys removes r's parts from the SMSC index (the message is sent
+// again or deleted); parts of other messages under the same keys stay.
+func (w *wtx) unbindKeys(r *record) error {
+	for i, k := range r.Keys {
+		if k == "" {
+			continue
+		}
+		bs, ok := parseSMSCValue(w.value(w.smsc, []byte(k)))
+		if !ok {
+			continue
+		}
+		rest := slices.DeleteFunc(bs, func(b binding) bool { return b == binding{r.ID, i + 1} })
+		var err error
+		if len(rest) == 0 {
+			err = w.del(w.smsc, []byte(k))
+		} else {
+			err = w.put(w.smsc, []byte(k), smscValue(rest))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // settle decides a message whose round has no part outstanding; last is the

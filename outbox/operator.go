@@ -144,15 +144,8 @@ func (w *wtx) requeue(r *record) error {
 	old := w.modify(r)
 	r.Due = w.now
 	if r.State != smsagent.StateQueued {
-		for i, k := range r.Keys {
-			if k == "" {
-				continue
-			}
-			if id, seq, ok := parseSMSCValue(w.value(w.smsc, []byte(k))); ok && id == r.ID && seq == i+1 {
-				if err := w.del(w.smsc, []byte(k)); err != nil {
-					return err
-				}
-			}
+		if err := w.unbindKeys(r); err != nil {
+			return err
 		}
 		w.c.ConcatRef++
 		r.ConcatRef = w.c.ConcatRef

@@ -48,19 +48,21 @@ func (o *receiptsOp) apply(w *wtx) error {
 	o.out = make([]smsagent.ReceiptOutcome, len(o.rs))
 	for i := range o.rs {
 		rc := &o.rs[i]
-		id, seq, at, ok := w.lookupAt(rc.Keys)
+		b, at, ok, err := w.lookupAt(rc.Keys, rc.Source)
+		if err != nil {
+			return err
+		}
 		if ok && at == 0 {
 			w.s.convertedIDs = false
 		} else if ok {
-			fits, _, err := w.guessFits(id, seq, rc, w.s.convertedIDs)
+			fits, _, err := w.guessFits(b.id, b.seq, rc, w.s.convertedIDs)
 			if err != nil {
 				return err
 			}
 			ok = fits
 		}
-		var err error
 		if ok {
-			o.out[i], err = w.applyReceipt(id, seq, rc)
+			o.out[i], err = w.applyReceipt(b.id, b.seq, rc)
 		} else {
 			o.out[i], err = w.park(rc)
 		}
@@ -71,18 +73,43 @@ func (o *receiptsOp) apply(w *wtx) error {
 	return nil
 }
 
-// lookupAt finds the part bound to the first of keys that is in the SMSC
-// index, and says which of keys it was.
-func (w *wtx) lookupAt(keys []string) (id smsagent.MessageID, seq, at int, ok bool) {
+// lookupAt finds the part a receipt belongs to under the first of its keys
+// that is in the SMSC index, and says which of the keys it was. A key that
+// names several parts (the SMSC reused the id) gives the newest one not
+// final whose destination is the receipt's handset (source), else the
+// newest.
+func (w *wtx) lookupAt(keys []string, source string) (b binding, at int, ok bool, err error) {
 	for i, k := range keys {
 		if k == "" || len(k) > maxKeyLen {
 			continue
 		}
-		if id, seq, ok := parseSMSCValue(w.value(w.smsc, []byte(k))); ok {
-			return id, seq, i, true
+		bs, ok := parseSMSCValue(w.value(w.smsc, []byte(k)))
+		if !ok {
+			continue
 		}
+		if len(bs) > 1 && source != "" {
+			for _, c := range bs {
+				r, err := w.get(c.id)
+				if err != nil {
+					return b, 0, false, err
+				}
+				if r != nil && c.seq >= 1 && c.seq <= len(r.Parts) && !r.Parts[c.seq-1].State.Final() &&
+					sameHandset(source, r.To.Value) {
+					return c, i, true, nil
+				}
+			}
+		}
+		return bs[0], i, true, nil
 	}
-	return 0, 0, 0, false
+	return b, 0, false, nil
+}
+
+// sameHandset reports whether a receipt's source_addr (the handset, SMPP
+// 3.4 Appendix B) is a message's destination: the same number, perhaps with
+// or without its country code.
+func sameHandset(source, to string) bool {
+	src, dst := strings.TrimLeft(source, "+0"), strings.TrimLeft(to, "+0")
+	return src == dst || (min(len(src), len(dst)) >= 6 && (strings.HasSuffix(src, dst) || strings.HasSuffix(dst, src)))
 }
 
 // guessFits decides whether a receipt found only under one of dlr.Auto's
@@ -109,10 +136,8 @@ func (w *wtx) guessFits(id smsagent.MessageID, seq int, rc *smsagent.Receipt, co
 	if r.Parts[seq-1].State.Final() {
 		return false, true, nil
 	}
-	if src := strings.TrimLeft(rc.Source, "+0"); src != "" {
-		to := strings.TrimLeft(r.To.Value, "+0")
-		// The same number, perhaps with or without its country code.
-		return src == to || (min(len(src), len(to)) >= 6 && (strings.HasSuffix(src, to) || strings.HasSuffix(to, src))), false, nil
+	if strings.TrimLeft(rc.Source, "+0") != "" {
+		return sameHandset(rc.Source, r.To.Value), false, nil
 	}
 	return converting, false, nil
 }

@@ -182,6 +182,68 @@ func TestStore_ApplyReceipts_GuessedKeyCollision(t *testing.T) {
 	}
 }
 
+// Regression (soak, an SMSC restarting from decimal to hex ids): message A
+// was given "129" and its receipt was still on its way when a later
+// message B was given "00000129", the same key. The index named B alone,
+// so A's receipt settled B, B's own was a repeat, and A waited for ever.
+// The key now names both while A waits, and each receipt goes to the
+// message whose destination is its handset.
+func TestStore_ApplyReceipts_ReusedID(t *testing.T) {
+	e := newEnv(t)
+	a, b := msg("+35850000198", "a"), msg("+35850000777", "b")
+	a.Report, b.Report = true, true
+	ids := e.enqueue(a, b)
+	e.claim(2)
+	bind := func(i int, smscID string) {
+		r := accept(ids[i], 1, 1)
+		r.SMSCID, r.SMSCKey = smscID, "129"
+		e.record(r)
+	}
+	bind(0, "129")
+	bind(1, "00000129")
+	if err := e.s.Check(); err != nil {
+		t.Fatalf("a key naming two parts: %v", err)
+	}
+	late := receipt("129", smsagent.StateDelivered, "DELIVRD")
+	late.Keys, late.Source = []string{"129"}, "35850000198"
+	if out := e.apply(late); out[0] != smsagent.ReceiptMatched {
+		t.Fatalf("A's late receipt: %v", out)
+	}
+	if r := e.get(ids[0]); r.State != smsagent.StateDelivered {
+		t.Fatalf("A: %s, want delivered by its own receipt", r.State)
+	}
+	if r := e.get(ids[1]); r.State != smsagent.StateSent {
+		t.Fatalf("B: %s, want still waiting for its receipt", r.State)
+	}
+	own := receipt("00000129", smsagent.StateUndeliverable, "UNDELIV")
+	own.Keys, own.Source = []string{"129"}, "35850000777"
+	if out := e.apply(own); out[0] != smsagent.ReceiptMatched {
+		t.Fatalf("B's receipt: %v", out)
+	}
+	if r := e.get(ids[1]); r.State != smsagent.StateUndeliverable {
+		t.Fatalf("B: %s", r.State)
+	}
+	// Without a handset the newest part is the guess, as before.
+	c := msg("+35850000888", "c")
+	c.Report = true
+	idc := e.enqueueOne(c)
+	e.claim(1)
+	r := accept(idc, 1, 1)
+	r.SMSCID, r.SMSCKey = "129", "129"
+	e.record(r)
+	bare := receipt("129", smsagent.StateDelivered, "DELIVRD")
+	bare.Keys = []string{"129"}
+	if out := e.apply(bare); out[0] != smsagent.ReceiptMatched {
+		t.Fatalf("a receipt without its handset: %v", out)
+	}
+	if r := e.get(idc); r.State != smsagent.StateDelivered {
+		t.Fatalf("C: %s", r.State)
+	}
+	if err := e.s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A receipt that arrives before the submit_sm_resp is committed is parked
 // and applied the moment the part is bound.
 func TestStore_ApplyReceipts_OrphanBoundLater(t *testing.T) {

@@ -106,16 +106,41 @@ func timeNameKey(t time.Time, name string) []byte {
 	return append(be64(make([]byte, 0, 8+len(name)), timeKey(t)), name...)
 }
 
-// smscValue is the value of the SMSC index: [message id][part seq, 2 bytes].
-func smscValue(id smsagent.MessageID, seq int) []byte {
-	return binary.BigEndian.AppendUint16(be64(make([]byte, 0, 10), uint64(id)), uint16(seq))
+// binding is one part an SMSC key names: message id and part seq.
+type binding struct {
+	id  smsagent.MessageID
+	seq int
 }
 
-func parseSMSCValue(v []byte) (smsagent.MessageID, int, bool) {
-	if len(v) != 10 {
-		return 0, 0, false
+// maxBindings is how many parts one SMSC key names at most. An SMSC that
+// reuses ids (a counter that wrapped, a restart that counts again in
+// another base, so "00000129" after "129") can hand out a key again while
+// the part it named first still waits for its receipt; that part stays
+// named too, newest first, so that its receipt can still find it by the
+// handset (receiptOp.pick).
+const maxBindings = 4
+
+// smscValue is the value of the SMSC index: for each part the key names,
+// newest first, [message id][part seq, 2 bytes].
+func smscValue(bs []binding) []byte {
+	v := make([]byte, 0, 10*len(bs))
+	for _, b := range bs {
+		v = binary.BigEndian.AppendUint16(be64(v, uint64(b.id)), uint16(b.seq))
 	}
-	return keyID(v), int(binary.BigEndian.Uint16(v[8:])), true
+	return v
+}
+
+// parseSMSCValue reads an SMSC index value; ok is false for a value that
+// is not one to maxBindings entries.
+func parseSMSCValue(v []byte) (bs []binding, ok bool) {
+	if len(v) == 0 || len(v)%10 != 0 || len(v)/10 > maxBindings {
+		return nil, false
+	}
+	bs = make([]binding, 0, len(v)/10)
+	for ; len(v) > 0; v = v[10:] {
+		bs = append(bs, binding{keyID(v), int(binary.BigEndian.Uint16(v[8:]))})
+	}
+	return bs, true
 }
 
 // orphanKeyPrefix is [key length][key]; an orphan-keys entry appends the

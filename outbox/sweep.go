@@ -119,9 +119,12 @@ func sweepOrphans(w *wtx, n int) (int, error) {
 		// Bound after all, under a key its binding did not name? No
 		// response is coming any more, so a guess is the last resort,
 		// but not one the receipt's handset contradicts.
-		id, seq, at, ok := w.lookupAt(e.o.Keys)
+		b, at, ok, err := w.lookupAt(e.o.Keys, e.o.Source)
+		if err != nil {
+			return 0, err
+		}
 		if ok && at > 0 {
-			fits, final, err := w.guessFits(id, seq, &e.o.Receipt, true)
+			fits, final, err := w.guessFits(b.id, b.seq, &e.o.Receipt, true)
 			if err != nil {
 				return 0, err
 			}
@@ -130,7 +133,7 @@ func sweepOrphans(w *wtx, n int) (int, error) {
 			ok = fits || (final && w.s.convertedIDs)
 		}
 		if ok {
-			out, err := w.applyReceipt(id, seq, &e.o.Receipt)
+			out, err := w.applyReceipt(b.id, b.seq, &e.o.Receipt)
 			if err != nil {
 				return 0, err
 			}
@@ -142,7 +145,7 @@ func sweepOrphans(w *wtx, n int) (int, error) {
 			continue
 		}
 		rc := &e.o.Receipt
-		err := w.addEvent(&smsagent.Event{
+		err = w.addEvent(&smsagent.Event{
 			Kind: smsagent.EventReport,
 			Time: w.now,
 			Report: &smsagent.Report{

@@ -284,15 +284,8 @@ func (w *wtx) remove(r *record) error {
 			}
 		}
 	}
-	for i, k := range r.Keys {
-		if k == "" {
-			continue
-		}
-		if id, seq, ok := parseSMSCValue(w.value(w.smsc, []byte(k))); ok && id == r.ID && seq == i+1 {
-			if err := w.del(w.smsc, []byte(k)); err != nil {
-				return err
-			}
-		}
+	if err := w.unbindKeys(r); err != nil {
+		return err
 	}
 	delete(w.cache, r.ID)
 	return w.del(w.msgs, idKey(r.ID))
