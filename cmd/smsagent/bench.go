@@ -124,15 +124,12 @@ func (c *benchCmd) runStandard(ctx context.Context, a *app) error {
 	targets := bench.Standard()
 	results := make(map[bench.Workload]*bench.Result)
 	var order []*bench.Result
-	for _, t := range targets {
-		if results[t.Workload] != nil {
-			continue
-		}
-		res, err := c.run(ctx, a, t.Workload)
+	for _, w := range bench.Workloads(targets) {
+		res, err := c.run(ctx, a, w)
 		if err != nil {
 			return err
 		}
-		results[t.Workload] = res
+		results[w] = res
 		order = append(order, res)
 		if err := c.table(a, res); err != nil {
 			return err
