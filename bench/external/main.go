@@ -7,8 +7,10 @@
 // processes' (the agent; bearerbox and smsbox), from /proc, not the
 // server's.
 //
-//	go run ./bench/external [-messages 20000] [-rtt 0ms,20ms] [-long 200]
+//	go run ./bench/external [-messages 20000] [-rtt 0ms,20ms] [-long 200] [-systems bare,smsagent,kannel,smsagent-ndjson]
 //
+// smsagent-ndjson is the agent with spool.inbox_format: ndjson: the send
+// path without a file per report.
 // It needs node and npm (npm ci runs here at the first start), Kannel's
 // bearerbox and smsbox (apt-get install kannel), and bin/smsagent (make
 // build). Everything listens on 127.0.0.1. `make bench-external` runs it.
@@ -49,7 +51,7 @@ func main() {
 	messages := flag.Int("messages", 20000, "short messages per system and round trip")
 	rtts := flag.String("rtt", "0ms,20ms", "round trips the server adds, comma-separated")
 	long := flag.Int("long", 200, "3-part messages for the ordering run (0: none)")
-	systems := flag.String("systems", "bare,smsagent,kannel", "what to measure")
+	systems := flag.String("systems", "bare,smsagent,kannel,smsagent-ndjson", "what to measure")
 	binary := flag.String("smsagent", "bin/smsagent", "the smsagent binary")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "smsagent-external-")
@@ -62,8 +64,8 @@ func main() {
 		fail(err)
 	}
 	fmt.Printf("load average at start: %s\n\n", loadAverage())
-	fmt.Println("| Round trip added by the server | bare node client (no storage) | smsagent | Kannel | smsagent CPU per message | Kannel CPU per message |")
-	fmt.Println("|---|---|---|---|---|---|")
+	fmt.Println("| Round trip added by the server | bare node client (no storage) | smsagent | Kannel | smsagent CPU per message | Kannel CPU per message | smsagent, ndjson inbox | its CPU per message |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
 	var refusals []string
 	for _, r := range strings.Split(*rtts, ",") {
 		rtt, err := time.ParseDuration(strings.TrimSpace(r))
@@ -78,14 +80,15 @@ func main() {
 			}
 			row[sys] = res
 		}
-		bare, agent, kannel := row["bare"], row["smsagent"], row["kannel"]
+		bare, agent, kannel, bulk := row["bare"], row["smsagent"], row["kannel"], row["smsagent-ndjson"]
 		ideal := ""
 		if rtt > 0 {
 			ideal = fmt.Sprintf(" (ideal: %d × %d / %s = %.0f/s)", sessions, window, rtt, sessions*window/rtt.Seconds())
 		}
-		fmt.Printf("| %s%s | %.0f msgs/s | %.0f msgs/s (%.2f of bare, %.1f × Kannel) | %.0f msgs/s | %s | %s |\n",
+		fmt.Printf("| %s%s | %.0f msgs/s | %.0f msgs/s (%.2f of bare, %.1f × Kannel) | %.0f msgs/s | %s | %s | %.0f msgs/s (%.2f of bare, %.1f × Kannel) | %s |\n",
 			rtt, ideal, bare.rate(), agent.rate(), ratio(agent.rate(), bare.rate()), ratio(agent.rate(), kannel.rate()),
-			kannel.rate(), agent.cpuPerMessage(), kannel.cpuPerMessage())
+			kannel.rate(), agent.cpuPerMessage(), kannel.cpuPerMessage(),
+			bulk.rate(), ratio(bulk.rate(), bare.rate()), ratio(bulk.rate(), kannel.rate()), bulk.cpuPerMessage())
 		refusals = append(refusals, fmt.Sprintf("%s: smsagent %d, Kannel %d", rtt, agent.server.ReceiptsRefused, kannel.server.ReceiptsRefused))
 	}
 	fmt.Printf("\nReceipts the systems answered with an error (throttled; the server sends them again a second later): %s\n",
@@ -261,7 +264,9 @@ func (h *harness) measure(system string, rtt time.Duration, n int, long bool) (r
 			return result{}, fmt.Errorf("client.js: %w: %s", err, out)
 		}
 	case "smsagent":
-		cpu, err = h.smsagent(work, srv, n, long)
+		cpu, err = h.smsagent(work, srv, n, long, "json")
+	case "smsagent-ndjson":
+		cpu, err = h.smsagent(work, srv, n, long, "ndjson")
 	case "kannel":
 		cpu, err = h.kannel(work, srv, n, long)
 	default:
@@ -294,9 +299,10 @@ func text(i int, long bool) string {
 func number(i int) string { return fmt.Sprintf("+4179%07d", i) }
 
 // smsagent runs the agent on the server, drops one NDJSON file of n
-// messages, and waits until every report is in inbox/; it returns the
-// agent's CPU over that time.
-func (h *harness) smsagent(work string, srv *server, n int, long bool) (time.Duration, error) {
+// messages, and waits until every report is in inbox/ (one file each, or
+// lines of closed NDJSON files under spool.inbox_format: ndjson); it
+// returns the agent's CPU over that time.
+func (h *harness) smsagent(work string, srv *server, n int, long bool, inboxFormat string) (time.Duration, error) {
 	api := freeAddr()
 	cfg := filepath.Join(work, "smsagent.yaml")
 	doc := fmt.Sprintf(`smsc:
@@ -308,13 +314,14 @@ func (h *harness) smsagent(work string, srv *server, n int, long bool) (time.Dur
 spool:
   dir: %q
   settle: 0s
+  inbox_format: %s
 store:
   path: %q
 admin:
   listen: %q
 log:
   level: warn
-`, srv.port, sessions, window, filepath.Join(work, "spool"), filepath.Join(work, "outbox.db"), api)
+`, srv.port, sessions, window, filepath.Join(work, "spool"), inboxFormat, filepath.Join(work, "outbox.db"), api)
 	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
 		return 0, err
 	}
@@ -351,10 +358,26 @@ log:
 	}
 	inbox := filepath.Join(work, "spool", "inbox")
 	err := waitFor(5*time.Minute, "every report in inbox/", func() (bool, error) {
+		if inboxFormat == "ndjson" {
+			return countLines(filepath.Join(inbox, "*.events.ndjson")) >= n, nil
+		}
 		m, _ := filepath.Glob(filepath.Join(inbox, "*.report.json"))
 		return len(m) >= n, nil
 	})
 	return procCPU(cmd.Process.Pid) - before, err
+}
+
+// countLines counts the lines of the files matching pattern.
+func countLines(pattern string) int {
+	files, _ := filepath.Glob(pattern)
+	lines := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err == nil {
+			lines += strings.Count(string(b), "\n")
+		}
+	}
+	return lines
 }
 
 // kannel runs bearerbox and smsbox on the server (4 SMSC connections ×
