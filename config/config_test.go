@@ -63,6 +63,41 @@ func mustParse(t *testing.T, data []byte) *config.Config {
 	return c
 }
 
+// loadWant loads a configuration of kv and checks that it fails with
+// exactly problem, or, with problem empty, that it loads; nil when it
+// failed as wanted.
+func loadWant(t *testing.T, kv map[string]string, problem string) *config.Config {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	writeFile(t, file, string(doc(kv)), 0o600)
+	c, err := config.Load(file)
+	if problem != "" {
+		if err == nil {
+			t.Fatalf("Load succeeded, want %q", problem)
+		}
+		if got := strings.Join(problemsOf(t, err), "\n"); got != problem {
+			t.Fatalf("problem = %q, want %q", got, problem)
+		}
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// checkWarnings checks the configuration's warnings, in order.
+func checkWarnings(t *testing.T, c *config.Config, want []string) {
+	t.Helper()
+	var warnings []string
+	for _, w := range c.Warnings {
+		warnings = append(warnings, w.String())
+	}
+	if !reflect.DeepEqual(warnings, want) {
+		t.Errorf("warnings = %q, want %q", warnings, want)
+	}
+}
+
 func problemsOf(t *testing.T, err error) []string {
 	t.Helper()
 	var ce *config.Error
@@ -458,31 +493,14 @@ func TestLoad_PasswordSources(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv(config.PasswordEnv, tt.env)
-			file := filepath.Join(t.TempDir(), "c.yaml")
-			writeFile(t, file, string(doc(tt.kv)), 0o600)
-			c, err := config.Load(file)
-			if tt.problem != "" {
-				if err == nil {
-					t.Fatalf("Load succeeded, want %q", tt.problem)
-				}
-				if got := strings.Join(problemsOf(t, err), "\n"); got != tt.problem {
-					t.Fatalf("problem = %q, want %q", got, tt.problem)
-				}
+			c := loadWant(t, tt.kv, tt.problem)
+			if c == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got := c.SMSC.Password.Reveal(); got != tt.want {
 				t.Errorf("password = %q, want %q", got, tt.want)
 			}
-			var warnings []string
-			for _, w := range c.Warnings {
-				warnings = append(warnings, w.String())
-			}
-			if !reflect.DeepEqual(warnings, tt.warnings) {
-				t.Errorf("warnings = %q, want %q", warnings, tt.warnings)
-			}
+			checkWarnings(t, c, tt.warnings)
 		})
 	}
 }
@@ -683,31 +701,14 @@ func TestLoad_AdminTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			file := filepath.Join(t.TempDir(), "c.yaml")
-			writeFile(t, file, string(doc(tt.kv)), 0o600)
-			c, err := config.Load(file)
-			if tt.problem != "" {
-				if err == nil {
-					t.Fatalf("Load succeeded, want %q", tt.problem)
-				}
-				if got := strings.Join(problemsOf(t, err), "\n"); got != tt.problem {
-					t.Fatalf("problem = %q, want %q", got, tt.problem)
-				}
+			c := loadWant(t, tt.kv, tt.problem)
+			if c == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if c.Admin.TLSCert != tt.kv["admin.tls_cert"] || c.Admin.TLSKey != tt.kv["admin.tls_key"] {
 				t.Errorf("admin = %+v", c.Admin)
 			}
-			var warnings []string
-			for _, w := range c.Warnings {
-				warnings = append(warnings, w.String())
-			}
-			if !reflect.DeepEqual(warnings, tt.warnings) {
-				t.Errorf("warnings = %q, want %q", warnings, tt.warnings)
-			}
+			checkWarnings(t, c, tt.warnings)
 		})
 	}
 	// A key others can read is the API's identity given away.
