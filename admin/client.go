@@ -197,14 +197,42 @@ func (c *Client) Cancel(ctx context.Context, id smsagent.MessageID) (Message, er
 	return m, c.call(ctx, http.MethodPost, "/api/v1/queue/"+id.String()+"/cancel", nil, &m)
 }
 
+// Submit posts messages (SubmitAnswer once they are stored): body is one
+// message object or an array of them with contentType application/json,
+// or NDJSON with application/x-ndjson. A refusal is an *Error whose Message
+// names the first problem.
+func (c *Client) Submit(ctx context.Context, contentType string, body []byte) (SubmitAnswer, error) {
+	var a SubmitAnswer
+	return a, c.send(ctx, http.MethodPost, submitPath, nil, &requestBody{contentType, body}, http.StatusAccepted, &a)
+}
+
+// requestBody is a call's body and its type.
+type requestBody struct {
+	contentType string
+	data        []byte
+}
+
 func (c *Client) call(ctx context.Context, method, path string, q url.Values, out any) error {
+	return c.send(ctx, method, path, q, nil, http.StatusOK, out)
+}
+
+// send makes one call and decodes its answer into out when the status is
+// want.
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, in *requestBody, want int, out any) error {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	var reqBody io.Reader
+	if in != nil {
+		reqBody = bytes.NewReader(in.data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, reqBody)
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", in.contentType)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -230,7 +258,7 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, ou
 	if len(body) > maxAnswer {
 		return fmt.Errorf("admin: %s %s: answer larger than %d bytes", method, path, maxAnswer)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != want {
 		var eb errorBody
 		if json.Unmarshal(body, &eb) != nil || eb.Error == "" {
 			eb.Error = fmt.Sprintf("%s %s: %s", method, path, resp.Status)

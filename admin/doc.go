@@ -17,14 +17,23 @@
 //	POST /api/v1/queue/{id}/retry     Message, as it is after the retry
 //	POST /api/v1/queue/{id}/cancel    Message, as it is after the cancel
 //	POST /api/v1/queue/retry-failed   {"retried": N}
+//	POST /api/v1/messages             202 SubmitAnswer once stored; 400 Refusal
+//	GET  /api/v1/messages/{id}        MessageState (with the report once final)
+//
+// POST /api/v1/messages takes one message object or an array of them
+// (Content-Type application/json) or NDJSON (application/x-ndjson), the
+// fields and rules of message files; all of a request is stored in one
+// commit or none of it. 415 for another type, 413 past
+// Options.MaxRequestSize, 503 with Retry-After while the agent stops or
+// its database refuses the commit.
 //
 // Every error is {"error": "a sentence"} with its status: 400 for bad input
 // (an id that is not a positive number, an unknown state or parameter), 401
 // without a valid token, 403 for a Host that is not loopback on a loopback
 // listener, 404 for an unknown message or endpoint, 405 for the wrong method
 // (with Allow), 409 when the message's state does not allow the command, 413
-// for a body over 64 KiB (no call takes one), 503 while the agent cannot
-// answer. The JSON shapes (Message, Stats, Page) are the CLI's --json output
+// for a body over 64 KiB (over Options.MaxRequestSize for the one call that
+// takes a body), 503 while the agent cannot answer. The JSON shapes (Message, Stats, Page) are the CLI's --json output
 // too: Local produces them from the store on either side.
 //
 // # Who may call

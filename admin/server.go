@@ -21,9 +21,10 @@ import (
 	"github.com/smsagent/smsagent"
 )
 
-// Limits of the HTTP server. Requests are small (no call takes a body) and
-// answers are at most a page of the queue, so these only bound what a slow
-// or hostile client can hold.
+// Limits of the HTTP server. Requests are small (only POST /api/v1/messages
+// takes a body, bounded by Options.MaxRequestSize) and answers are at most
+// a page of the queue, so these only bound what a slow or hostile client
+// can hold.
 const (
 	maxBody           = 64 << 10
 	maxHeader         = 16 << 10
@@ -53,6 +54,11 @@ type Options struct {
 	// and its private key (admin.tls_cert, admin.tls_key): with both the
 	// API serves HTTPS only. Read once, by New.
 	TLSCert, TLSKey string
+	// Submit takes the messages of POST /api/v1/messages; nil answers 404.
+	Submit Submitter
+	// MaxRequestSize bounds that body (admin.max_request_size); zero is
+	// DefaultMaxRequestSize. Every other call takes at most 64 KiB.
+	MaxRequestSize int64
 	// Metrics serves /metrics; nil answers 404.
 	Metrics http.Handler
 	// Ready says why the agent is not ready to work (/readyz); nil means
@@ -288,6 +294,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/api/v1/queue/{id}/retry", s.route(post, private, s.retry))
 	mux.Handle("/api/v1/queue/{id}/cancel", s.route(post, private, s.cancel))
 	mux.Handle("/api/v1/queue/retry-failed", s.route(post, private, s.retryFailed))
+	mux.Handle(submitPath, s.routeBody(post, private, s.submit))
+	mux.Handle("/api/v1/messages/{id}", s.route(get, private, s.messageState))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	}))
@@ -308,11 +316,15 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, "host not allowed: use a loopback address")
 			return
 		}
-		if r.ContentLength > maxBody {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxBody))
+		limit := int64(maxBody)
+		if r.URL.Path == submitPath {
+			limit = s.maxRequestSize()
+		}
+		if r.ContentLength > limit {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", limit))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -323,7 +335,20 @@ func (s *Server) isLoopback() bool {
 	return s.loopback
 }
 
+// submitPath is the one call that takes a body.
+const submitPath = "/api/v1/messages"
+
+// route is an endpoint that takes no body.
 func (s *Server) route(method string, who access, h handlerFunc) http.Handler {
+	return s.endpoint(method, who, false, h)
+}
+
+// routeBody is an endpoint that reads its body itself.
+func (s *Server) routeBody(method string, who access, h handlerFunc) http.Handler {
+	return s.endpoint(method, who, true, h)
+}
+
+func (s *Server) endpoint(method string, who access, takesBody bool, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
 			w.Header().Set("Allow", method)
@@ -338,8 +363,8 @@ func (s *Server) route(method string, who access, h handlerFunc) http.Handler {
 			}
 			r = r.WithContext(context.WithValue(r.Context(), authorizedKey{}, true))
 		}
-		if method == http.MethodPost {
-			// No call takes a body; reading it enforces the limit on
+		if method == http.MethodPost && !takesBody {
+			// This call takes no body; reading it enforces the limit on
 			// chunked uploads that announce no length.
 			if _, err := io.Copy(io.Discard, r.Body); err != nil {
 				var mbe *http.MaxBytesError

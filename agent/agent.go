@@ -89,6 +89,11 @@ type Agent struct {
 	writer *inbox.Writer
 	pool   Pool
 
+	// enc and parseOpts are intake's checks and parser options, which
+	// Submit applies to the messages of a request too.
+	enc       *encoder
+	parseOpts msgfile.Options
+
 	dispatcher *dispatcher
 	settler    *settler
 	applier    *applier
@@ -115,11 +120,12 @@ type Agent struct {
 func New(cfg *config.Config, opts Options) (*Agent, error) {
 	opts = opts.withDefaults()
 	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger, clock: opts.Clock, obs: opts.Observer,
-		rates: &rates{}, health: &health{}}
+		rates: &rates{}, health: &health{}, parseOpts: parseOptions(cfg, opts.Logger)}
 	enc, rule, err := encoding(cfg)
 	if err != nil {
 		return nil, err
 	}
+	a.enc = enc
 	if err := a.openStore(); err != nil {
 		return nil, err
 	}
@@ -230,7 +236,7 @@ func (a *Agent) newPipeline(enc *encoder) {
 // checked by the encoder, stored through intakeStore.
 func (a *Agent) newIntake(enc *encoder) error {
 	cfg := a.cfg
-	po := parseOptions(cfg, a.log)
+	po := a.parseOpts
 	o := spool.Options{
 		Layout: a.layout,
 		Store:  intakeStore{Store: a.store, obs: a.obs, rates: a.rates, wake: a.dispatcher.poke},

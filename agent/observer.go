@@ -16,6 +16,8 @@ import (
 type Observer interface {
 	// FileAccepted is called once per file stored by intake.
 	FileAccepted(messages int)
+	// RequestAccepted is called once per request stored by Submit.
+	RequestAccepted(messages int)
 	// FileRejected is called once per file moved to failed/.
 	FileRejected()
 	// SubmitDone is called for every submit_sm response (or generic_nack),
@@ -61,6 +63,7 @@ type ReportObserver interface {
 type NopObserver struct{}
 
 func (NopObserver) FileAccepted(int)                 {}
+func (NopObserver) RequestAccepted(int)              {}
 func (NopObserver) FileRejected()                    {}
 func (NopObserver) SubmitDone(string, time.Duration) {}
 func (NopObserver) SubmitTimedOut()                  {}

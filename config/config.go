@@ -190,6 +190,9 @@ type Admin struct {
 	// CLI on this machine trusts exactly the certificate in TLSCert.
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
+	// MaxRequestSize bounds the body of POST /api/v1/messages (413
+	// beyond); other calls take no body.
+	MaxRequestSize ByteSize `yaml:"max_request_size"`
 }
 
 // Log is the agent's own log.
@@ -362,7 +365,8 @@ func Default() *Config {
 			DuplicateWindow: 5 * time.Minute,
 		},
 		Admin: Admin{
-			Listen: "127.0.0.1:9180",
+			Listen:         "127.0.0.1:9180",
+			MaxRequestSize: MiB,
 		},
 		Log: Log{
 			Level:  LevelInfo,

@@ -279,6 +279,10 @@ func (c *Config) validate(ps *problems) {
 		}
 	}
 
+	if a.MaxRequestSize < KiB || a.MaxRequestSize > 256*MiB {
+		ps.add("admin.max_request_size", "must be between 1KiB and 256MiB, got %s", a.MaxRequestSize)
+	}
+
 	checkEnum(ps, "log.level", c.Log.Level, LevelDebug, LevelInfo, LevelWarn, LevelError)
 	checkEnum(ps, "log.format", c.Log.Format, LogText, LogJSON)
 }

@@ -73,6 +73,7 @@ type Metrics struct {
 	handler http.Handler
 
 	filesAccepted    prometheus.Counter
+	requestsAccepted prometheus.Counter
 	filesRejected    prometheus.Counter
 	messagesAccepted prometheus.Counter
 	submits          *boundedCounters
@@ -105,7 +106,8 @@ func New(status StatusSource) *Metrics {
 		reg:              reg,
 		filesAccepted:    counter("files_accepted_total", "Message files stored by intake."),
 		filesRejected:    counter("files_rejected_total", "Message files moved to failed/."),
-		messagesAccepted: counter("messages_accepted_total", "Messages stored from accepted files (one per recipient)."),
+		messagesAccepted: counter("messages_accepted_total", "Messages stored from accepted files and API requests (one per recipient)."),
+		requestsAccepted: counter("api_requests_accepted_total", "POST /api/v1/messages requests whose messages were stored."),
 		submitTimeouts: counter("submit_timeouts_total",
 			"submit_sm requests without a response within smsc.response_timeout (outcome unknown)."),
 		moMessages:   counter("mo_messages_total", "Incoming SMS received complete."),
@@ -162,6 +164,13 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // FileAccepted counts a file stored by intake and its messages.
 func (m *Metrics) FileAccepted(messages int) {
 	m.filesAccepted.Inc()
+	m.messagesAccepted.Add(float64(messages))
+}
+
+// RequestAccepted counts a request stored by the admin API and its
+// messages.
+func (m *Metrics) RequestAccepted(messages int) {
+	m.requestsAccepted.Inc()
 	m.messagesAccepted.Add(float64(messages))
 }
 

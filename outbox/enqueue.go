@@ -11,8 +11,9 @@ import (
 )
 
 // Enqueue stores every message of b, the taken-record of b.Claim and, when
-// some client ids were already stored, one duplicate event for the file, in
-// one transaction. A message whose idempotency key (client id and
+// some client ids were already stored, one duplicate event for the file
+// (none for a batch without File: a request's caller is answered), in one
+// transaction. A message whose idempotency key (client id and
 // recipient) is in the outbox, or earlier in the same batch, is not stored:
 // its IDs entry is zero and it is listed in Duplicates. If b.Claim is
 // already recorded, nothing is stored and AlreadyTaken is set.
@@ -128,7 +129,9 @@ func (o *enqueueOp) apply(w *wtx) error {
 			return err
 		}
 	}
-	if len(o.res.Duplicates) > 0 {
+	// A batch from a request (no file) answers its duplicates to the
+	// caller: a notice in inbox/ would have no file to name.
+	if len(o.res.Duplicates) > 0 && o.b.File != "" {
 		err := w.addEvent(&smsagent.Event{
 			Kind: smsagent.EventDuplicate,
 			Time: w.now,

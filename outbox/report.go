@@ -65,6 +65,37 @@ func buildReport(r *record, decider int, reason string) *smsagent.Report {
 	return rep
 }
 
+// ReportOf is the report of a final message as its file in inbox/ has it,
+// rebuilt from the stored record; nil while the message is not final. The
+// part that decided the state is found again: for delivered the one done
+// last, for sent the one submitted last, for the other states the first
+// part in that state. The error is that part's, else the message's last.
+func ReportOf(rec smsagent.Record) *smsagent.Report {
+	if !rec.Final {
+		return nil
+	}
+	decider := 0
+	for i, p := range rec.Parts {
+		switch {
+		case rec.State == smsagent.StateDelivered:
+			if decider == 0 || !p.Done.Before(rec.Parts[decider-1].Done) {
+				decider = i + 1
+			}
+		case rec.State == smsagent.StateSent:
+			if decider == 0 || !p.Submitted.Before(rec.Parts[decider-1].Submitted) {
+				decider = i + 1
+			}
+		case p.State == rec.State && decider == 0:
+			decider = i + 1
+		}
+	}
+	reason := ""
+	if rec.State != smsagent.StateDelivered && (decider == 0 || rec.Parts[decider-1].Error == "") {
+		reason = rec.LastError
+	}
+	return buildReport(&record{Record: rec}, decider, reason)
+}
+
 // receiptReason is the readable error of a part that a receipt made final
 // without delivering it.
 func receiptReason(st smsagent.State, stat, errCode string) string {

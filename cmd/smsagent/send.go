@@ -26,8 +26,9 @@ type sendCmd struct {
 	Text   string `required:"" help:"Message text (UTF-8)."`
 	From   string `placeholder:"SENDER" help:"Sender: a number or up to 11 letters and digits (default: smsc.default_from)."`
 	ID     string `placeholder:"ID" help:"Your reference for the reports; a second message with the same id and recipient is not sent again."`
-	Config string `short:"c" xor:"source" placeholder:"FILE" help:"Configuration file to take spool.dir from (default ${default_config})."`
+	Config string `short:"c" xor:"source" placeholder:"FILE" help:"Configuration file to take spool.dir (or the admin API) from (default ${default_config})."`
 	Spool  string `xor:"source" placeholder:"DIR" help:"Spool folder, instead of reading the configuration."`
+	Via    string `enum:"spool,api" default:"spool" help:"Write a file into the spool, or post the message to the running agent's admin API (its token needed; prints our message id once it is stored)."`
 }
 
 // messageFile is the JSON message file format (msgfile), the fields send
@@ -47,6 +48,9 @@ func (c *sendCmd) Run(a *app) error {
 	msg, err := c.message()
 	if err != nil {
 		return err
+	}
+	if c.Via == "api" {
+		return c.post(a, msg)
 	}
 	spool := c.Spool
 	if spool == "" {
@@ -80,6 +84,43 @@ func (c *sendCmd) Run(a *app) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	_, err = fmt.Fprintln(a.stdout, path)
+	return err
+}
+
+// post sends the message to the running agent's admin API and prints our
+// id once the agent has stored it (a duplicate: the id queued before).
+func (c *sendCmd) post(a *app, msg messageFile) error {
+	if c.Spool != "" {
+		return usagef("--via api reads the admin API from the configuration; --spool names a folder")
+	}
+	file := c.Config
+	if file == "" {
+		file = config.DefaultFile()
+	}
+	cfg, err := a.loadConfig(file)
+	if err != nil {
+		return err
+	}
+	if cfg.Admin.Listen == "" {
+		return fmt.Errorf("admin.listen is empty in %s: the agent serves no API to post to; use --via spool", cfg.File)
+	}
+	client, explain, err := adminClient(cfg)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	ans, err := client.Submit(a.ctx, "application/json", data)
+	if err != nil {
+		return explain(err)
+	}
+	if len(ans.Duplicates) > 0 {
+		_, err = fmt.Fprintf(a.stdout, "%s (already queued with id %q)\n", ans.IDs[0], msg.ID)
+		return err
+	}
+	_, err = fmt.Fprintln(a.stdout, ans.IDs[0])
 	return err
 }
 
