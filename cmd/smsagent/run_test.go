@@ -297,6 +297,29 @@ func TestRun_signals(t *testing.T) {
 	}
 }
 
+// runInProcess runs `smsagent run --config file` in this process until
+// stop, which checks that it stopped cleanly within 15 s.
+func runInProcess(t *testing.T, file string) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan result, 1)
+	go func() {
+		var out, errOut strings.Builder
+		code := run(ctx, []string{"run", "--config", file}, &out, &errOut)
+		done <- result{out.String(), errOut.String(), code}
+	}()
+	return func() {
+		t.Helper()
+		cancel()
+		select {
+		case r := <-done:
+			r.want(t, exitOK)
+		case <-time.After(15 * time.Second):
+			t.Fatal("run did not stop within 15 s")
+		}
+	}
+}
+
 func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
@@ -313,24 +336,7 @@ func TestRun_restartKeepsQueue(t *testing.T) {
 	sim := testutil.Simulator(t, smsc.Options{})
 	sim.SetFaults(smsc.Faults{RefuseBinds: pdu.StatusBindFail, RefuseBindsCount: 1 << 30})
 	file, spool, api := runConfig(t, sim)
-	runAgain := func() (stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan result, 1)
-		go func() {
-			var out, errOut strings.Builder
-			code := run(ctx, []string{"run", "--config", file}, &out, &errOut)
-			done <- result{out.String(), errOut.String(), code}
-		}()
-		return func() {
-			cancel()
-			select {
-			case r := <-done:
-				r.want(t, exitOK)
-			case <-time.After(15 * time.Second):
-				t.Fatal("run did not stop within 15 s")
-			}
-		}
-	}
+	runAgain := func() (stop func()) { return runInProcess(t, file) }
 	queued := func(n int) func() bool {
 		return func() bool {
 			req, _ := http.NewRequest("GET", "http://"+api+"/api/v1/status", nil)

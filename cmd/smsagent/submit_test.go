@@ -69,22 +69,7 @@ func TestRun_submitAPI(t *testing.T) {
 	}
 
 	sim.SetFaults(smsc.Faults{})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan result, 1)
-	go func() {
-		var out, errOut strings.Builder
-		code := run(ctx, []string{"run", "--config", file}, &out, &errOut)
-		done <- result{out.String(), errOut.String(), code}
-	}()
-	defer func() {
-		cancel()
-		select {
-		case r := <-done:
-			r.want(t, exitOK)
-		case <-time.After(15 * time.Second):
-			t.Fatal("run did not stop within 15 s")
-		}
-	}()
+	defer runInProcess(t, file)()
 	testutil.Eventually(t, 20*time.Second, "the API again", ready)
 
 	// The same client id and recipient again: the message queued before.
