@@ -14,44 +14,46 @@ import (
 	"github.com/smsagent/smsagent"
 )
 
-// parseJSONFile reads a .json file: one object or an array of objects.
-// The document is checked with json.Valid first, so the walkers below only
-// ever see valid JSON and need no error paths of their own.
-func parseJSONFile(data []byte, file string, maxMessages int, ps *problems) []smsagent.Message {
+// parseJSONFile reads a .json file: one object or an array of objects,
+// handing each message to f. The document is checked with json.Valid first,
+// so the walkers below only ever see valid JSON and need no error paths of
+// their own. The walk stops at the limit of messages or when f's callback
+// fails.
+func parseJSONFile(data []byte, f *jsonFile) {
+	ps := f.ps
 	data = bytes.TrimPrefix(data, bomUTF8)
 	if msg, bad := utf16Problem(data); bad {
 		ps.add(Problem{Message: msg})
-		return nil
+		return
 	}
 	start := skipSpace(data, 0)
 	if start == len(data) {
 		ps.add(Problem{Message: "file is empty"})
-		return nil
+		return
 	}
 	if c := data[start]; c != '{' && c != '[' {
 		ps.add(Problem{Line: lineAt(data, start), Message: "file is .json but does not start with { or ["})
-		return nil
+		return
 	}
 	if !json.Valid(data) {
 		ps.add(syntaxProblem(data))
-		return nil
+		return
 	}
-	var c collector
-	f := &jsonFile{name: file, ps: ps, emit: func(m smsagent.Message) { _ = c.add(m) }}
-	// One string copy of the whole file: message strings are slices of it
-	// instead of an allocation each.
-	src := string(data)
+	// Each entry is copied into a string of its own, which its messages'
+	// strings slice: a caller that keeps the messages in a form of its own
+	// lets each copy go at once, where one string of the whole file would
+	// stay until the file's last message went.
 	if data[start] == '{' {
 		end := skipValue(data, start)
-		f.parseEntry(data[start:end], src[start:end], lineAt(data, start), 0)
-		return c.slice()
+		f.parseEntry(data[start:end], string(data[start:end]), lineAt(data, start), 0)
+		return
 	}
 	// An array: walk its elements, keeping the line count incrementally so
 	// that a 100,000-entry file is not rescanned for every entry.
 	line, counted := 1, 0
 	index := 0
 	i := start + 1
-	for {
+	for !f.done() {
 		i = skipSpace(data, i)
 		if data[i] == ']' {
 			break
@@ -60,15 +62,12 @@ func parseJSONFile(data []byte, file string, maxMessages int, ps *problems) []sm
 		index++
 		line += bytes.Count(data[counted:i], []byte{'\n'})
 		counted = i
-		if index > maxMessages {
-			*ps = problems{}
-			ps.add(tooManyMessages(line, maxMessages))
-			return nil
-		}
 		if data[i] != '{' {
-			ps.add(Problem{Line: line, Index: index, Message: "not a JSON object but " + kindOf(data[i:end])})
+			if f.tally(0, line) {
+				ps.add(Problem{Line: line, Index: index, Message: "not a JSON object but " + kindOf(data[i:end])})
+			}
 		} else {
-			f.parseEntry(data[i:end], src[i:end], line, index)
+			f.parseEntry(data[i:end], string(data[i:end]), line, index)
 		}
 		i = skipSpace(data, end)
 		if data[i] == ',' {
@@ -78,7 +77,6 @@ func parseJSONFile(data []byte, file string, maxMessages int, ps *problems) []sm
 	if index == 0 {
 		ps.add(Problem{Line: lineAt(data, start), Message: "the array holds no messages"})
 	}
-	return c.slice()
 }
 
 // syntaxProblem locates the error json.Valid found.
@@ -101,12 +99,45 @@ func syntaxProblem(data []byte) Problem {
 type jsonFile struct {
 	name string // base name, for Message.File
 	ps   *problems
-	emit func(smsagent.Message)
+	fn   func(smsagent.Message) error // receives each message of a good file
+	// fnErr is fn's error, which ends the walk.
+	fnErr error
+	// max is Options.MaxMessages; count the messages so far (one per
+	// recipient, one per entry that has none); over is set once count
+	// passed max, which ends the walk.
+	max   int
+	count int
+	over  bool
 	// The last sender parsed: bulk files repeat one sender, and parsing an
 	// alphanumeric one costs a failed number parse first.
 	sender     string
 	senderAddr smsagent.Address
 	senderErr  error
+}
+
+// emit hands a message to fn while the file has no problem.
+func (f *jsonFile) emit(m smsagent.Message) {
+	if f.fnErr == nil && !f.ps.any() {
+		f.fnErr = f.fn(m)
+	}
+}
+
+// done reports whether the walk must stop.
+func (f *jsonFile) done() bool { return f.over || f.fnErr != nil }
+
+// tally counts the messages of one entry (its recipients; one for an entry
+// that has none, such as a line that is not JSON) and reports whether the
+// file is still within the limit. Past it, the limit becomes the file's
+// only problem: the file must be split whatever else is wrong with it.
+func (f *jsonFile) tally(recipients, line int) bool {
+	f.count += max(recipients, 1)
+	if f.count <= f.max {
+		return true
+	}
+	*f.ps = problems{}
+	f.ps.add(tooManyMessages(line, f.max))
+	f.over = true
+	return false
 }
 
 func (f *jsonFile) parseSender(s string) (smsagent.Address, error) {
@@ -186,6 +217,9 @@ func (f *jsonFile) parseEntry(obj []byte, src string, line, index int) {
 		if obj[i] == ',' {
 			i++
 		}
+	}
+	if !f.tally(len(e.to), line) {
+		return
 	}
 	if e.seen&fTo == 0 || e.nulls&fTo != 0 {
 		e.problem(0, "to", "missing: give a number or a list of numbers")

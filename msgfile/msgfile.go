@@ -106,9 +106,13 @@ type Options struct {
 	// each line of an NDJSON file. Zero means DefaultMaxSize.
 	MaxSize int64
 	// MaxMessages refuses a file of more messages (the agent's
-	// spool.max_messages). An NDJSON file stops being read at the first
-	// message past it, so the refusal costs the memory of MaxMessages
-	// messages, not of the file. Zero means DefaultMaxMessages.
+	// spool.max_messages). Messages are counted as they are sent: one per
+	// recipient, so an entry with a list of ten numbers counts ten; an
+	// entry that is not a message (a line that is not JSON) counts one.
+	// Reading stops at the first entry past the limit, which is then the
+	// file's only problem, so an NDJSON file past it costs the memory of
+	// MaxMessages messages, not of the file. Zero means
+	// DefaultMaxMessages.
 	MaxMessages int
 }
 
@@ -248,39 +252,67 @@ func quote(s string) string { return strconv.Quote(truncate(s, 64)) }
 // smsagent.Message.Validate, and File is set to the name's base. On a bad
 // file Parse returns a *FileError and no messages.
 func Parse(r io.Reader, name string, opts Options) ([]smsagent.Message, error) {
+	var c collector
+	if err := Scan(r, name, opts, c.add); err != nil {
+		return nil, err
+	}
+	return c.slice(), nil
+}
+
+// Scan reads the file named name from r as Parse does, but hands each
+// message to fn, in file order, instead of collecting them: a caller that
+// keeps them in a form of its own never holds the file's messages twice.
+//
+// The file is accepted or refused as a whole all the same: fn is not called
+// once a problem is found, the rest is read to list the problems, and a
+// *FileError is returned; a caller that kept messages must then drop them.
+// If fn returns an error, Scan stops reading and returns it.
+//
+// NDJSON files are streamed one line at a time (ScanNDJSON). A .json or
+// smstools3 file is read whole, at most MaxSize bytes; when r has a Size()
+// int64 method (bytes.Reader, strings.Reader, io.SectionReader, the reader
+// spool intake hands over) the file is read into one buffer of that size
+// instead of a growing one, which would hold up to twice the file while it
+// grows.
+func Scan(r io.Reader, name string, opts Options, fn func(smsagent.Message) error) error {
 	format, err := FormatOf(name)
 	if err != nil {
 		var ps problems
 		ps.add(Problem{Message: err.Error()})
-		return nil, ps.err(name, 0)
+		return ps.err(name, 0)
 	}
 	if format == FormatNDJSON {
-		var c collector
-		if err := ScanNDJSON(r, name, opts, c.add); err != nil {
-			return nil, err
-		}
-		return c.slice(), nil
+		return ScanNDJSON(r, name, opts, fn)
 	}
 	data, err := readAll(r, opts.maxSize())
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			var ps problems
 			ps.add(Problem{Message: fmt.Sprintf("file is larger than %d bytes", opts.maxSize())})
-			return nil, ps.err(name, format)
+			return ps.err(name, format)
 		}
-		return nil, fmt.Errorf("msgfile: read %s: %w", name, err)
+		return fmt.Errorf("msgfile: read %s: %w", name, err)
 	}
 	var ps problems
-	var msgs []smsagent.Message
 	if format == FormatJSON {
-		msgs = parseJSONFile(data, baseName(name), opts.maxMessages(), &ps)
-	} else {
-		msgs = parseSMSTools(data, name, &opts, &ps)
+		f := &jsonFile{name: baseName(name), ps: &ps, fn: fn, max: opts.maxMessages()}
+		parseJSONFile(data, f)
+		if f.fnErr != nil {
+			return f.fnErr
+		}
+		return ps.err(name, format)
 	}
+	// One message at most: the whole file is its text.
+	msgs := parseSMSTools(data, name, &opts, &ps)
 	if err := ps.err(name, format); err != nil {
-		return nil, err
+		return err
 	}
-	return msgs, nil
+	for _, m := range msgs {
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var errTooLarge = errors.New("too large")
@@ -319,8 +351,16 @@ func (c *collector) slice() []smsagent.Message {
 }
 
 // readAll reads r up to max bytes; one more byte means the file is too big.
+// A reader that tells its size is read into a buffer of that size (and the
+// few bytes Buffer.ReadFrom wants free to see the end), so the file is held
+// once; any other grows a buffer as it reads.
 func readAll(r io.Reader, max int64) ([]byte, error) {
 	var buf bytes.Buffer
+	if s, ok := r.(interface{ Size() int64 }); ok {
+		if size := s.Size(); size >= 0 && size <= max {
+			buf.Grow(int(size) + bytes.MinRead)
+		}
+	}
 	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
 	if err != nil {
 		return nil, err

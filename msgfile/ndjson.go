@@ -24,14 +24,7 @@ import (
 func ScanNDJSON(r io.Reader, name string, opts Options, fn func(smsagent.Message) error) error {
 	s := lineReader{r: bufio.NewReaderSize(r, 64<<10), max: int(min(opts.maxSize(), 1<<40))}
 	var ps problems
-	var fnErr error
-	file := baseName(name)
-	emit := func(m smsagent.Message) {
-		if fnErr == nil && !ps.any() {
-			fnErr = fn(m)
-		}
-	}
-	f := &jsonFile{name: file, ps: &ps, emit: emit}
+	f := &jsonFile{name: baseName(name), ps: &ps, fn: fn, max: opts.maxMessages()}
 	entries := 0
 	for n := 1; ; n++ {
 		line, err := s.next()
@@ -39,6 +32,9 @@ func ScanNDJSON(r io.Reader, name string, opts Options, fn func(smsagent.Message
 			break
 		}
 		if errors.Is(err, errTooLarge) {
+			if !f.tally(0, n) {
+				return ps.err(name, FormatNDJSON)
+			}
 			ps.add(Problem{Line: n, Message: fmt.Sprintf("line is longer than %d bytes", s.max)})
 			continue
 		}
@@ -57,28 +53,30 @@ func ScanNDJSON(r io.Reader, name string, opts Options, fn func(smsagent.Message
 			continue
 		}
 		entries++
-		if entries > opts.maxMessages() {
-			// Stop here: the rest of the file is never read or held.
-			return (&problems{list: []Problem{tooManyMessages(n, opts.maxMessages())}}).err(name, FormatNDJSON)
-		}
 		switch {
-		case line[0] != '{':
+		case line[0] == '{' && json.Valid(line):
+			// The line's buffer is reused; one string copy of it is what
+			// the messages keep.
+			f.parseEntry(line, string(line), n, 0)
+		case !f.tally(0, n):
+			// Past the limit: that is the file's only problem now.
+		case line[0] == '{':
+			p := syntaxProblem(line)
+			p.Line = n
+			ps.add(p)
+		default:
 			msg := "not a JSON object"
 			if line[0] == '[' && n == 1 {
 				msg += " (an array of messages belongs in a .json file)"
 			}
 			ps.add(Problem{Line: n, Message: msg})
-		case !json.Valid(line):
-			p := syntaxProblem(line)
-			p.Line = n
-			ps.add(p)
-		default:
-			// The line's buffer is reused; one string copy of it is what
-			// the messages keep.
-			f.parseEntry(line, string(line), n, 0)
 		}
-		if fnErr != nil {
-			return fnErr
+		if f.over {
+			// Stop here: the rest of the file is never read or held.
+			return ps.err(name, FormatNDJSON)
+		}
+		if f.fnErr != nil {
+			return f.fnErr
 		}
 	}
 	if entries == 0 && !ps.any() {
