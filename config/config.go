@@ -21,8 +21,9 @@ type Config struct {
 	Store Store `yaml:"store"`
 	Retry Retry `yaml:"retry"`
 	MO    MO    `yaml:"mo"`
-	Admin Admin `yaml:"admin"`
-	Log   Log   `yaml:"log"`
+	Admin  Admin  `yaml:"admin"`
+	Kannel Kannel `yaml:"kannel"`
+	Log    Log    `yaml:"log"`
 
 	// File is the absolute path of the file the configuration was loaded
 	// from; "" when it was parsed from bytes.
@@ -193,6 +194,44 @@ type Admin struct {
 	// MaxRequestSize bounds the body of POST /api/v1/messages (413
 	// beyond); other calls take no body.
 	MaxRequestSize ByteSize `yaml:"max_request_size"`
+}
+
+// Kannel is the Kannel-compatible sendsms listener (Kannel 1.4.5 user
+// guide, "Sending SMS via HTTP"), off by default.
+type Kannel struct {
+	// Listen is host:port; "" (the default) turns it off.
+	Listen string `yaml:"listen"`
+	// Users are the sendsms users (Kannel's sendsms-user groups).
+	Users []KannelUser `yaml:"users"`
+}
+
+// KannelUser is one sendsms user.
+type KannelUser struct {
+	Username string `yaml:"username"`
+	// PasswordFile holds the user's password (read at start; a trailing
+	// line end is dropped).
+	PasswordFile string `yaml:"password_file"`
+	// DefaultFrom is the sender when a request names none.
+	DefaultFrom string `yaml:"default_from"`
+}
+
+// ReadPassword reads the user's password file: a regular file, at most
+// 4 KiB, without a NUL byte.
+func (u *KannelUser) ReadPassword() (string, error) {
+	f, err := fsutil.OpenRegular(u.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("config: kannel user %s: password_file: %w", u.Username, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 4<<10))
+	if err != nil {
+		return "", fmt.Errorf("config: kannel user %s: password_file: %w", u.Username, err)
+	}
+	pw := strings.TrimRight(string(data), "\r\n")
+	if pw == "" || strings.ContainsRune(pw, 0) {
+		return "", fmt.Errorf("config: kannel user %s: password_file %s: empty or holding a NUL byte", u.Username, u.PasswordFile)
+	}
+	return pw, nil
 }
 
 // Log is the agent's own log.

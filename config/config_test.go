@@ -114,14 +114,26 @@ func problemsOf(t *testing.T, err error) []string {
 // flatten turns Effective's YAML into "section.key" → value.
 func flatten(t *testing.T, c *config.Config) map[string]string {
 	t.Helper()
-	var m map[string]map[string]string
+	var m map[string]map[string]any
 	if err := yaml.Unmarshal(c.Effective(), &m); err != nil {
 		t.Fatalf("Effective output is not YAML: %v\n%s", err, c.Effective())
 	}
 	out := map[string]string{}
 	for sec, kv := range m {
 		for k, v := range kv {
-			out[sec+"."+k] = v
+			switch v := v.(type) {
+			case string:
+				out[sec+"."+k] = v
+			case nil:
+				out[sec+"."+k] = ""
+			default:
+				// Scalars as YAML wrote them; lists in flow style.
+				b, err := yaml.Marshal(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[sec+"."+k] = strings.TrimSpace(string(b))
+			}
 		}
 	}
 	return out
@@ -183,6 +195,8 @@ func TestDefault_EveryKey(t *testing.T) {
 		"admin.tls_cert":         "",
 		"admin.tls_key":          "",
 		"admin.max_request_size": "1MiB",
+		"kannel.listen":          "",
+		"kannel.users":           "[]",
 		"log.level":              "info",
 		"log.format":             "text",
 	}

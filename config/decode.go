@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"strconv"
@@ -47,6 +48,10 @@ func decodeValue(n *yaml.Node, v reflect.Value, path string, ps *problems) {
 	}
 	if v.Kind() == reflect.Struct && v.Type() != secretType {
 		decodeMapping(n, v, path, ps)
+		return
+	}
+	if v.Kind() == reflect.Slice {
+		decodeSequence(n, v, path, ps)
 		return
 	}
 	if n.Kind != yaml.ScalarNode {
@@ -107,6 +112,24 @@ func decodeValue(n *yaml.Node, v reflect.Value, path string, ps *problems) {
 		// Config; TestDefault_EveryKey walks every field and catches it.
 		ps.add(path, "internal error: cannot decode into %s", v.Type())
 	}
+}
+
+// decodeSequence reads a list; its items are named path[0], path[1]... in
+// problems. A list given replaces the default list whole.
+func decodeSequence(n *yaml.Node, v reflect.Value, path string, ps *problems) {
+	if n.Kind != yaml.SequenceNode {
+		ps.add(path, "must be a list, not a %s", kindName(n.Kind))
+		return
+	}
+	if len(n.Content) == 0 {
+		v.SetZero() // "[]" is the empty default, nil
+		return
+	}
+	list := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		decodeValue(item, list.Index(i), fmt.Sprintf("%s[%d]", path, i), ps)
+	}
+	v.Set(list)
 }
 
 func decodeMapping(n *yaml.Node, v reflect.Value, path string, ps *problems) {

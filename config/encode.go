@@ -70,6 +70,15 @@ func encodeValue(v reflect.Value) *yaml.Node {
 			m.Content = append(m.Content, str(key), encodeValue(v.Field(i)))
 		}
 		return m
+	case reflect.Slice:
+		seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		if v.Len() == 0 {
+			seq.Style = yaml.FlowStyle // "[]"
+		}
+		for i := range v.Len() {
+			seq.Content = append(seq.Content, encodeValue(v.Index(i)))
+		}
+		return seq
 	case reflect.Bool:
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(v.Bool())}
 	case reflect.Int:

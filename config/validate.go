@@ -32,6 +32,9 @@ func (c *Config) resolve(src source, ps *problems) {
 	c.Admin.TokenFile = abs(c.Admin.TokenFile)
 	c.Admin.TLSCert = abs(c.Admin.TLSCert)
 	c.Admin.TLSKey = abs(c.Admin.TLSKey)
+	for i := range c.Kannel.Users {
+		c.Kannel.Users[i].PasswordFile = abs(c.Kannel.Users[i].PasswordFile)
+	}
 
 	inlineSecret := ""
 	if !c.SMSC.Password.IsZero() {
@@ -283,6 +286,8 @@ func (c *Config) validate(ps *problems) {
 		ps.add("admin.max_request_size", "must be between 1KiB and 256MiB, got %s", a.MaxRequestSize)
 	}
 
+	c.validateKannel(ps)
+
 	checkEnum(ps, "log.level", c.Log.Level, LevelDebug, LevelInfo, LevelWarn, LevelError)
 	checkEnum(ps, "log.format", c.Log.Format, LogText, LogJSON)
 }
@@ -348,5 +353,39 @@ func checkDuration(ps *problems, key string, v, lo, hi time.Duration) {
 		ps.add(key, "must be at least %s, got %s", FormatDuration(lo), FormatDuration(v))
 	case hi != 0 && (v < lo || v > hi):
 		ps.add(key, "must be between %s and %s, got %s", FormatDuration(lo), FormatDuration(hi), FormatDuration(v))
+	}
+}
+
+// validateKannel checks the sendsms listener and its users.
+func (c *Config) validateKannel(ps *problems) {
+	k := &c.Kannel
+	if k.Listen == "" {
+		return
+	}
+	if err := checkHostPort(k.Listen, false); err != nil {
+		ps.add("kannel.listen", "%v", err)
+	} else if !isLoopback(k.Listen) {
+		c.warn("kannel.listen", "%s is not a loopback address: sendsms passwords, numbers and texts cross the "+
+			"network in clear text (Kannel's interface has no TLS here); keep it on 127.0.0.1 behind a TLS proxy", k.Listen)
+	}
+	if len(k.Users) == 0 {
+		ps.add("kannel.users", "at least one user is needed when kannel.listen is set")
+	}
+	seen := map[string]bool{}
+	for i, u := range k.Users {
+		key := fmt.Sprintf("kannel.users[%d]", i)
+		switch {
+		case u.Username == "":
+			ps.add(key+".username", "missing")
+		case seen[u.Username]:
+			ps.add(key+".username", "%q is given twice", u.Username)
+		}
+		seen[u.Username] = true
+		if u.PasswordFile == "" {
+			ps.add(key+".password_file", "missing: every sendsms user needs a password")
+		}
+		if _, err := smsagent.ParseSender(u.DefaultFrom); err != nil {
+			ps.add(key+".default_from", "%v", err)
+		}
 	}
 }
