@@ -16,11 +16,11 @@ import (
 // Config is the whole configuration. The yaml tags are the keys of the file;
 // docs/configuration.md describes each one.
 type Config struct {
-	SMSC  SMSC  `yaml:"smsc"`
-	Spool Spool `yaml:"spool"`
-	Store Store `yaml:"store"`
-	Retry Retry `yaml:"retry"`
-	MO    MO    `yaml:"mo"`
+	SMSC   SMSC   `yaml:"smsc"`
+	Spool  Spool  `yaml:"spool"`
+	Store  Store  `yaml:"store"`
+	Retry  Retry  `yaml:"retry"`
+	MO     MO     `yaml:"mo"`
 	Admin  Admin  `yaml:"admin"`
 	Kannel Kannel `yaml:"kannel"`
 	Log    Log    `yaml:"log"`
