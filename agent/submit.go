@@ -57,6 +57,15 @@ func (a *Agent) Submit(ctx context.Context, body io.Reader, name string) (smsage
 	for i := range msgs {
 		msgs[i].File = "" // the parser's name for the body; reports name no file
 	}
+	return a.SubmitMessages(ctx, msgs)
+}
+
+// SubmitMessages is Submit for messages another door has read already
+// (Kannel's sendsms): the same checks, one commit, the same errors.
+func (a *Agent) SubmitMessages(ctx context.Context, msgs []smsagent.Message) (smsagent.BatchResult, error) {
+	if a.stopping.Load() {
+		return smsagent.BatchResult{}, ErrStopping
+	}
 	if err := a.checkRequest(msgs); err != nil {
 		return smsagent.BatchResult{}, err
 	}

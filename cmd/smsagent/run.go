@@ -14,6 +14,7 @@ import (
 	"github.com/smsagent/smsagent/admin"
 	"github.com/smsagent/smsagent/agent"
 	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/kannel"
 	"github.com/smsagent/smsagent/metrics"
 	"github.com/smsagent/smsagent/service"
 )
@@ -76,7 +77,26 @@ func serveAgent(ctx context.Context, cfg *config.Config, log *slog.Logger, versi
 		}
 		log.Info("admin API listening", "addr", api.Addr())
 	}
+	var sendsms *kannel.Server
+	if cfg.Kannel.Listen != "" {
+		if sendsms, err = startKannel(ctx, cfg, ag, log); err != nil {
+			err = fmt.Errorf("kannel sendsms: %w", err)
+			if api != nil {
+				err = errors.Join(err, api.Close(context.Background()))
+			}
+			return errors.Join(err, ag.Close(context.Background()))
+		}
+	}
 	err = ag.Run(ctx)
+	if sendsms != nil {
+		// Requests in progress are answered 503 now that the agent is
+		// stopped; let them finish, briefly.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), adminCloseTimeout)
+		defer cancel()
+		if cerr := sendsms.Close(cctx); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
+			log.Warn("kannel sendsms", "err", cerr)
+		}
+	}
 	if api != nil {
 		// The agent is stopped: queue commands now find the database closed;
 		// let the requests in progress finish, briefly.
@@ -87,6 +107,27 @@ func serveAgent(ctx context.Context, cfg *config.Config, log *slog.Logger, versi
 		}
 	}
 	return err
+}
+
+// startKannel serves Kannel's sendsms for the configured users, whose
+// passwords are read now.
+func startKannel(ctx context.Context, cfg *config.Config, ag *agent.Agent, log *slog.Logger) (*kannel.Server, error) {
+	users := make([]kannel.User, 0, len(cfg.Kannel.Users))
+	for _, u := range cfg.Kannel.Users {
+		pw, err := u.ReadPassword()
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, kannel.User{Username: u.Username, Password: pw, DefaultFrom: u.DefaultFrom})
+	}
+	s, err := kannel.New(kannel.Options{Users: users, Submit: ag, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(ctx, cfg.Kannel.Listen); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // lateStatus lets the metrics ask for the agent's snapshot, though the
