@@ -19,20 +19,15 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/internal/httpserve"
 )
 
-// Limits of the HTTP server. Requests are small (only POST /api/v1/messages
-// takes a body, bounded by Options.MaxRequestSize) and answers are at most
-// a page of the queue, so these only bound what a slow or hostile client
-// can hold.
+// Limits of the admin API beyond those of every listener (httpserve):
+// only POST /api/v1/messages takes a body, bounded by
+// Options.MaxRequestSize, and answers are at most a page of the queue.
 const (
-	maxBody           = 64 << 10
-	maxHeader         = 16 << 10
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 30 * time.Second
-	writeTimeout      = 60 * time.Second
-	idleTimeout       = 2 * time.Minute
-	statusTimeout     = 5 * time.Second
+	maxBody       = 64 << 10
+	statusTimeout = 5 * time.Second
 )
 
 // Options configure a Server.
@@ -79,16 +74,12 @@ type Server struct {
 	// configured is true when the token came from the configuration rather
 	// than a generated file: only then may the API listen beyond loopback.
 	configured bool
-	// https is set when the API serves TLS; fixed by New (srv.TLSConfig
-	// itself is the http.Server's to change while serving).
+	// https is set when the API serves TLS.
 	https bool
-	srv   *http.Server
+	http  *httpserve.Server
 
 	mu       sync.Mutex
-	ln       net.Listener
-	loopback bool          // set by Serve before the first request
-	done     chan struct{} // closed when the serving goroutine returns
-	serveErr error         // read after done is closed
+	loopback bool // set by Serve before the first request
 }
 
 // New checks the options and prepares the token: the configured one, or the
@@ -131,16 +122,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.https = tlsConfig != nil
-	s.srv = &http.Server{
-		TLSConfig:         tlsConfig,
-		Handler:           s.routes(),
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeader,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	s.http = httpserve.New("admin", s.routes(), tlsConfig, log)
 	return s, nil
 }
 
@@ -200,55 +182,26 @@ func (s *Server) Serve(ln net.Listener) error {
 	if err := s.checkExposure(ln.Addr().String(), loopback); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.done != nil {
+	if s.http.Addr() != nil {
 		return errors.New("admin: already serving")
 	}
-	s.ln, s.loopback, s.done = ln, loopback, make(chan struct{})
-	go func() {
-		defer close(s.done)
-		serve := s.srv.Serve
-		if s.https {
-			// The certificate is in TLSConfig already.
-			serve = func(ln net.Listener) error { return s.srv.ServeTLS(ln, "", "") }
-		}
-		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("admin: serving stopped", "err", err)
-			s.serveErr = fmt.Errorf("admin: serve: %w", err)
-		}
-	}()
+	s.mu.Lock()
+	s.loopback = loopback
+	s.mu.Unlock()
+	if err := s.http.Serve(ln); err != nil {
+		return err
+	}
 	s.log.Info("admin: API listening", "addr", ln.Addr().String(), "tls", s.https)
 	return nil
 }
 
 // Addr is the address the API listens on, nil before Start or Serve.
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
+func (s *Server) Addr() net.Addr { return s.http.Addr() }
 
 // Close stops accepting connections, lets requests in progress finish until
 // ctx ends (then closes their connections) and waits for the serving
 // goroutine. It returns the error that stopped serving, if any.
-func (s *Server) Close(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		err = errors.Join(fmt.Errorf("admin: shutdown: %w", err), s.srv.Close())
-	}
-	s.mu.Lock()
-	done := s.done
-	s.mu.Unlock()
-	if done == nil {
-		return err
-	}
-	<-done // Shutdown or Close has closed the listener: Serve returns promptly.
-	return errors.Join(err, s.serveErr)
-}
+func (s *Server) Close(ctx context.Context) error { return s.http.Close(ctx) }
 
 // handlerFunc is an endpoint; an error it returns becomes the JSON error
 // answer.

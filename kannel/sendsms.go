@@ -13,26 +13,19 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/internal/httpserve"
 )
 
 // Path is where smsbox serves sendsms by default (sendsms-url).
 const Path = "/cgi-bin/sendsms"
 
-// Limits of the listener: a sendsms request is a few hundred bytes.
-const (
-	maxBody           = 64 << 10
-	maxHeader         = 16 << 10
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 30 * time.Second
-	writeTimeout      = 60 * time.Second
-	idleTimeout       = 2 * time.Minute
-)
+// maxBody bounds a POST's text: a sendsms request is a few hundred bytes.
+const maxBody = 64 << 10
 
 // Kannel's answers (gw/smsbox.c), word for word.
 const (
@@ -71,11 +64,7 @@ type Server struct {
 	opts  Options
 	log   *slog.Logger
 	users map[string]user
-	srv   *http.Server
-
-	mu   sync.Mutex
-	ln   net.Listener
-	done chan struct{}
+	http  *httpserve.Server
 }
 
 // user is a User with its password kept as a digest, compared in constant
@@ -115,15 +104,7 @@ func New(opts Options) (*Server, error) {
 		}
 		s.users[u.Username] = user{digest: sha256.Sum256([]byte(u.Password)), defaultFrom: from}
 	}
-	s.srv = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeader,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	s.http = httpserve.New("kannel", s, nil, log)
 	return s, nil
 }
 
@@ -135,48 +116,20 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("kannel: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.done != nil {
+	if err := s.http.Serve(ln); err != nil {
 		_ = ln.Close()
-		return errors.New("kannel: already serving")
+		return err
 	}
-	s.ln, s.done = ln, make(chan struct{})
-	go func() {
-		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("kannel: serving stopped", "err", err)
-		}
-	}()
 	s.log.Info("kannel: sendsms listening", "addr", ln.Addr().String())
 	return nil
 }
 
 // Addr is the address Start listens on; nil before.
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
+func (s *Server) Addr() net.Addr { return s.http.Addr() }
 
 // Close stops accepting, lets requests in progress finish until ctx ends,
 // and waits for the serving goroutine.
-func (s *Server) Close(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		err = errors.Join(fmt.Errorf("kannel: shutdown: %w", err), s.srv.Close())
-	}
-	s.mu.Lock()
-	done := s.done
-	s.mu.Unlock()
-	if done != nil {
-		<-done
-	}
-	return err
-}
+func (s *Server) Close(ctx context.Context) error { return s.http.Close(ctx) }
 
 // reply answers as smsbox does: text/html, no caching, no trailing line
 // end.
