@@ -14,11 +14,12 @@ import (
 // back to it.
 func TestLoad_Kannel(t *testing.T) {
 	noEnv(t)
+	abs := filepath.Join(t.TempDir(), "shop.pw") // absolute on this system (C:\... on Windows)
 	c := loadWant(t, map[string]string{
 		"kannel.listen": "127.0.0.1:13013",
-		"kannel.users":  "[{username: shop, password_file: /etc/shop.pw, default_from: ACME}, {username: crm, password_file: crm.pw}]",
+		"kannel.users":  "[{username: shop, password_file: '" + abs + "', default_from: ACME}, {username: crm, password_file: crm.pw}]",
 	}, "")
-	want := []config.KannelUser{{Username: "shop", PasswordFile: "/etc/shop.pw", DefaultFrom: "ACME"}, {Username: "crm"}}
+	want := []config.KannelUser{{Username: "shop", PasswordFile: abs, DefaultFrom: "ACME"}, {Username: "crm"}}
 	if len(c.Kannel.Users) != 2 || c.Kannel.Users[0] != want[0] || c.Kannel.Users[1].Username != "crm" ||
 		!filepath.IsAbs(c.Kannel.Users[1].PasswordFile) {
 		t.Errorf("users %+v", c.Kannel.Users)
