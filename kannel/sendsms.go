@@ -116,8 +116,16 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("kannel: %w", err)
 	}
-	if err := s.http.Serve(ln); err != nil {
+	if err := s.Serve(ln); err != nil {
 		_ = ln.Close()
+		return err
+	}
+	return nil
+}
+
+// Serve serves on ln in the background; the Server owns ln from then on.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.http.Serve(ln); err != nil {
 		return err
 	}
 	s.log.Info("kannel: sendsms listening", "addr", ln.Addr().String())
@@ -254,7 +262,9 @@ func (s *Server) messages(q *request, post bool) ([]smsagent.Message, *refusal) 
 		}
 		return nil, rejected("Missing receiver number, rejected")
 	}
-	var m smsagent.Message
+	// Every message asks for a delivery receipt, as message files do by
+	// default: its final report in inbox/ says delivered or why not.
+	m := smsagent.Message{Report: true}
 	if ref := s.fields(q, u, &m); ref != nil {
 		return nil, ref
 	}

@@ -77,7 +77,7 @@ func TestSendsms_GET(t *testing.T) {
 	m := f.got[0][1]
 	if m.To.String() != "+358402222222" || m.From.String() != "ACME" || m.Text != "Grüße" || !m.Flash ||
 		m.Priority != smsagent.PriorityHigh || m.Validity != 90*time.Minute || !m.SendAt.Equal(t0.Add(10*time.Minute)) ||
-		m.Encoding != smsagent.EncodingAuto || m.Report || m.ClientID != "" {
+		m.Encoding != smsagent.EncodingAuto || !m.Report || m.ClientID != "" {
 		t.Errorf("message %+v", m)
 	}
 	// user/pass aliases, coding 2 with the text in UTF-16BE, a + as a space.

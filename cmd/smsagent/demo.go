@@ -26,6 +26,7 @@ import (
 	"github.com/smsagent/smsagent/agent"
 	"github.com/smsagent/smsagent/config"
 	"github.com/smsagent/smsagent/internal/fsutil"
+	"github.com/smsagent/smsagent/kannel"
 	"github.com/smsagent/smsagent/metrics"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/smpp/pdu"
@@ -93,7 +94,18 @@ retry:
   receipt_timeout: 1m
 admin:
   listen: %s
+kannel:
+  # Kannel's sendsms, for trying a Kannel client against the demo.
+  listen: %s
+  users:
+    - username: demo
+      password_file: kannel-demo.password
+      default_from: "%s"
 `
+
+// demoKannelPassword is the sendsms password of the demo's user "demo": a
+// demo on loopback, not a secret.
+const demoKannelPassword = "demo"
 
 // demoSample is one message file the demo drops into outgoing/. The run's
 // tag makes file names and ids new at every run, so a second run sends
@@ -187,11 +199,19 @@ func (c *demoCmd) Run(a *app) error {
 		return fmt.Errorf("demo: admin API: %w", err)
 	}
 	defer func() { _ = adminLn.Close() }() // in case the API never took it
+	kannelLn, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo: sendsms: %w", err)
+	}
+	defer func() { _ = kannelLn.Close() }() // in case sendsms never took it
+	if err := fsutil.WriteFile(filepath.Join(dir, "kannel-demo.password"), []byte(demoKannelPassword+"\n"), 0o600, dir); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 
 	// The configuration takes its place only once this run holds the
 	// database: a second demo started on the same folder by mistake must
 	// not point the first one's `status --config` at itself.
-	text := fmt.Sprintf(demoConfig, sim.Addr(), demoSystemID, demoOwnNumber, adminLn.Addr())
+	text := fmt.Sprintf(demoConfig, sim.Addr(), demoSystemID, demoOwnNumber, adminLn.Addr(), kannelLn.Addr(), demoOwnNumber)
 	draft, err := fsutil.WriteTemp(dir, "smsagent.yaml", []byte(text), 0o600)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -216,7 +236,7 @@ func (c *demoCmd) Run(a *app) error {
 	}
 	d.line.w = a.stdout
 	d.line.tty, d.line.width = terminal(a.stdout)
-	return d.run(ctx, force, log, adminLn)
+	return d.run(ctx, force, log, adminLn, kannelLn)
 }
 
 // demo is one run of the demo; its fields are owned by Run's goroutine.
@@ -230,8 +250,9 @@ type demo struct {
 	layout  spool.Layout
 	tag     string // makes this run's file names and ids new
 
-	ag  *agent.Agent
-	api *admin.Server
+	ag      *agent.Agent
+	api     *admin.Server
+	sendsms *kannel.Server
 
 	line statusLine
 	// seen holds the names in inbox/ and failed/ already shown (or there
@@ -249,7 +270,7 @@ type demoTally struct {
 	refused int
 }
 
-func (d *demo) run(ctx, force context.Context, log *slog.Logger, adminLn net.Listener) error {
+func (d *demo) run(ctx, force context.Context, log *slog.Logger, adminLn, kannelLn net.Listener) error {
 	bi, ok := debug.ReadBuildInfo()
 	ver := resolveBuildInfo(version, commit, date, bi, ok).Version
 	// The agent as `smsagent run` serves it (serveAgent), with the admin
@@ -284,6 +305,13 @@ func (d *demo) run(ctx, force context.Context, log *slog.Logger, adminLn net.Lis
 	}
 	if err != nil {
 		return errors.Join(fmt.Errorf("demo: admin API: %w", err), ag.Close(context.Background()))
+	}
+	if d.sendsms, err = newKannel(d.cfg, ag, log); err == nil {
+		err = d.sendsms.Serve(kannelLn)
+	}
+	if err != nil {
+		d.sendsms = nil
+		return errors.Join(fmt.Errorf("demo: sendsms: %w", err), d.api.Close(context.Background()), ag.Close(context.Background()))
 	}
 	d.markSeen() // what earlier runs left is not news
 
@@ -380,9 +408,19 @@ func (d *demo) introduce() {
 	fmt.Fprintf(w, "and the simulator sends the agent an incoming SMS.\n\n")
 	fmt.Fprintf(w, "Send one yourself:\n  %s send --spool %s --to +12025550123 --text 'Hello'\n  %s\n",
 		self, quoteArg(d.layout.Root), dropExample(d.layout.Outgoing))
+	fmt.Fprintf(w, "Or over HTTP, to the admin API or as to Kannel's sendsms:\n  %s send --via api --config %s --to +12025550123 --text 'Hello'\n"+
+		"  curl '%s'\n",
+		self, quoteArg(d.file), d.sendsmsExample())
 	fmt.Fprintf(w, "Look at the queue from another terminal:\n  %s status --config %s\n  %s queue list --config %s\n\n",
 		self, quoteArg(d.file), self, quoteArg(d.file))
 	fmt.Fprintf(w, "Ctrl-C stops.\n\n")
+}
+
+// sendsmsExample is a sendsms URL that sends through this demo, as a Kannel
+// client would.
+func (d *demo) sendsmsExample() string {
+	return fmt.Sprintf("http://%s%s?username=demo&password=%s&to=%%2B12025550123&text=Hello+from+a+Kannel+client",
+		d.cfg.Kannel.Listen, kannel.Path, demoKannelPassword)
 }
 
 // watch shows each new file in inbox/ and failed/ and the queue's counts
@@ -429,6 +467,9 @@ func (d *demo) stop(runDone <-chan error, cause error) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(d.a.ctx), adminCloseTimeout)
 	defer cancel()
 	if cerr := d.api.Close(cctx); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
+		err = errors.Join(err, cerr)
+	}
+	if cerr := d.sendsms.Close(cctx); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
 		err = errors.Join(err, cerr)
 	}
 	if err := errors.Join(cause, err); err != nil {

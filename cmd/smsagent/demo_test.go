@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -279,9 +280,25 @@ func TestDemo_samples(t *testing.T) {
 	}
 	checkRefused(t, dir, tag)
 
+	// "Or over HTTP": the sendsms URL printed sends through the demo, as a
+	// Kannel client would.
+	file := filepath.Join(dir, "smsagent.yaml")
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendsms := "http://" + cfg.Kannel.Listen + "/cgi-bin/sendsms?username=demo&password=demo&to=%2B12025550123&text=Hello+from+a+Kannel+client"
+	if code, body := get(t, sendsms); code != http.StatusAccepted || body != "0: Accepted for delivery" {
+		t.Fatalf("sendsms: %d %q", code, body)
+	}
+	in = d.waitInbox(t, len(demoWant)+1, 1)
+	if i := slices.IndexFunc(in.reports, func(r smsagent.Report) bool { return r.To == "+12025550123" }); i < 0 ||
+		in.reports[i].Status != "delivered" || in.reports[i].File != "" {
+		t.Errorf("no delivered report of the sendsms message: %+v", in.reports)
+	}
+
 	// "Look at the queue from another terminal": the commands printed work
 	// against the running demo, through its admin API.
-	file := filepath.Join(dir, "smsagent.yaml")
 	r := cli(t, "queue", "list", "--config", file, "--json")
 	r.want(t, exitOK)
 	var page struct{ Messages []admin.Message }
@@ -304,7 +321,9 @@ func TestDemo_samples(t *testing.T) {
 		filepath.Join(root, "spool", "inbox") + string(filepath.Separator),
 		"send --spool " + filepath.Join(root, "spool") + " --to",
 		dropVerb() + filepath.Join(root, "spool", "outgoing", ".hello.tmp"),
-		"This run: 5 reports (3 delivered, 1 rejected, 1 undeliverable), 1 incoming SMS, 1 file refused. Not final yet: 0.",
+		"curl '" + sendsms + "'",
+		"send --via api --config " + filepath.Join(root, "smsagent.yaml") + " --to",
+		"This run: 6 reports (4 delivered, 1 rejected, 1 undeliverable), 1 incoming SMS, 1 file refused. Not final yet: 0.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the output lacks %q:\n%s", want, out)

@@ -109,9 +109,22 @@ func serveAgent(ctx context.Context, cfg *config.Config, log *slog.Logger, versi
 	return err
 }
 
-// startKannel serves Kannel's sendsms for the configured users, whose
-// passwords are read now.
+// startKannel serves Kannel's sendsms for the configured users on
+// kannel.listen.
 func startKannel(ctx context.Context, cfg *config.Config, ag *agent.Agent, log *slog.Logger) (*kannel.Server, error) {
+	s, err := newKannel(cfg, ag, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(ctx, cfg.Kannel.Listen); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newKannel prepares the sendsms server of the configured users, whose
+// passwords are read now.
+func newKannel(cfg *config.Config, ag *agent.Agent, log *slog.Logger) (*kannel.Server, error) {
 	users := make([]kannel.User, 0, len(cfg.Kannel.Users))
 	for _, u := range cfg.Kannel.Users {
 		pw, err := u.ReadPassword()
@@ -120,14 +133,7 @@ func startKannel(ctx context.Context, cfg *config.Config, ag *agent.Agent, log *
 		}
 		users = append(users, kannel.User{Username: u.Username, Password: pw, DefaultFrom: u.DefaultFrom})
 	}
-	s, err := kannel.New(kannel.Options{Users: users, Submit: ag, Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Start(ctx, cfg.Kannel.Listen); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return kannel.New(kannel.Options{Users: users, Submit: ag, Logger: log})
 }
 
 // lateStatus lets the metrics ask for the agent's snapshot, though the
