@@ -48,7 +48,10 @@ var allBuckets = [][]byte{
 //	2: mo-fp values carry, after their age, whether the copy was answered
 //	   promptly and whether its answer was lost (appendPrint). Version 1
 //	   values (the age alone) are read as they are; nothing is rewritten.
-const schemaVersion = 2
+//	3: an smsc value may name up to maxBindings parts (an SMSC that reused
+//	   an id), 10 bytes each; a version 2 value (one part) is read as it
+//	   is. An older smsagent would take the longer values for damage.
+const schemaVersion = 3
 
 var (
 	metaSchema   = []byte("schema")
@@ -253,9 +256,10 @@ func initSchema(tx *bolt.Tx) error {
 		}
 	}
 	if meta == nil || older {
-		// Version 1 → 2 converts nothing: mo-fp values of either form
-		// are read (decodePrint). Writing the version keeps an older
-		// smsagent from misreading the entries this one writes.
+		// Versions 1 → 2 → 3 convert nothing: mo-fp and smsc values of
+		// either form are read (decodePrint, parseSMSCValue). Writing
+		// the version keeps an older smsagent from misreading the
+		// entries this one writes.
 		meta = tx.Bucket(bktMeta)
 		if err := meta.Put(metaSchema, binary.BigEndian.AppendUint32(nil, schemaVersion)); err != nil {
 			return err
