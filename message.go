@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -128,6 +129,44 @@ type Message struct {
 	// ReceivedAt is when the agent accepted the message; queue age and
 	// max_age count from here.
 	ReceivedAt time.Time
+	// Callback is where the message's reports are also delivered over
+	// HTTP; the zero value delivers none.
+	Callback Callback
+}
+
+// Callback says where a message's reports are also delivered over HTTP:
+// its final report POSTed as JSON to URL ("report_url"), or, with
+// KannelMask set (Kannel's dlr-url and dlr-mask), a GET of URL with
+// Kannel's escapes filled in for each event the mask selects (Kannel
+// 1.4.5 user guide, "Delivery reports").
+type Callback struct {
+	URL        string
+	KannelMask int
+}
+
+// MaxCallbackURLLen bounds a callback URL.
+const MaxCallbackURLLen = 2048
+
+// Check checks the URL's form; whether the agent may call its host is the
+// agent's allow list.
+func (c Callback) Check() error {
+	if c.URL == "" {
+		if c.KannelMask != 0 {
+			return fmt.Errorf("dlr-mask without dlr-url")
+		}
+		return nil
+	}
+	if len(c.URL) > MaxCallbackURLLen {
+		return fmt.Errorf("report_url longer than %d bytes", MaxCallbackURLLen)
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return fmt.Errorf("report_url %q: must be an http:// or https:// URL with a host and no user", c.URL)
+	}
+	if c.KannelMask < 0 || c.KannelMask > 127 {
+		return fmt.Errorf("dlr-mask %d: must be 0 to 127", c.KannelMask)
+	}
+	return nil
 }
 
 // Validate checks the rules every intake format shares. Format-specific
@@ -151,7 +190,7 @@ func (m *Message) Validate() error {
 	if len(m.ClientID) > MaxClientIDLen {
 		return fmt.Errorf("id longer than %d bytes", MaxClientIDLen)
 	}
-	return nil
+	return m.Callback.Check()
 }
 
 // isJSONObject checks without decoding, which would cost allocations on a

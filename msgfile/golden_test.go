@@ -46,11 +46,13 @@ type messageView struct {
 	UDH      string          `json:"udh,omitempty"`
 	Meta     json.RawMessage `json:"meta,omitempty"`
 	File     string          `json:"file"`
+	// ReportURL is Callback.URL; message files give no Kannel mask.
+	ReportURL string `json:"report_url,omitempty"`
 }
 
 // viewedFields is the number of Message fields: messageView covers all but
 // ID and ReceivedAt, which the parser must leave zero.
-const viewedFields = 16
+const viewedFields = 17
 
 func view(t *testing.T, m smsagent.Message) messageView {
 	t.Helper()
@@ -61,6 +63,10 @@ func view(t *testing.T, m smsagent.Message) messageView {
 		ClientID: m.ClientID, To: m.To.Value, ToKind: m.To.Kind.String(), Text: m.Text,
 		Report: m.Report, Encoding: string(m.Encoding), Flash: m.Flash,
 		Priority: m.Priority.String(), Split: m.Split.String(), Meta: m.Meta, File: m.File,
+		ReportURL: m.Callback.URL,
+	}
+	if m.Callback.KannelMask != 0 {
+		t.Errorf("parser set a Kannel mask: %+v", m.Callback)
 	}
 	if !m.From.IsZero() {
 		v.From, v.FromKind = m.From.Value, m.From.Kind.String()

@@ -161,6 +161,7 @@ const (
 	fSendAt
 	fPriority
 	fMeta
+	fReportURL
 )
 
 // entry is what one JSON message object says, before it becomes one
@@ -288,6 +289,8 @@ func fieldBit(name string) uint16 {
 		return fPriority
 	case "meta":
 		return fMeta
+	case "report_url":
+		return fReportURL
 	}
 	return 0
 }
@@ -357,6 +360,9 @@ func (e *entry) value(name string, v []byte, off int) bool {
 		if err != nil {
 			err = fmt.Errorf("%s is not an RFC 3339 time with a zone, such as 2026-11-25T18:00:00Z or 2026-11-25T20:00:00+02:00", quote(s))
 		}
+	case "report_url":
+		e.msg.Callback.URL = s
+		err = e.msg.Callback.Check()
 	case "priority":
 		switch s {
 		case "high":

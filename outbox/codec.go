@@ -192,7 +192,7 @@ type record struct {
 	RoundTemp bool
 }
 
-const recordVersion = 1
+const recordVersion = 2
 
 // Flag bits of the record header.
 const (
@@ -208,7 +208,7 @@ const (
 // encoding, client id, to (kind, value), from (kind, value), text, udh,
 // meta (optional), file, last error, then the part count (0 = not split yet)
 // and per part: state, smsc id, index key, stat, err, error, status,
-// submitted, done.
+// submitted, done. Version 2 appends the callback: URL, Kannel mask.
 func appendRecord(b []byte, r *record) []byte {
 	e := encoder{b: b}
 	e.u8(recordVersion)
@@ -264,6 +264,8 @@ func appendRecord(b []byte, r *record) []byte {
 		e.time(p.Submitted)
 		e.time(p.Done)
 	}
+	e.str(r.Callback.URL)
+	e.uvarint(uint64(r.Callback.KannelMask))
 	return e.b
 }
 
@@ -275,8 +277,8 @@ func decodeRecord(b []byte) (*record, error) {
 	d := decoder{b: b}
 	d.withStrings()
 	switch v := d.u8(); v {
-	case 1:
-		return decodeRecordV1(&d)
+	case 1, 2:
+		return decodeRecordV1(&d, v)
 	default:
 		if d.err != nil {
 			return nil, d.err
@@ -285,7 +287,8 @@ func decodeRecord(b []byte) (*record, error) {
 	}
 }
 
-func decodeRecordV1(d *decoder) (*record, error) {
+// decodeRecordV1 reads version 1 and, with v 2, the callback after it.
+func decodeRecordV1(d *decoder, v byte) (*record, error) {
 	r := &record{}
 	r.ID = smsagent.MessageID(d.uvarint())
 	r.State = smsagent.State(d.u8())
@@ -333,6 +336,10 @@ func decodeRecordV1(d *decoder) (*record, error) {
 			p.Done = d.time()
 		}
 	}
+	if v >= 2 {
+		r.Callback.URL = d.str()
+		r.Callback.KannelMask = d.small(127)
+	}
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -346,7 +353,7 @@ func decodeRecordV1(d *decoder) (*record, error) {
 // filters with it.
 func peekState(b []byte) (smsagent.MessageID, smsagent.State, bool) {
 	d := decoder{b: b}
-	if d.u8() != recordVersion {
+	if v := d.u8(); v != 1 && v != recordVersion {
 		return 0, 0, false
 	}
 	id := d.uvarint()

@@ -76,6 +76,42 @@ func TestRecord_GoldenV1(t *testing.T) {
 	}
 }
 
+// goldenRecordV2 is goldenRecord with what version 2 added.
+func goldenRecordV2() *record {
+	r := goldenRecord()
+	r.Callback = smsagent.Callback{URL: "http://127.0.0.1:8080/dlr?id=17&type=%d", KannelMask: 31}
+	return r
+}
+
+// TestRecord_GoldenV2 is TestRecord_GoldenV1 for version 2, the current one.
+func TestRecord_GoldenV2(t *testing.T) {
+	path := filepath.Join("testdata", "record.v2.golden")
+	if *update && recordVersion == 2 {
+		if err := os.WriteFile(path, appendRecord(nil, goldenRecordV2()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	golden, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if golden[0] != 2 {
+		t.Fatalf("golden file has version %d", golden[0])
+	}
+	got, err := decodeRecord(golden)
+	if err != nil {
+		t.Fatalf("decode version 2: %v", err)
+	}
+	if want := goldenRecordV2(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("decoded version 2 record\n got %+v\nwant %+v", got, want)
+	}
+	if recordVersion == 2 {
+		if enc := appendRecord(nil, goldenRecordV2()); !bytes.Equal(enc, golden) {
+			t.Fatalf("encoder output differs from the version 2 golden file; bump recordVersion instead")
+		}
+	}
+}
+
 func TestRecord_RoundTrip(t *testing.T) {
 	for _, r := range []*record{goldenRecord(), {Record: smsagent.Record{Message: smsagent.Message{ID: 1}, State: smsagent.StateQueued}}} {
 		got, err := decodeRecord(appendRecord(nil, r))
