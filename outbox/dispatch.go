@@ -334,6 +334,13 @@ func (w *wtx) recordPart(r *record, pr *PartResult) error {
 	if err := w.save(r, old); err != nil {
 		return err
 	}
+	if pr.Outcome == OutcomeAccepted && pr.Seq == 1 {
+		// Kannel reports the SMSC's acceptance once a message, for its
+		// first part.
+		if err := w.kannelCallback(r, kannelSMSCAck, "ACK/"); err != nil {
+			return err
+		}
+	}
 	return w.bindAccepted(r, pr)
 }
 

@@ -161,7 +161,11 @@ func (w *wtx) applyReceipt(id smsagent.MessageID, seq int, rc *smsagent.Receipt)
 	old := w.modify(r)
 	p.Stat, p.Err = rc.Stat, rc.Err
 	if rc.State == smsagent.StateSent || !rc.State.Final() {
-		// Intermediate (ACCEPTD, ENROUTE): the stat is news, the state not.
+		// Intermediate (ACCEPTD, ENROUTE): the stat is news, the state not;
+		// Kannel calls it buffered.
+		if err := w.kannelCallback(r, kannelBuffered, receiptText(*p)); err != nil {
+			return 0, err
+		}
 		return smsagent.ReceiptMatched, w.save(r, old)
 	}
 	p.State = rc.State

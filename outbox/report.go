@@ -20,11 +20,15 @@ func (w *wtx) finish(r *record, st smsagent.State, decider int, reason string) e
 	if reason != "" {
 		r.LastError = reason
 	}
+	rep := buildReport(r, decider, reason)
+	if err := w.reportCallback(r, rep, decider); err != nil {
+		return err
+	}
 	return w.addEvent(&smsagent.Event{
 		Kind:    smsagent.EventReport,
 		Time:    r.Done,
 		Subject: r.ID.String(),
-		Report:  buildReport(r, decider, reason),
+		Report:  rep,
 	})
 }
 

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -30,12 +31,13 @@ var (
 	bktMOAge      = []byte("mo-age")
 	bktMOPrint    = []byte("mo-fp")
 	bktMOPrintAge = []byte("mo-fp-age")
+	bktCallbacks  = []byte("callbacks")
 )
 
 var allBuckets = [][]byte{
 	bktMeta, bktMessages, bktDue, bktSending, bktAwaiting, bktDone, bktExpiry,
 	bktSMSC, bktClient, bktTaken, bktTakenAge, bktEvents, bktOrphans,
-	bktOrphanKeys, bktMO, bktMOAge, bktMOPrint, bktMOPrintAge,
+	bktOrphanKeys, bktMO, bktMOAge, bktMOPrint, bktMOPrintAge, bktCallbacks,
 }
 
 // schemaVersion is the layout of buckets and keys, and of the index
@@ -51,7 +53,9 @@ var allBuckets = [][]byte{
 //	3: an smsc value may name up to maxBindings parts (an SMSC that reused
 //	   an id), 10 bytes each; a version 2 value (one part) is read as it
 //	   is. An older smsagent would take the longer values for damage.
-const schemaVersion = 3
+//	4: the callbacks bucket (HTTP calls owed to report_url and dlr-url),
+//	   created empty on upgrade.
+const schemaVersion = 4
 
 var (
 	metaSchema   = []byte("schema")
@@ -256,10 +260,10 @@ func initSchema(tx *bolt.Tx) error {
 		}
 	}
 	if meta == nil || older {
-		// Versions 1 → 2 → 3 convert nothing: mo-fp and smsc values of
-		// either form are read (decodePrint, parseSMSCValue). Writing
-		// the version keeps an older smsagent from misreading the
-		// entries this one writes.
+		// Versions 1 → 2 → 3 → 4 convert nothing: mo-fp and smsc values
+		// of either form are read (decodePrint, parseSMSCValue), and the
+		// callbacks bucket was created above. Writing the version keeps
+		// an older smsagent from misreading the entries this one writes.
 		meta = tx.Bucket(bktMeta)
 		if err := meta.Put(metaSchema, binary.BigEndian.AppendUint32(nil, schemaVersion)); err != nil {
 			return err
@@ -284,10 +288,14 @@ func checkSchema(tx *bolt.Tx) error {
 	if len(v) != 4 {
 		return fmt.Errorf("%w: no schema version", ErrSchema)
 	}
-	if n := binary.BigEndian.Uint32(v); n < 1 || n > schemaVersion {
+	n := binary.BigEndian.Uint32(v)
+	if n < 1 || n > schemaVersion {
 		return fmt.Errorf("%w: schema version %d, this smsagent reads 1 to %d", ErrSchema, n, schemaVersion)
 	}
 	for _, name := range allBuckets {
+		if n < 4 && bytes.Equal(name, bktCallbacks) {
+			continue // made by the upgrade a writing open does
+		}
 		if tx.Bucket(name) == nil {
 			return fmt.Errorf("%w: bucket %s missing", ErrSchema, name)
 		}

@@ -1,0 +1,111 @@
+package outbox_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/outbox"
+)
+
+// TestCallbacks_ReportURL: a message with report_url owes one POST of its
+// final report's JSON, made in the commit that made it final; a retry
+// moves it to its next time with one attempt more; done removes it.
+func TestCallbacks_ReportURL(t *testing.T) {
+	e := newEnv(t)
+	m := msg("+358401234567", "with a callback")
+	m.Report, m.ClientID = true, "cb-1"
+	m.Callback.URL = "http://127.0.0.1:9999/reports"
+	id := e.enqueueOne(m)
+	e.claim(1)
+	e.record(accept(id, 1, 1))
+	if cbs, _ := e.s.DueCallbacks(e.ctx, e.clock.Now(), 10); len(cbs) != 0 {
+		t.Fatalf("callbacks before the report: %+v", cbs)
+	}
+	e.apply(receipt(fmt.Sprintf("s%d-1", id), smsagent.StateDelivered, "DELIVRD"))
+	cbs, err := e.s.DueCallbacks(e.ctx, e.clock.Now(), 10)
+	if err != nil || len(cbs) != 1 {
+		t.Fatalf("DueCallbacks: %+v, %v", cbs, err)
+	}
+	cb := cbs[0]
+	var rep smsagent.Report
+	if err := json.Unmarshal(cb.Body, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if cb.Method != "POST" || cb.URL != m.Callback.URL || cb.Message != id || rep.ID != "cb-1" || rep.Status != "delivered" ||
+		rep.MessageID != id || cb.Attempts != 0 {
+		t.Errorf("callback %+v, report %+v", cb, rep)
+	}
+	next := e.clock.Now().Add(time.Minute)
+	if err := e.s.SettleCallbacks(e.ctx, []outbox.CallbackResult{{Key: cb.Key, Outcome: outbox.CallbackRetry, Next: next}}); err != nil {
+		t.Fatal(err)
+	}
+	if cbs, _ := e.s.DueCallbacks(e.ctx, e.clock.Now(), 10); len(cbs) != 0 {
+		t.Fatalf("a retried callback due before its time: %+v", cbs)
+	}
+	if at, n, err := e.s.NextCallback(); err != nil || n != 1 || !at.Equal(next) {
+		t.Errorf("NextCallback = %s, %d, %v; want %s, 1", at, n, err, next)
+	}
+	cbs, _ = e.s.DueCallbacks(e.ctx, next, 10)
+	if len(cbs) != 1 || cbs[0].Attempts != 1 || string(cbs[0].Body) != string(cb.Body) || !cbs[0].Created.Equal(cb.Created) {
+		t.Fatalf("after the retry: %+v", cbs)
+	}
+	if err := e.s.SettleCallbacks(e.ctx, []outbox.CallbackResult{{Key: cbs[0].Key, Outcome: outbox.CallbackDone}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, _ := e.s.NextCallback(); n != 0 {
+		t.Errorf("%d callbacks left after done", n)
+	}
+	// Settling a key twice (a retry after a lost commit) changes nothing.
+	if err := e.s.SettleCallbacks(e.ctx, []outbox.CallbackResult{{Key: cbs[0].Key, Outcome: outbox.CallbackRetry, Next: next}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, _ := e.s.NextCallback(); n != 0 {
+		t.Errorf("a settled callback came back")
+	}
+}
+
+// TestCallbacks_Kannel: a dlr-url gets a GET for each event its mask asks
+// for, with Kannel's escapes: 8 at the SMSC's acceptance, 4 for an
+// intermediate receipt, 1 for the delivery; 16 for a refused submit.
+func TestCallbacks_Kannel(t *testing.T) {
+	e := newEnv(t)
+	m := msg("+358401234567", "kannel")
+	m.Report = true
+	m.From, _ = smsagent.ParseSender("ACME")
+	m.Callback = smsagent.Callback{URL: "http://127.0.0.1/dlr?id=%I&type=%d&to=%p&from=%P&smsc=%A&at=%t&ts=%T&fid=%F&odd=%N&pct=%%", KannelMask: 31}
+	refused := msg("+358409999999", "refused")
+	refused.Callback = smsagent.Callback{URL: "http://127.0.0.1/dlr?type=%d&reply=%A", KannelMask: 16}
+	ids := e.enqueue(m, refused)
+	e.claim(2)
+	e.record(accept(ids[0], 1, 1), result(ids[1], 1, 1, outbox.OutcomePermanent, 0x0B, "ESME_RINVDSTADR (0x0000000B): invalid destination address"))
+	enroute := receipt(fmt.Sprintf("s%d-1", ids[0]), smsagent.StateSent, "ENROUTE")
+	e.apply(enroute)
+	e.apply(receipt(fmt.Sprintf("s%d-1", ids[0]), smsagent.StateDelivered, "DELIVRD"))
+	cbs, err := e.s.DueCallbacks(e.ctx, e.clock.Now(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := e.clock.Now()
+	base := fmt.Sprintf("http://127.0.0.1/dlr?id=%d&type=", ids[0])
+	rest := func(smscText string) string {
+		return "&to=%2B358401234567&from=ACME&smsc=" + smscText + "&at=" + at.Format("2006-01-02+15:04:05") +
+			fmt.Sprintf("&ts=%d&fid=s%d-1", at.Unix(), ids[0]) + "&odd=%N&pct=%"
+	}
+	want := []string{
+		base + "8" + rest("ACK%2F"),
+		"http://127.0.0.1/dlr?type=16&reply=NACK%2F0x0000000B%2FESME_RINVDSTADR+%280x0000000B%29%3A+invalid+destination+address",
+		base + "4" + rest(fmt.Sprintf("id%%3As%d-1+stat%%3AENROUTE+err%%3A000", ids[0])),
+		base + "1" + rest(fmt.Sprintf("id%%3As%d-1+stat%%3ADELIVRD+err%%3A000", ids[0])),
+	}
+	if len(cbs) != len(want) {
+		t.Fatalf("%d callbacks, want %d: %+v", len(cbs), len(want), cbs)
+	}
+	for i, cb := range cbs {
+		if cb.Method != "GET" || cb.URL != want[i] || cb.Body != nil && len(cb.Body) != 0 {
+			t.Errorf("callback %d:\n got %s %s\nwant GET %s", i, cb.Method, cb.URL, want[i])
+		}
+	}
+}
