@@ -92,7 +92,10 @@ type Agent struct {
 	// enc and parseOpts are intake's checks and parser options, which
 	// Submit applies to the messages of a request too.
 	enc       *encoder
+	allow     allowList
 	parseOpts msgfile.Options
+
+	callbacks *callbacker
 
 	dispatcher *dispatcher
 	settler    *settler
@@ -126,6 +129,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.enc = enc
+	a.allow = newAllowList(cfg.Callbacks.Allow)
 	if err := a.openStore(); err != nil {
 		return nil, err
 	}
@@ -154,6 +158,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.dispatcher.pool = a.pool
+	a.callbacks = newCallbacker(a.store, cfg.Callbacks, a.clock, a.log, a.obs, opts.Version)
 	ok = true
 	return a, nil
 }
@@ -244,7 +249,7 @@ func (a *Agent) newIntake(enc *encoder) error {
 			// *msgfile.FileError carries its problems (spool.ProblemError).
 			return msgfile.Parse(r, name, po)
 		},
-		Check:          enc.check,
+		Check:          a.check,
 		Archive:        cfg.Spool.Archive,
 		Settle:         cfg.Spool.Settle,
 		RescanInterval: cfg.Spool.RescanInterval,
@@ -359,6 +364,7 @@ func (a *Agent) startWorkers(work, life context.Context) *workers {
 		}
 	})
 	g.writerAndSweeper.Go(func() { a.housekeep(work) })
+	g.writerAndSweeper.Go(func() { a.callbacks.run(work) })
 	go func() {
 		defer close(g.settled)
 		a.settler.run(life, g.settleQuit)

@@ -18,6 +18,9 @@ type Observer interface {
 	FileAccepted(messages int)
 	// RequestAccepted is called once per request stored by Submit.
 	RequestAccepted(messages int)
+	// CallbackDone is called once per callback call: "delivered",
+	// "retried" or "given_up".
+	CallbackDone(outcome string)
 	// FileRejected is called once per file moved to failed/.
 	FileRejected()
 	// SubmitDone is called for every submit_sm response (or generic_nack),
@@ -64,6 +67,7 @@ type NopObserver struct{}
 
 func (NopObserver) FileAccepted(int)                 {}
 func (NopObserver) RequestAccepted(int)              {}
+func (NopObserver) CallbackDone(string)              {}
 func (NopObserver) FileRejected()                    {}
 func (NopObserver) SubmitDone(string, time.Duration) {}
 func (NopObserver) SubmitTimedOut()                  {}

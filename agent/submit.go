@@ -101,7 +101,7 @@ func (a *Agent) checkRequest(msgs []smsagent.Message) error {
 		m := &msgs[i]
 		err := m.Validate()
 		if err == nil {
-			err = a.enc.check(m)
+			err = a.check(m)
 		}
 		if err != nil && len(problems) < msgfile.MaxProblems {
 			problems = append(problems, smsagent.Problem{Index: i + 1, Message: err.Error()})
@@ -115,6 +115,15 @@ func (a *Agent) checkRequest(msgs []smsagent.Message) error {
 		why += fmt.Sprintf(" (and %d more problems)", len(problems)-1)
 	}
 	return &RequestError{Why: why + "; no message of the request was queued", problems: problems}
+}
+
+// check is intake's check of one message beyond Validate: its text can be
+// sent, and its callback URL names a host callbacks.allow lets it call.
+func (a *Agent) check(m *smsagent.Message) error {
+	if err := a.enc.check(m); err != nil {
+		return err
+	}
+	return a.allow.checkURL(m.Callback.URL)
 }
 
 // requestClaim names a request in the outbox's record of batches taken,

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,14 +17,15 @@ import (
 // Config is the whole configuration. The yaml tags are the keys of the file;
 // docs/configuration.md describes each one.
 type Config struct {
-	SMSC   SMSC   `yaml:"smsc"`
-	Spool  Spool  `yaml:"spool"`
-	Store  Store  `yaml:"store"`
-	Retry  Retry  `yaml:"retry"`
-	MO     MO     `yaml:"mo"`
-	Admin  Admin  `yaml:"admin"`
-	Kannel Kannel `yaml:"kannel"`
-	Log    Log    `yaml:"log"`
+	SMSC      SMSC      `yaml:"smsc"`
+	Spool     Spool     `yaml:"spool"`
+	Store     Store     `yaml:"store"`
+	Retry     Retry     `yaml:"retry"`
+	MO        MO        `yaml:"mo"`
+	Admin     Admin     `yaml:"admin"`
+	Kannel    Kannel    `yaml:"kannel"`
+	Callbacks Callbacks `yaml:"callbacks"`
+	Log       Log       `yaml:"log"`
 
 	// File is the absolute path of the file the configuration was loaded
 	// from; "" when it was parsed from bytes.
@@ -195,6 +197,30 @@ type Admin struct {
 	// beyond); other calls take no body.
 	MaxRequestSize ByteSize `yaml:"max_request_size"`
 }
+
+// Callbacks are the HTTP calls that deliver reports to a message's
+// report_url (or Kannel's dlr-url).
+type Callbacks struct {
+	// Allow lists what a callback may call: CIDRs ("10.0.0.0/8"), single
+	// addresses, or host names ("crm.example.net", which then may resolve
+	// to any address). A URL naming anything else refuses its message; an
+	// address reached that is not allowed refuses the call.
+	Allow []string `yaml:"allow"`
+	// Timeout bounds one call.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxAge is how long a failing callback is retried before it is given
+	// up (logged and counted).
+	MaxAge time.Duration `yaml:"max_age"`
+	// RetryInitial and RetryMax bound the backoff between attempts, which
+	// doubles from the one to the other, with jitter.
+	RetryInitial time.Duration `yaml:"retry_initial"`
+	RetryMax     time.Duration `yaml:"retry_max"`
+}
+
+// DefaultCallbackAllow is callbacks.allow's default: loopback and the
+// private ranges (RFC 1918, RFC 4193), never the internet.
+var DefaultCallbackAllow = []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+	"fc00::/7", "localhost"}
 
 // Kannel is the Kannel-compatible sendsms listener (Kannel 1.4.5 user
 // guide, "Sending SMS via HTTP"), off by default.
@@ -406,6 +432,13 @@ func Default() *Config {
 		Admin: Admin{
 			Listen:         "127.0.0.1:9180",
 			MaxRequestSize: MiB,
+		},
+		Callbacks: Callbacks{
+			Allow:        slices.Clone(DefaultCallbackAllow),
+			Timeout:      10 * time.Second,
+			MaxAge:       24 * time.Hour,
+			RetryInitial: 10 * time.Second,
+			RetryMax:     10 * time.Minute,
 		},
 		Log: Log{
 			Level:  LevelInfo,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -287,6 +288,7 @@ func (c *Config) validate(ps *problems) {
 	}
 
 	c.validateKannel(ps)
+	c.validateCallbacks(ps)
 
 	checkEnum(ps, "log.level", c.Log.Level, LevelDebug, LevelInfo, LevelWarn, LevelError)
 	checkEnum(ps, "log.format", c.Log.Format, LogText, LogJSON)
@@ -388,4 +390,51 @@ func (c *Config) validateKannel(ps *problems) {
 			ps.add(key+".default_from", "%v", err)
 		}
 	}
+}
+
+// validateCallbacks checks the allow list's entries and the timings.
+func (c *Config) validateCallbacks(ps *problems) {
+	cb := &c.Callbacks
+	for i, a := range cb.Allow {
+		if _, err := netip.ParsePrefix(a); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(a); err == nil {
+			continue
+		}
+		if !validHostName(a) {
+			ps.add(fmt.Sprintf("callbacks.allow[%d]", i), "%q is neither a CIDR, an address nor a host name", a)
+		}
+	}
+	if cb.Timeout < time.Second || cb.Timeout > 5*time.Minute {
+		ps.add("callbacks.timeout", "must be between 1s and 5m, got %s", FormatDuration(cb.Timeout))
+	}
+	if cb.MaxAge < time.Minute || cb.MaxAge > 30*24*time.Hour {
+		ps.add("callbacks.max_age", "must be between 1m and 30d, got %s", FormatDuration(cb.MaxAge))
+	}
+	if cb.RetryInitial < 10*time.Millisecond || cb.RetryInitial > cb.RetryMax {
+		ps.add("callbacks.retry_initial", "must be at least 10ms and at most callbacks.retry_max (%s), got %s",
+			FormatDuration(cb.RetryMax), FormatDuration(cb.RetryInitial))
+	}
+	if cb.RetryMax > 24*time.Hour {
+		ps.add("callbacks.retry_max", "must be at most 1d, got %s", FormatDuration(cb.RetryMax))
+	}
+}
+
+// validHostName is a DNS name of letters, digits, hyphens and dots.
+func validHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -16,13 +16,15 @@
 // (UTF-8, ISO-8859-1, UTF-16BE), coding (0: GSM 7-bit, 2: UCS-2; absent:
 // whatever the text needs), udh (URL-encoded, its first octet the length of
 // the rest, with coding given), mclass 0 (a flash SMS), validity and
-// deferred (minutes), priority (0 normal, 1-3 high). Every message asks
+// deferred (minutes), priority (0 normal, 1-3 high), dlr-mask and dlr-url
+// (a GET of the URL with Kannel's escapes for each event the mask selects,
+// made durably by the agent: outbox.KannelURL). Every message asks
 // the SMSC for a delivery receipt, as message files do by default, and its
 // final report is written to inbox/ like every other.
 //
 // Refused with Kannel's error form rather than ignored, because smsagent
-// cannot honour them: coding 1 (8-bit data), mclass 1-3, dlr-mask and
-// dlr-url (delivery reports go to inbox/ as files), smsc, mwi, compress,
+// cannot honour them: coding 1 (8-bit data), mclass 1-3, a dlr-mask
+// without a dlr-url (users have no dlr-url of their own), smsc, mwi, compress,
 // alt-dcs, rpi, pid, account, binfo, meta-data, and POST bodies in XML
 // (415) or of any other type (400).
 //

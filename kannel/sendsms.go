@@ -330,9 +330,8 @@ func (s *Server) fields(q *request, u user, m *smsagent.Message) *refusal {
 			return rejected("%s field misformed, rejected: %s is not supported here", f.name, f.field)
 		}
 	}
-	if q.field("dlr-url", "dlrurl") != "" || number(q.field("dlr-mask", "dlrmask")) > 0 {
-		return rejected("DLR-URL field misformed, rejected: delivery report callbacks are not supported yet; " +
-			"every report is written to inbox/")
+	if ref := dlr(q, m); ref != nil {
+		return ref
 	}
 	from := u.defaultFrom
 	if v := q.field("from"); v != "" {
@@ -372,6 +371,29 @@ func (s *Server) fields(q *request, u user, m *smsagent.Message) *refusal {
 		if n > 0 {
 			f.set(time.Duration(n) * time.Minute)
 		}
+	}
+	return nil
+}
+
+// dlr sets the message's callback from dlr-url and dlr-mask: a GET of the
+// URL with Kannel's escapes for each event the mask selects. A mask
+// without a URL would report to the user's dlr-url, which smsagent's users
+// do not have, so it is refused rather than dropped.
+func dlr(q *request, m *smsagent.Message) *refusal {
+	u := q.field("dlr-url", "dlrurl")
+	raw := q.field("dlr-mask", "dlrmask")
+	mask := number(raw)
+	if raw != "" && (mask < -1 || mask > 66) {
+		return rejected("DLR-Mask field misformed, rejected")
+	}
+	if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return rejected("DLR-URL field misformed, rejected")
+	}
+	switch {
+	case mask > 0 && u == "":
+		return rejected("DLR-URL field misformed, rejected: dlr-mask %d needs a dlr-url (sendsms users have none of their own here)", mask)
+	case mask > 0:
+		m.Callback = smsagent.Callback{URL: u, KannelMask: mask}
 	}
 	return nil
 }

@@ -159,8 +159,9 @@ func TestSendsms_Refused(t *testing.T) {
 		{base + "&validity=-5", 400, "Validity field misformed, rejected"},
 		{base + "&pid=64", 400, "PID field misformed, rejected: pid is not supported here"},
 		{base + "&smsc=other", 400, "SMSC field misformed, rejected: smsc is not supported here"},
-		{base + "&dlr-mask=31&dlr-url=http%3A%2F%2F127.0.0.1%2Fdlr", 400,
-			"DLR-URL field misformed, rejected: delivery report callbacks are not supported yet; every report is written to inbox/"},
+		{base + "&dlr-mask=67&dlr-url=http%3A%2F%2F127.0.0.1%2Fdlr", 400, "DLR-Mask field misformed, rejected"},
+		{base + "&dlr-mask=31&dlr-url=ftp%3A%2F%2F127.0.0.1%2Fdlr", 400, "DLR-URL field misformed, rejected"},
+		{base + "&dlr-mask=31", 400, "DLR-URL field misformed, rejected: dlr-mask 31 needs a dlr-url (sendsms users have none of their own here)"},
 		{base + "&charset=KOI8-R", 400, "Charset or body misformed, rejected"},
 		{"username=shop&password=pw&to=1&text=%FF", 400, "Charset or body misformed, rejected"},
 	} {
@@ -172,9 +173,16 @@ func TestSendsms_Refused(t *testing.T) {
 	if len(f.got) != 0 {
 		t.Errorf("stored %v", f.got)
 	}
-	// A dlr-mask of 0 asks for nothing: accepted.
-	if code, body, _ := get(s, base+"&dlr-mask=0"); code != http.StatusAccepted {
+	// A dlr-mask of 0 asks for nothing: accepted, no callback.
+	if code, body, _ := get(s, base+"&dlr-mask=0&dlr-url=http%3A%2F%2F127.0.0.1%2Fdlr"); code != http.StatusAccepted ||
+		f.got[len(f.got)-1][0].Callback != (smsagent.Callback{}) {
 		t.Errorf("dlr-mask=0: %d %q", code, body)
+	}
+	// A mask and a URL: the message's callback, the URL as given (its
+	// escapes are filled in for each event).
+	if code, body, _ := get(s, base+"&dlr-mask=9&dlr-url=http%3A%2F%2F127.0.0.1%2Fdlr%3Ftype%3D%25d"); code != http.StatusAccepted ||
+		f.got[len(f.got)-1][0].Callback != (smsagent.Callback{URL: "http://127.0.0.1/dlr?type=%d", KannelMask: 9}) {
+		t.Errorf("dlr-url: %d %q, callback %+v", code, body, f.got[len(f.got)-1][0].Callback)
 	}
 	// The agent's own checks, and a database that refuses the commit.
 	f.err = refused{"message 1 of 1: text: a character GSM 03.38 does not have"}

@@ -74,6 +74,7 @@ type Metrics struct {
 
 	filesAccepted    prometheus.Counter
 	requestsAccepted prometheus.Counter
+	callbacks        *prometheus.CounterVec
 	filesRejected    prometheus.Counter
 	messagesAccepted prometheus.Counter
 	submits          *boundedCounters
@@ -108,6 +109,7 @@ func New(status StatusSource) *Metrics {
 		filesRejected:    counter("files_rejected_total", "Message files moved to failed/."),
 		messagesAccepted: counter("messages_accepted_total", "Messages stored from accepted files and API requests (one per recipient)."),
 		requestsAccepted: counter("api_requests_accepted_total", "POST /api/v1/messages requests whose messages were stored."),
+
 		submitTimeouts: counter("submit_timeouts_total",
 			"submit_sm requests without a response within smsc.response_timeout (outcome unknown)."),
 		moMessages:   counter("mo_messages_total", "Incoming SMS received complete."),
@@ -139,6 +141,14 @@ func New(status StatusSource) *Metrics {
 	reg.MustRegister(m.moDuplicates)
 	for _, r := range moDuplicateReasons {
 		m.moDuplicates.WithLabelValues(r) // both series from the start, at 0
+	}
+	m.callbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "smsagent_callbacks_total",
+		Help: "Calls to report_url and dlr-url, by outcome: delivered, retried, given_up.",
+	}, []string{"outcome"})
+	reg.MustRegister(m.callbacks)
+	for _, o := range []string{"delivered", "retried", "given_up"} {
+		m.callbacks.WithLabelValues(o) // every series from the start, at 0
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if status != nil {
@@ -173,6 +183,9 @@ func (m *Metrics) RequestAccepted(messages int) {
 	m.requestsAccepted.Inc()
 	m.messagesAccepted.Add(float64(messages))
 }
+
+// CallbackDone counts one callback call by its outcome.
+func (m *Metrics) CallbackDone(outcome string) { m.callbacks.WithLabelValues(outcome).Inc() }
 
 // FileRejected counts a file moved to failed/.
 func (m *Metrics) FileRejected() { m.filesRejected.Inc() }

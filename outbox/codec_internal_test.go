@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -42,40 +43,6 @@ func goldenRecord() *record {
 	}
 }
 
-// TestRecord_GoldenV1 keeps a record encoded by the version 1 encoder. The
-// decoder must read it for as long as a version 1 database may exist: when
-// the format moves to version 2, this file stays and a record.v2.golden
-// joins it.
-func TestRecord_GoldenV1(t *testing.T) {
-	path := filepath.Join("testdata", "record.v1.golden")
-	if *update && recordVersion == 1 {
-		if err := os.WriteFile(path, appendRecord(nil, goldenRecord()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	golden, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if golden[0] != 1 {
-		t.Fatalf("golden file has version %d", golden[0])
-	}
-	got, err := decodeRecord(golden)
-	if err != nil {
-		t.Fatalf("decode version 1: %v", err)
-	}
-	if want := goldenRecord(); !reflect.DeepEqual(got, want) {
-		t.Fatalf("decoded version 1 record\n got %+v\nwant %+v", got, want)
-	}
-	// While version 1 is current, the encoder must still produce exactly
-	// these bytes: a layout change without a version bump fails here.
-	if recordVersion == 1 {
-		if enc := appendRecord(nil, goldenRecord()); !bytes.Equal(enc, golden) {
-			t.Fatalf("encoder output differs from the version 1 golden file; bump recordVersion instead")
-		}
-	}
-}
-
 // goldenRecordV2 is goldenRecord with what version 2 added.
 func goldenRecordV2() *record {
 	r := goldenRecord()
@@ -83,31 +50,40 @@ func goldenRecordV2() *record {
 	return r
 }
 
-// TestRecord_GoldenV2 is TestRecord_GoldenV1 for version 2, the current one.
-func TestRecord_GoldenV2(t *testing.T) {
-	path := filepath.Join("testdata", "record.v2.golden")
-	if *update && recordVersion == 2 {
-		if err := os.WriteFile(path, appendRecord(nil, goldenRecordV2()), 0o644); err != nil {
+// TestRecord_Golden keeps a record encoded by each version's encoder in
+// testdata/record.vN.golden. The decoder must read every one for as long
+// as a database of that version may exist; the current version's encoder
+// must still produce exactly its bytes (a layout change without a version
+// bump fails here). -update rewrites the current version's file only.
+func TestRecord_Golden(t *testing.T) {
+	for _, tc := range []struct {
+		version byte
+		want    *record
+	}{{1, goldenRecord()}, {2, goldenRecordV2()}} {
+		path := filepath.Join("testdata", fmt.Sprintf("record.v%d.golden", tc.version))
+		if *update && recordVersion == tc.version {
+			if err := os.WriteFile(path, appendRecord(nil, tc.want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		golden, err := os.ReadFile(path)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	golden, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if golden[0] != 2 {
-		t.Fatalf("golden file has version %d", golden[0])
-	}
-	got, err := decodeRecord(golden)
-	if err != nil {
-		t.Fatalf("decode version 2: %v", err)
-	}
-	if want := goldenRecordV2(); !reflect.DeepEqual(got, want) {
-		t.Fatalf("decoded version 2 record\n got %+v\nwant %+v", got, want)
-	}
-	if recordVersion == 2 {
-		if enc := appendRecord(nil, goldenRecordV2()); !bytes.Equal(enc, golden) {
-			t.Fatalf("encoder output differs from the version 2 golden file; bump recordVersion instead")
+		if golden[0] != tc.version {
+			t.Fatalf("%s has version %d", path, golden[0])
+		}
+		got, err := decodeRecord(golden)
+		if err != nil {
+			t.Fatalf("decode version %d: %v", tc.version, err)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Fatalf("decoded version %d record\n got %+v\nwant %+v", tc.version, got, tc.want)
+		}
+		if recordVersion == tc.version {
+			if enc := appendRecord(nil, tc.want); !bytes.Equal(enc, golden) {
+				t.Fatalf("encoder output differs from %s; bump recordVersion instead", path)
+			}
 		}
 	}
 }

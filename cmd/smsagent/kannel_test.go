@@ -3,10 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,8 +43,23 @@ func TestRun_kannelSendsms(t *testing.T) {
 		code, _ := get(t, "http://"+sendsms+"/cgi-bin/other")
 		return code == http.StatusNotFound
 	})
+	// A dlr-url receiver on loopback, as a Kannel client runs one.
+	var mu sync.Mutex
+	var dlrs []string
+	dlrLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlrSrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		dlrs = append(dlrs, r.URL.RawQuery)
+		mu.Unlock()
+	})}
+	go func() { _ = dlrSrv.Serve(dlrLn) }()
+	t.Cleanup(func() { _ = dlrSrv.Close() })
 	q := url.Values{"username": {"shop"}, "password": {"shop-secret"}, "to": {"+358401111111 +358402222222"},
-		"text": {"Grüße from Kannel's API"}}
+		"text": {"Grüße from Kannel's API"}, "dlr-mask": {"9"},
+		"dlr-url": {"http://" + dlrLn.Addr().String() + "/dlr?type=%d&to=%p&from=%P"}}
 	if code, body := get(t, "http://"+sendsms+"/cgi-bin/sendsms?"+q.Encode()); code != http.StatusAccepted ||
 		body != "0: Accepted for delivery\n0: Accepted for delivery" {
 		t.Fatalf("sendsms: %d %q", code, body)
@@ -55,6 +73,21 @@ func TestRun_kannelSendsms(t *testing.T) {
 		m, _ := filepath.Glob(filepath.Join(spool, "inbox", "*.report.json"))
 		return len(m) == 2
 	})
+	// Each recipient's SMSC acceptance (8) and delivery (1), as Kannel
+	// would call them.
+	testutil.Eventually(t, 30*time.Second, "four DLR calls", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(dlrs) >= 4
+	})
+	mu.Lock()
+	got := slices.Sorted(slices.Values(dlrs))
+	mu.Unlock()
+	want := []string{"type=1&to=%2B358401111111&from=ACME", "type=1&to=%2B358402222222&from=ACME",
+		"type=8&to=%2B358401111111&from=ACME", "type=8&to=%2B358402222222&from=ACME"}
+	if !slices.Equal(got, want) {
+		t.Errorf("DLR calls %q, want %q", got, want)
+	}
 	to := map[string]bool{}
 	for _, s := range sim.Submits() {
 		if s.Text != "Grüße from Kannel's API" || s.DataCoding != pdu.CodingDefault || s.Source.Addr != "ACME" {

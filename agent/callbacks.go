@@ -1,0 +1,269 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/outbox"
+)
+
+// allowList is callbacks.allow: the networks and host names a callback may
+// call, so that a message cannot make the agent call any host it names.
+type allowList struct {
+	nets  []netip.Prefix
+	names map[string]bool
+}
+
+func newAllowList(entries []string) allowList {
+	a := allowList{names: map[string]bool{}}
+	for _, e := range entries {
+		if p, err := netip.ParsePrefix(e); err == nil {
+			a.nets = append(a.nets, p.Masked())
+		} else if ip, err := netip.ParseAddr(e); err == nil {
+			a.nets = append(a.nets, netip.PrefixFrom(ip, ip.BitLen()))
+		} else {
+			a.names[strings.ToLower(strings.TrimSuffix(e, "."))] = true
+		}
+	}
+	return a
+}
+
+func (a allowList) allowsAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, p := range a.nets {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkURL refuses, at intake, a callback URL whose host is neither a
+// listed name nor an address in a listed network.
+func (a allowList) checkURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("report_url: %w", err)
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if a.names[host] {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && a.allowsAddr(ip) {
+		return nil
+	}
+	return fmt.Errorf("report_url: host %q is not in callbacks.allow", u.Hostname())
+}
+
+// control refuses a connection to an address outside the allowed networks
+// unless the URL named an allowed host (a name resolved at call time may
+// point anywhere: rebinding to an internal address is what this stops).
+func (a allowList) control(host string) func(network, address string, _ syscall.RawConn) error {
+	named := a.names[strings.ToLower(strings.TrimSuffix(host, "."))]
+	return func(_, address string, _ syscall.RawConn) error {
+		if named {
+			return nil
+		}
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil || !a.allowsAddr(ap.Addr()) {
+			return fmt.Errorf("callback: %s is not in callbacks.allow", address)
+		}
+		return nil
+	}
+}
+
+// callbacker makes the HTTP calls owed to report_url and dlr-url: due
+// calls read from the outbox, made at most maxCalls at a time, and their
+// outcomes committed in one group. A call that fails is retried with
+// doubling backoff and jitter until callbacks.max_age, then given up. A
+// stop ends the calls in flight; their callbacks are made again at the
+// next start (at least once).
+type callbacker struct {
+	store  *outbox.Store
+	allow  allowList
+	cfg    config.Callbacks
+	client *http.Client
+	clock  func() time.Time
+	log    *slog.Logger
+	obs    Observer
+	agent  string // User-Agent
+}
+
+// maxCalls bounds the calls in flight; one dead endpoint holds at most one
+// group's worth of them for a timeout and delays no other report path.
+const maxCalls = 8
+
+// callbackPoll is how often the worker looks for due calls when none is
+// waiting: new ones are made by commits elsewhere.
+const callbackPoll = time.Second
+
+func newCallbacker(store *outbox.Store, cfg config.Callbacks, clock func() time.Time, log *slog.Logger,
+	obs Observer, version string) *callbacker {
+	c := &callbacker{store: store, allow: newAllowList(cfg.Allow), cfg: cfg, clock: clock, log: log, obs: obs,
+		agent: "smsagent/" + version}
+	tr := &http.Transport{
+		Proxy:                 nil, // a proxy would hide the address the allow list checks
+		MaxIdleConnsPerHost:   2,
+		IdleConnTimeout:       time.Minute,
+		TLSHandshakeTimeout:   cfg.Timeout,
+		ResponseHeaderTimeout: cfg.Timeout,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, _, _ := net.SplitHostPort(addr)
+			d := net.Dialer{Timeout: cfg.Timeout, Control: c.allow.control(host)}
+			return d.DialContext(ctx, network, addr)
+		},
+	}
+	c.client = &http.Client{Transport: tr, Timeout: cfg.Timeout,
+		// A redirect could lead anywhere; the allow list would still
+		// hold, but a callback is one call to the URL given.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return c
+}
+
+// run makes due calls until ctx ends.
+func (c *callbacker) run(ctx context.Context) {
+	defer c.client.CloseIdleConnections()
+	for ctx.Err() == nil {
+		due, err := c.store.DueCallbacks(ctx, c.clock(), 4*maxCalls)
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, outbox.ErrClosed) {
+				c.log.Error("agent: reading due callbacks", "err", err)
+			}
+			c.sleep(ctx, callbackPoll)
+			continue
+		}
+		if len(due) == 0 {
+			c.sleep(ctx, c.untilNext())
+			continue
+		}
+		results := c.callAll(ctx, due)
+		if ctx.Err() != nil {
+			return // the calls were cut short: made again at the next start
+		}
+		if err := c.store.SettleCallbacks(ctx, results); err != nil && ctx.Err() == nil {
+			c.log.Error("agent: recording callbacks", "err", err)
+			c.sleep(ctx, callbackPoll)
+		}
+	}
+}
+
+func (c *callbacker) untilNext() time.Duration {
+	next, n, err := c.store.NextCallback()
+	if err != nil || n == 0 {
+		return callbackPoll
+	}
+	return min(max(next.Sub(c.clock()), 10*time.Millisecond), callbackPoll)
+}
+
+func (c *callbacker) sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// callAll makes the calls, maxCalls at a time, and says what became of
+// each.
+func (c *callbacker) callAll(ctx context.Context, due []outbox.Callback) []outbox.CallbackResult {
+	results := make([]outbox.CallbackResult, len(due))
+	sem := make(chan struct{}, maxCalls)
+	var wg sync.WaitGroup
+	for i := range due {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			results[i] = c.settle(&due[i], c.call(ctx, &due[i]))
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+// call makes one call; nil when the receiver took it.
+func (c *callbacker) call(ctx context.Context, cb *outbox.Callback) error {
+	var body io.Reader
+	if cb.Method == http.MethodPost {
+		body = bytes.NewReader(cb.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, cb.Method, cb.URL, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", c.agent)
+	if cb.Method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	if cb.Method == http.MethodGet {
+		// Kannel counts only these as a delivered DLR.
+		ok = resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusAccepted
+	}
+	if !ok {
+		return fmt.Errorf("answered %s", resp.Status)
+	}
+	return nil
+}
+
+// settle decides what follows a call: done, another attempt after the
+// backoff, or, past callbacks.max_age, give up.
+func (c *callbacker) settle(cb *outbox.Callback, err error) outbox.CallbackResult {
+	res := outbox.CallbackResult{Key: cb.Key}
+	now := c.clock()
+	switch {
+	case err == nil:
+		res.Outcome = outbox.CallbackDone
+		c.obs.CallbackDone("delivered")
+	case now.Sub(cb.Created) >= c.cfg.MaxAge:
+		res.Outcome = outbox.CallbackGiveUp
+		c.obs.CallbackDone("given_up")
+		c.log.Warn("agent: callback given up", "id", cb.Message, "attempts", cb.Attempts+1,
+			"since", cb.Created.Format(time.RFC3339), "err", err)
+	default:
+		res.Outcome = outbox.CallbackRetry
+		res.Next = now.Add(c.backoff(cb.Attempts))
+		c.obs.CallbackDone("retried")
+		c.log.Info("agent: callback failed; trying again", "id", cb.Message, "attempt", cb.Attempts+1,
+			"next", res.Next.Format(time.RFC3339), "err", err)
+	}
+	return res
+}
+
+// backoff is retry_initial doubled per attempt up to retry_max, between
+// half of that and all of it.
+func (c *callbacker) backoff(attempts int) time.Duration {
+	d := c.cfg.RetryInitial
+	for range attempts {
+		if d >= c.cfg.RetryMax/2 {
+			d = c.cfg.RetryMax
+			break
+		}
+		d *= 2
+	}
+	d = min(d, c.cfg.RetryMax)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}

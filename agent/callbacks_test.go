@@ -1,0 +1,104 @@
+package agent_test
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/agent"
+	"github.com/smsagent/smsagent/internal/testutil"
+	"github.com/smsagent/smsagent/smpp/smsc"
+)
+
+// receiver is a report_url endpoint on loopback that fails while failing
+// is set and keeps every body it accepted.
+type receiver struct {
+	failing atomic.Bool
+	calls   atomic.Int64
+	mu      sync.Mutex
+	bodies  [][]byte
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.calls.Add(1)
+	if r.failing.Load() || req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/json" {
+		http.Error(w, "not now", http.StatusServiceUnavailable)
+		return
+	}
+	b, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	r.bodies = append(r.bodies, b)
+	r.mu.Unlock()
+}
+
+func (r *receiver) taken() [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.bodies...)
+}
+
+// TestAgent_e2e_reportCallback: a message's report_url gets its final
+// report's JSON, POSTed again and again while the receiver fails, across a
+// restart of the agent, until it takes it; a report_url outside
+// callbacks.allow refuses its file.
+func TestAgent_e2e_reportCallback(t *testing.T) {
+	sim := testutil.Simulator(t, smsc.Options{})
+	rcv := &receiver{}
+	rcv.failing.Store(true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: rcv}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	url := "http://" + ln.Addr().String() + "/reports"
+
+	cfg := testConfig(t, sim.Addr(), "callbacks.retry_initial: 20ms", "callbacks.retry_max: 40ms")
+	r := start(t, cfg, agent.Options{})
+	drop(t, cfg, "cb.json", `{"id":"cb-1","to":"+358401234567","text":"call me back","report_url":"`+url+`"}`)
+	drop(t, cfg, "far.json", `{"id":"cb-2","to":"+358401234567","text":"x","report_url":"http://192.0.2.1/x"}`)
+	waitReports(t, cfg, 1, 10*time.Second)
+	testutil.Eventually(t, 10*time.Second, "three failed calls", func() bool { return rcv.calls.Load() >= 3 })
+	if err := r.shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rcv.taken()) != 0 {
+		t.Fatal("a failing receiver took a report")
+	}
+	rcv.failing.Store(false)
+	r = start(t, cfg, agent.Options{})
+	testutil.Eventually(t, 10*time.Second, "the report taken after the restart", func() bool { return len(rcv.taken()) == 1 })
+	var rep smsagent.Report
+	if err := json.Unmarshal(rcv.taken()[0], &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.ID != "cb-1" || rep.Status != "delivered" || rep.To != "+358401234567" {
+		t.Errorf("report %+v", rep)
+	}
+	failed, err := os.ReadDir(filepath.Join(cfg.Spool.Dir, "failed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range failed {
+		names = append(names, e.Name())
+	}
+	if len(names) != 2 || !slices.Contains(names, "far.json") {
+		t.Errorf("failed/ holds %v, want far.json and its reasons (192.0.2.1 is not in callbacks.allow)", names)
+	}
+	// Taken once: nothing is owed any more.
+	testutil.Eventually(t, 10*time.Second, "the callback settled", func() bool {
+		_, n, err := r.a.Queue().NextCallback()
+		return err == nil && n == 0
+	})
+}
