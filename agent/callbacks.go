@@ -106,9 +106,13 @@ type callbacker struct {
 	agent  string // User-Agent
 }
 
-// maxCalls bounds the calls in flight; one dead endpoint holds at most one
-// group's worth of them for a timeout and delays no other report path.
-const maxCalls = 8
+// maxCalls bounds the calls in flight, maxPerHost those to one host: a
+// dead endpoint holds two of them for a timeout and delays no other
+// report path.
+const (
+	maxCalls   = 8
+	maxPerHost = 2
+)
 
 // callbackPoll is how often the worker looks for due calls when none is
 // waiting: new ones are made by commits elsewhere.
@@ -137,31 +141,98 @@ func newCallbacker(store *outbox.Store, cfg config.Callbacks, clock func() time.
 	return c
 }
 
-// run makes due calls until ctx ends.
+// run makes due calls until ctx ends. It owns the calls in flight: a due
+// callback starts when fewer than maxCalls run and fewer than maxPerHost
+// run to its host, and each outcome is committed as it comes (grouped with
+// those that came meanwhile), so a host that does not answer holds its two
+// places and nothing else.
 func (c *callbacker) run(ctx context.Context) {
 	defer c.client.CloseIdleConnections()
-	for ctx.Err() == nil {
-		due, err := c.store.DueCallbacks(ctx, c.clock(), 4*maxCalls)
+	type done struct {
+		host string
+		res  outbox.CallbackResult
+	}
+	finished := make(chan done, maxCalls)
+	inFlight := map[string]bool{} // by key
+	perHost := map[string]int{}
+	var wg sync.WaitGroup
+	defer wg.Wait() // calls cut short by ctx are made again at the next start
+	wait := time.Duration(0)
+	for {
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case d := <-finished:
+			timer.Stop()
+			batch := []outbox.CallbackResult{d.res}
+			delete(inFlight, string(d.res.Key))
+			perHost[d.host]--
+			for more := true; more; {
+				select {
+				case d := <-finished:
+					batch = append(batch, d.res)
+					delete(inFlight, string(d.res.Key))
+					perHost[d.host]--
+				default:
+					more = false
+				}
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			if err := c.store.SettleCallbacks(ctx, batch); err != nil && ctx.Err() == nil {
+				c.log.Error("agent: recording callbacks", "err", err)
+			}
+		case <-timer.C:
+		}
+		if len(inFlight) >= maxCalls {
+			wait = callbackPoll
+			continue
+		}
+		due, err := c.store.DueCallbacks(ctx, c.clock(), callbackPage)
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, outbox.ErrClosed) {
 				c.log.Error("agent: reading due callbacks", "err", err)
 			}
-			c.sleep(ctx, callbackPoll)
+			wait = callbackPoll
 			continue
 		}
-		if len(due) == 0 {
-			c.sleep(ctx, c.untilNext())
-			continue
+		started := 0
+		for i := range due {
+			cb := due[i]
+			host := hostOf(cb.URL)
+			if inFlight[string(cb.Key)] || perHost[host] >= maxPerHost {
+				continue
+			}
+			if len(inFlight) >= maxCalls {
+				break
+			}
+			inFlight[string(cb.Key)] = true
+			perHost[host]++
+			started++
+			wg.Go(func() { finished <- done{host, c.settle(&cb, c.call(ctx, &cb))} })
 		}
-		results := c.callAll(ctx, due)
-		if ctx.Err() != nil {
-			return // the calls were cut short: made again at the next start
-		}
-		if err := c.store.SettleCallbacks(ctx, results); err != nil && ctx.Err() == nil {
-			c.log.Error("agent: recording callbacks", "err", err)
-			c.sleep(ctx, callbackPoll)
+		wait = c.untilNext()
+		if started == 0 && len(due) > 0 {
+			// Everything due waits for calls in flight, whose ends wake
+			// the loop: no need to look again soon.
+			wait = callbackPoll
 		}
 	}
+}
+
+// callbackPage is how many due callbacks one look reads: those of a host
+// already at maxPerHost are passed over, so up to this many waiting for
+// one dead host still let the others through.
+const callbackPage = 256
+
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return strings.ToLower(u.Host)
+	}
+	return ""
 }
 
 func (c *callbacker) untilNext() time.Duration {
@@ -170,32 +241,6 @@ func (c *callbacker) untilNext() time.Duration {
 		return callbackPoll
 	}
 	return min(max(next.Sub(c.clock()), 10*time.Millisecond), callbackPoll)
-}
-
-func (c *callbacker) sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
-}
-
-// callAll makes the calls, maxCalls at a time, and says what became of
-// each.
-func (c *callbacker) callAll(ctx context.Context, due []outbox.Callback) []outbox.CallbackResult {
-	results := make([]outbox.CallbackResult, len(due))
-	sem := make(chan struct{}, maxCalls)
-	var wg sync.WaitGroup
-	for i := range due {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			results[i] = c.settle(&due[i], c.call(ctx, &due[i]))
-		})
-	}
-	wg.Wait()
-	return results
 }
 
 // call makes one call; nil when the receiver took it.

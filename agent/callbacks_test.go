@@ -2,12 +2,14 @@ package agent_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -101,4 +103,51 @@ func TestAgent_e2e_reportCallback(t *testing.T) {
 		_, n, err := r.a.Queue().NextCallback()
 		return err == nil && n == 0
 	})
+}
+
+// TestAgent_e2e_callbackHostsApart: calls to a host that does not answer
+// hold at most two places, and a report for another host goes through
+// meanwhile.
+func TestAgent_e2e_callbackHostsApart(t *testing.T) {
+	sim := testutil.Simulator(t, smsc.Options{})
+	release := make(chan struct{})
+	var inFlight, most, slowTaken atomic.Int64
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		<-release
+		inFlight.Add(-1)
+		slowTaken.Add(1)
+	})
+	fast := &receiver{}
+	serve := func(h http.Handler) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: h}
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { _ = srv.Close() })
+		return "http://" + ln.Addr().String() + "/"
+	}
+	slowURL, fastURL := serve(slow), serve(fast)
+	defer close(release)
+
+	cfg := testConfig(t, sim.Addr(), "callbacks.timeout: 1m")
+	start(t, cfg, agent.Options{})
+	var b strings.Builder
+	for i := range 5 {
+		fmt.Fprintf(&b, `{"id":"slow-%d","to":"+35840123456%d","text":"x","report_url":%q}`+"\n", i, i, slowURL)
+	}
+	drop(t, cfg, "slow.ndjson", b.String())
+	testutil.Eventually(t, 10*time.Second, "two calls held by the slow host", func() bool { return inFlight.Load() == 2 })
+	drop(t, cfg, "fast.json", `{"id":"fast","to":"+358409999999","text":"x","report_url":"`+fastURL+`"}`)
+	testutil.Eventually(t, 10*time.Second, "the other host's report", func() bool { return len(fast.taken()) == 1 })
+	if n := most.Load(); n > 2 {
+		t.Errorf("%d calls at once to one host, want at most 2", n)
+	}
+	if slowTaken.Load() != 0 {
+		t.Errorf("the slow host answered before it was released")
+	}
 }
