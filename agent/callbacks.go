@@ -236,8 +236,8 @@ func hostOf(raw string) string {
 }
 
 func (c *callbacker) untilNext() time.Duration {
-	next, n, err := c.store.NextCallback()
-	if err != nil || n == 0 {
+	next, ok, err := c.store.NextCallback()
+	if err != nil || !ok {
 		return callbackPoll
 	}
 	return min(max(next.Sub(c.clock()), 10*time.Millisecond), callbackPoll)

@@ -47,9 +47,6 @@ func (e *RequestError) Problems() []smsagent.Problem { return e.problems }
 // it the messages are queued like a file's. A caller that sends again after
 // a lost answer gets its client ids listed as duplicates.
 func (a *Agent) Submit(ctx context.Context, body io.Reader, name string) (smsagent.BatchResult, error) {
-	if a.stopping.Load() {
-		return smsagent.BatchResult{}, ErrStopping
-	}
 	msgs, err := msgfile.Parse(body, name, a.parseOpts)
 	if err != nil {
 		return smsagent.BatchResult{}, err

@@ -285,22 +285,20 @@ func (s *Store) DueCallbacks(ctx context.Context, now time.Time, max int) ([]Cal
 	return out, nil
 }
 
-// NextCallback is when the earliest callback is due; zero when none waits.
-func (s *Store) NextCallback() (time.Time, int, error) {
-	var next time.Time
-	n := 0
-	err := s.view(func(tx *bolt.Tx) error {
+// NextCallback is when the earliest callback is due; ok is false when none
+// waits. It reads one key: the worker asks every time it goes idle.
+func (s *Store) NextCallback() (next time.Time, ok bool, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bktCallbacks)
 		if b == nil {
 			return nil
 		}
-		n = b.Stats().KeyN
 		if k, _ := b.Cursor().First(); len(k) == 16 {
-			next = time.Unix(0, int64(beUint64(k[:8]))).UTC()
+			next, ok = time.Unix(0, int64(beUint64(k[:8]))).UTC(), true
 		}
 		return nil
 	})
-	return next, n, err
+	return next, ok, err
 }
 
 // SettleCallbacks records what became of calls DueCallbacks returned: done

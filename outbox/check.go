@@ -160,7 +160,7 @@ func (c *checker) records(want, got *counters) {
 			if !accepted(r.Parts[i].State) {
 				c.addf("message %s part %d: SMSC key on a part in state %s", id, i+1, r.Parts[i].State)
 			}
-			bs, ok := parseSMSCValue(smsc.Get([]byte(key)))
+			bs, ok := parseSMSCValue(smsc.Get([]byte(key)), nil)
 			switch {
 			case !ok:
 				c.addf("message %s part %d: SMSC key %q not indexed", id, i+1, key)
@@ -239,7 +239,7 @@ func (c *checker) stateIndexes() {
 
 func (c *checker) smscIndex() {
 	_ = c.tx.Bucket(bktSMSC).ForEach(func(k, v []byte) error {
-		bs, ok := parseSMSCValue(v)
+		bs, ok := parseSMSCValue(v, nil)
 		if !ok {
 			c.addf("SMSC index: bad value %x for %q", v, k)
 			return nil

@@ -375,7 +375,8 @@ func (w *wtx) bindAccepted(r *record, pr *PartResult) error {
 	}
 	key := []byte(pr.SMSCKey)
 	bs := []binding{{r.ID, pr.Seq}}
-	old, _ := parseSMSCValue(w.value(w.smsc, key))
+	var buf [maxBindings]binding
+	old, _ := parseSMSCValue(w.value(w.smsc, key), buf[:0])
 	for _, b := range old {
 		if b == bs[0] || len(bs) == maxBindings {
 			continue
@@ -414,7 +415,7 @@ func (w *wtx) unbindKeys(r *record) error {
 		if k == "" {
 			continue
 		}
-		bs, ok := parseSMSCValue(w.value(w.smsc, []byte(k)))
+		bs, ok := parseSMSCValue(w.value(w.smsc, []byte(k)), nil)
 		if !ok {
 			continue
 		}

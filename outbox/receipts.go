@@ -79,11 +79,12 @@ func (o *receiptsOp) apply(w *wtx) error {
 // final whose destination is the receipt's handset (source), else the
 // newest.
 func (w *wtx) lookupAt(keys []string, source string) (b binding, at int, ok bool, err error) {
+	var buf [maxBindings]binding
 	for i, k := range keys {
 		if k == "" || len(k) > maxKeyLen {
 			continue
 		}
-		bs, ok := parseSMSCValue(w.value(w.smsc, []byte(k)))
+		bs, ok := parseSMSCValue(w.value(w.smsc, []byte(k)), buf[:0])
 		if !ok {
 			continue
 		}

@@ -137,17 +137,18 @@ func smscValue(bs []binding) []byte {
 	return v
 }
 
-// parseSMSCValue reads an SMSC index value; ok is false for a value that
-// is not one to maxBindings entries.
-func parseSMSCValue(v []byte) (bs []binding, ok bool) {
+// parseSMSCValue reads an SMSC index value into dst (appended; a caller
+// on the receipt path passes a [maxBindings]binding array's slice, so the
+// lookup allocates nothing); ok is false for a value that is not one to
+// maxBindings entries.
+func parseSMSCValue(v []byte, dst []binding) (bs []binding, ok bool) {
 	if len(v) == 0 || len(v)%10 != 0 || len(v)/10 > maxBindings {
-		return nil, false
+		return dst, false
 	}
-	bs = make([]binding, 0, len(v)/10)
 	for ; len(v) > 0; v = v[10:] {
-		bs = append(bs, binding{keyID(v), int(binary.BigEndian.Uint16(v[8:]))})
+		dst = append(dst, binding{keyID(v), int(binary.BigEndian.Uint16(v[8:]))})
 	}
-	return bs, true
+	return dst, true
 }
 
 // orphanKeyPrefix is [key length][key]; an orphan-keys entry appends the

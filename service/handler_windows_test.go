@@ -80,6 +80,8 @@ func TestHandler_Stop(t *testing.T) {
 		if st := m.next(t); st.State != svc.StopPending || st.CheckPoint != 1 || st.WaitHint != hint {
 			t.Errorf("after the stop %+v, want StopPending, checkpoint 1, wait hint %d ms", st, hint)
 		}
+		// Inside the synctest bubble this moves the fake clock two seconds
+		// on at once (no real wait): two checkpoint ticks.
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
 		for want := uint32(2); want <= 3; want++ {
