@@ -33,6 +33,10 @@ type Report struct {
 	Done      time.Time       `json:"done_at"`
 	File      string          `json:"file,omitempty"`
 	Meta      json.RawMessage `json:"meta,omitempty"`
+	// SMSC is the account that accepted the message (of its first
+	// accepted part), or that the last attempt went to, or whose bind an
+	// unmatched receipt came on.
+	SMSC string `json:"smsc,omitempty"`
 	// Receipt carries the raw fields of an unmatched receipt.
 	Receipt *RawReceipt `json:"receipt,omitempty"`
 }
@@ -46,6 +50,7 @@ type ReportParts struct {
 // ReportPart is one part in a report.
 type ReportPart struct {
 	Seq    int    `json:"seq"` // 1-based
+	SMSC   string `json:"smsc,omitempty"`
 	SMSCID string `json:"smsc_id,omitempty"`
 	Status string `json:"status"`
 	Stat   string `json:"stat,omitempty"`
@@ -72,6 +77,7 @@ type MO struct {
 	Parts      int       `json:"parts"`
 	Incomplete bool      `json:"incomplete,omitempty"`
 	Received   time.Time `json:"received_at"`
+	SMSC       string    `json:"smsc,omitempty"` // the account whose bind it came on
 }
 
 // Duplicate records that a file carried messages whose client ids were

@@ -132,6 +132,9 @@ type Message struct {
 	// Callback is where the message's reports are also delivered over
 	// HTTP; the zero value delivers none.
 	Callback Callback
+	// SMSC pins the message to the SMSC account of that name: it waits for
+	// that account and never fails over. "" lets the routes decide.
+	SMSC string
 }
 
 // Callback says where a message's reports are also delivered over HTTP:
@@ -169,6 +172,23 @@ func (c Callback) Check() error {
 	return nil
 }
 
+// MaxAccountNameLen bounds an SMSC account name.
+const MaxAccountNameLen = 32
+
+// CheckAccountName checks the form of an SMSC account name: 1 to 32 of
+// a-z, 0-9, "_" and "-" (it appears in reports, metrics labels and logs).
+func CheckAccountName(name string) error {
+	ok := name != "" && len(name) <= MaxAccountNameLen
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+	}
+	if !ok {
+		return fmt.Errorf("SMSC account name %q: want 1 to %d of a-z, 0-9, _ and -", name, MaxAccountNameLen)
+	}
+	return nil
+}
+
 // Validate checks the rules every intake format shares. Format-specific
 // checks (field names, syntax) belong to the parser.
 func (m *Message) Validate() error {
@@ -189,6 +209,11 @@ func (m *Message) Validate() error {
 	}
 	if len(m.ClientID) > MaxClientIDLen {
 		return fmt.Errorf("id longer than %d bytes", MaxClientIDLen)
+	}
+	if m.SMSC != "" {
+		if err := CheckAccountName(m.SMSC); err != nil {
+			return err
+		}
 	}
 	return m.Callback.Check()
 }

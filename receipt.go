@@ -24,6 +24,8 @@ type Receipt struct {
 	Received time.Time
 	// Raw fields for an unmatched report.
 	Source, Dest, Text string
+	// SMSC is the account whose bind the receipt came on.
+	SMSC string
 }
 
 // ReceiptOutcome says what applying a receipt did.
@@ -78,6 +80,8 @@ type MOPart struct {
 	// owes its redelivery.
 	AnswerLost bool
 	Received   time.Time
+	// SMSC is the account whose bind the part came on.
+	SMSC string
 }
 
 // MOOutcome says what storing an incoming part did.

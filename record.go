@@ -24,11 +24,18 @@ type Record struct {
 	LastError string
 	Submitted time.Time // first part accepted by the SMSC
 	Done      time.Time // became final
+	// Avoid lists the SMSC accounts that refused the message with a
+	// failover status (failover.on_status): the routes skip them.
+	Avoid []string
 }
 
 // Part is one SMS of a (possibly concatenated) message.
 type Part struct {
-	State  State
+	State State
+	// SMSC is the account the part was last submitted to; the one that
+	// accepted it once it is accepted. "" in records of releases that had
+	// one account.
+	SMSC   string
 	SMSCID string // message_id from submit_sm_resp
 	Stat   string // last receipt stat, raw
 	Err    string // last receipt err, raw

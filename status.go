@@ -10,6 +10,9 @@ type Status struct {
 	Started time.Time    `json:"started_at"`
 	Binds   []BindStatus `json:"binds"`
 	SMSC    SMSCStatus   `json:"smsc"`
+	// SMSCs lists the accounts with their failover state, in
+	// configuration order; Binds names the account of each slot.
+	SMSCs []AccountStatus `json:"smscs"`
 	Queue   QueueStatus  `json:"queue"`
 	Intake  IntakeStatus `json:"intake"`
 	Inbox   InboxStatus  `json:"inbox"`
@@ -39,8 +42,22 @@ type SMSCStatus struct {
 	CredentialRefusals uint64    `json:"credential_refusals"`
 }
 
+// AccountStatus is one SMSC account: up (messages routed to it go to it)
+// or down (no session bound for failover.after: they go to the next
+// account of their route, FailingOverTo).
+type AccountStatus struct {
+	Name  string    `json:"name"`
+	State string    `json:"state"` // up | down
+	Since time.Time `json:"since"`
+	// Bound is the number of its sessions bound right now.
+	Bound              int    `json:"bound"`
+	FailingOverTo      string `json:"failing_over_to,omitempty"`
+	CredentialsRefused bool   `json:"credentials_refused,omitempty"`
+}
+
 // BindStatus describes one SMPP session slot of the bind pool.
 type BindStatus struct {
+	SMSC        string    `json:"smsc"` // the account
 	Slot        int       `json:"slot"`
 	Mode        string    `json:"mode"`  // transceiver | transmitter | receiver
 	State       string    `json:"state"` // connecting | bound | backoff | auth-failed | closed

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +19,6 @@ import (
 	"github.com/smsagent/smsagent/msgfile"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/smpp"
-	"github.com/smsagent/smsagent/smpp/dlr"
 	"github.com/smsagent/smsagent/smpp/pdu"
 	"github.com/smsagent/smsagent/spool"
 )
@@ -87,11 +87,13 @@ type Agent struct {
 	store  *outbox.Store
 	intake *spool.Intake
 	writer *inbox.Writer
-	pool   Pool
+	// accounts are the SMSC accounts in configuration order, each with its
+	// pool; router routes messages to them.
+	accounts []*account
+	router   *router
 
-	// enc and parseOpts are intake's checks and parser options, which
-	// Submit applies to the messages of a request too.
-	enc       *encoder
+	// parseOpts are intake's parser options, which Submit applies to the
+	// messages of a request too.
 	allow     allowList
 	parseOpts msgfile.Options
 
@@ -111,8 +113,8 @@ type Agent struct {
 	stopping  atomic.Bool
 	closed    sync.Once
 	closeErr  error
-	// poolClosed is set by Run once it closed the pool; Close closes a
-	// pool that Run never did (New succeeded, Run never ran or could not
+	// poolClosed is set by Run once it closed the pools; Close closes
+	// pools that Run never did (New succeeded, Run never ran or could not
 	// start).
 	poolClosed bool
 }
@@ -124,11 +126,9 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	opts = opts.withDefaults()
 	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger, clock: opts.Clock, obs: opts.Observer,
 		rates: &rates{}, health: &health{}, parseOpts: parseOptions(cfg, opts.Logger)}
-	enc, rule, err := encoding(cfg)
-	if err != nil {
+	if err := a.newAccounts(); err != nil {
 		return nil, err
 	}
-	a.enc = enc
 	a.allow = newAllowList(cfg.Callbacks.Allow)
 	if err := a.openStore(); err != nil {
 		return nil, err
@@ -139,25 +139,16 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 			_ = a.store.Close(context.Background())
 		}
 	}()
-	a.newPipeline(enc)
-	if err := a.newIntake(enc); err != nil {
+	a.newPipeline()
+	if err := a.newIntake(); err != nil {
 		return nil, err
 	}
 	if err := a.newWriter(); err != nil {
 		return nil, err
 	}
-	recv := &receiver{rule: rule, clock: a.clock, log: a.log, out: a.applier.in, dups: cfg.MO.Duplicates}
-	if tag, ok := cfg.MO.IDTag(); ok {
-		recv.idTag = pdu.Tag(tag)
-	}
-	newPool := opts.NewPool
-	if newPool == nil {
-		newPool = func(h func(smpp.Request)) (Pool, error) { return newBindPool(cfg, h, a.log, a.clock, opts.TunePool) }
-	}
-	if a.pool, err = newPool(recv.handle); err != nil {
+	if err := a.newPools(); err != nil {
 		return nil, err
 	}
-	a.dispatcher.pool = a.pool
 	a.callbacks = newCallbacker(a.store, cfg.Callbacks, a.clock, a.log, a.obs, opts.Version)
 	ok = true
 	return a, nil
@@ -188,18 +179,107 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// encoding is how messages become submit_sm (smsc.split, the default
-// sender) and how receipt ids are read (smsc.message_id).
-func encoding(cfg *config.Config) (*encoder, dlr.Rule, error) {
-	method, err := splitMethod(cfg.SMSC.Split)
+// encoding is how messages become submit_sm on an account (its split and
+// default sender).
+func encoding(s *config.SMSC) (*encoder, error) {
+	method, err := splitMethod(s.Split)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	rule, err := idRule(cfg.SMSC.MessageID)
-	if err != nil {
-		return nil, 0, err
+	return &encoder{method: method, from: s.DefaultSender()}, nil
+}
+
+// newAccounts makes the accounts of the configuration and their router;
+// their pools come later (newPools), once the applier they hand receipts
+// to exists.
+func (a *Agent) newAccounts() error {
+	cfgs := a.cfg.Accounts()
+	legacy := legacyAccount(cfgs)
+	a.router = &router{cfg: a.cfg, byName: make(map[string]*account, len(cfgs)), after: a.cfg.Failover.After,
+		onStatus: a.cfg.Failover.Statuses(), log: a.log}
+	if a.router.after <= 0 {
+		a.router.after = defaultFailoverAfter
 	}
-	return &encoder{method: method, from: cfg.SMSC.DefaultSender()}, rule, nil
+	start := a.clock()
+	for _, s := range cfgs {
+		enc, err := encoding(s)
+		if err != nil {
+			return fmt.Errorf("%w (smsc %s)", err, s.Name)
+		}
+		inFlight := max(s.Sessions, 1) * max(s.Window, 1)
+		ac := &account{name: s.Name, cfg: s, enc: enc, budget: newBudget(inFlight + Uncommitted(s))}
+		if s.Name != legacy {
+			ac.keyPrefix = s.Name + "\x00"
+		}
+		ac.state.Store(&accountState{up: true, since: start, boundChange: start})
+		a.accounts = append(a.accounts, ac)
+		a.router.accounts = append(a.router.accounts, ac)
+		a.router.byName[s.Name] = ac
+	}
+	a.router.legacy = a.router.byName[legacy]
+	return nil
+}
+
+// defaultFailoverAfter is failover.after of a configuration that was never
+// validated.
+const defaultFailoverAfter = 30 * time.Second
+
+// newPools makes each account's pool, with the receiver of its receipts
+// and incoming SMS.
+func (a *Agent) newPools() error {
+	cfg, opts := a.cfg, a.opts
+	if opts.NewPool != nil && len(a.accounts) > 1 {
+		return errors.New("agent: Options.NewPool serves one SMSC account; this configuration has several")
+	}
+	for _, ac := range a.accounts {
+		rule, err := accountRule(ac.cfg)
+		if err != nil {
+			return fmt.Errorf("%w (smsc %s)", err, ac.name)
+		}
+		recv := &receiver{acct: ac, rule: rule, clock: a.clock, log: a.log, out: a.applier.in, dups: cfg.MO.Duplicates}
+		if tag, ok := cfg.MO.IDTag(); ok {
+			recv.idTag = pdu.Tag(tag)
+		}
+		if opts.NewPool != nil {
+			ac.pool, err = opts.NewPool(recv.handle)
+		} else {
+			ac.pool, err = newBindPool(ac.cfg, recv.handle, a.log.With("smsc", ac.name), a.clock, opts.TunePool)
+		}
+		if err != nil {
+			a.closePools(context.Background())
+			return err
+		}
+	}
+	return nil
+}
+
+// closePools closes every pool made, in parallel: each waits up to ctx
+// for its unbind_resp.
+func (a *Agent) closePools(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, ac := range a.accounts {
+		if ac.pool == nil {
+			continue
+		}
+		wg.Go(func() {
+			if err := ac.pool.Close(ctx); err != nil {
+				a.log.Warn("agent: closing the SMSC sessions", "smsc", ac.name, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// anyBound reports whether some account has a session that can submit.
+func (a *Agent) anyBound() bool { return a.router.anyBound() }
+
+// accountNames lists the accounts for messages.
+func (a *Agent) accountNames() string {
+	names := make([]string, len(a.accounts))
+	for i, ac := range a.accounts {
+		names[i] = ac.name
+	}
+	return strings.Join(names, ", ")
 }
 
 // openStore prepares the spool folders and the state folder and opens the
@@ -223,23 +303,28 @@ func (a *Agent) openStore() error {
 // newPipeline makes the goroutines' state between the outbox and the pool:
 // the dispatcher and the settler sharing a budget of sessions × window
 // parts, and the applier of receipts and incoming SMS.
-func (a *Agent) newPipeline(enc *encoder) {
-	inFlight := max(a.cfg.SMSC.Sessions, 1) * max(a.cfg.SMSC.Window, 1)
+func (a *Agent) newPipeline() {
+	inFlight, limit, sessions := 0, 0, 0
+	for _, ac := range a.accounts {
+		inFlight += max(ac.cfg.Sessions, 1) * max(ac.cfg.Window, 1)
+		limit += int(ac.budget.limit)
+		sessions += max(ac.cfg.Sessions, 1)
+	}
 	results := newMailbox[partResult]()
 	sent := newSentTimes()
-	a.dispatcher = &dispatcher{store: a.store, enc: enc, clock: a.clock, log: a.log, health: a.health,
-		results: results, budget: newBudget(inFlight + Uncommitted(a.cfg)), page: inFlight,
-		wake: make(chan struct{}, 1)}
-	a.settler = &settler{store: a.store, results: results, budget: a.dispatcher.budget, requeued: a.dispatcher.poke,
-		group: max(int(a.dispatcher.budget.limit)/2, 1),
-		obs:   a.obs, clock: a.clock, log: a.log, health: a.health, sent: sent, rates: a.rates}
+	a.dispatcher = &dispatcher{store: a.store, router: a.router, clock: a.clock, log: a.log, health: a.health,
+		results: results, page: inFlight, wake: make(chan struct{}, 1)}
+	a.router.wake = a.dispatcher.poke
+	a.settler = &settler{store: a.store, results: results, failover: a.router.isFailoverStatus,
+		requeued: a.dispatcher.poke, group: max(limit/2, 1),
+		obs: a.obs, clock: a.clock, log: a.log, health: a.health, sent: sent, rates: a.rates}
 	a.applier = &applier{store: a.store, obs: a.obs, log: a.log, health: a.health, sent: sent, rates: a.rates,
-		in: newMailbox[inbound](), group: max(a.cfg.SMSC.Sessions, 1) * smpp.DefaultInboundWindow / 2}
+		in: newMailbox[inbound](), group: sessions * smpp.DefaultInboundWindow / 2}
 }
 
 // newIntake makes the spool intake: files parsed by msgfile, each message
 // checked by the encoder, stored through intakeStore.
-func (a *Agent) newIntake(enc *encoder) error {
+func (a *Agent) newIntake() error {
 	cfg := a.cfg
 	po := a.parseOpts
 	o := spool.Options{
@@ -373,7 +458,10 @@ func (a *Agent) startWorkers(work, life context.Context) *workers {
 		defer close(g.applied)
 		a.applier.run(life, g.applyQuit)
 	}()
-	a.pool.Start(life)
+	for _, ac := range a.accounts {
+		ac.pool.Start(life)
+	}
+	g.writerAndSweeper.Go(func() { a.router.monitor(work, a.clock) })
 	go func() {
 		defer close(g.dispatched)
 		a.dispatcher.run(work)
@@ -401,9 +489,12 @@ func (a *Agent) stopTaking(life context.Context, g *workers) {
 // for the responses to what is out, so that their outcome is recorded now
 // rather than resent at the next start.
 func (a *Agent) drainResponses(force context.Context) {
-	if !a.dispatcher.budget.drain(force, a.opts.DrainTimeout) {
-		a.log.Warn("agent: stopping with submits unanswered; they are sent again at the next start "+
-			"unless their response comes during the unbind", "parts", a.dispatcher.budget.outstanding())
+	deadline := time.Now().Add(a.opts.DrainTimeout)
+	for _, ac := range a.accounts {
+		if !ac.budget.drain(force, max(time.Until(deadline), 0)) {
+			a.log.Warn("agent: stopping with submits unanswered; they are sent again at the next start "+
+				"unless their response comes during the unbind", "smsc", ac.name, "parts", ac.budget.outstanding())
+		}
 	}
 }
 
@@ -413,9 +504,7 @@ func (a *Agent) drainResponses(force context.Context) {
 func (a *Agent) unbind(life context.Context) {
 	ctx, cancel := context.WithTimeout(life, a.opts.UnbindTimeout)
 	defer cancel()
-	if err := a.pool.Close(ctx); err != nil {
-		a.log.Warn("agent: closing the SMSC sessions", "err", err)
-	}
+	a.closePools(ctx)
 	a.poolClosed = true
 }
 
@@ -442,7 +531,7 @@ func (a *Agent) Close(ctx context.Context) error {
 	a.closed.Do(func() {
 		a.stopping.Store(true)
 		if !a.poolClosed {
-			_ = a.pool.Close(ctx)
+			a.closePools(ctx)
 		}
 		// Crash story: the outbox's own; every operation handed to it
 		// commits whole or not at all.
@@ -473,10 +562,13 @@ func (a *Agent) Ready() error {
 		return errors.New(intakeStuck(is))
 	case is.Stalled != "":
 		return errors.New("intake stalled: " + is.Stalled)
-	case bound(a.pool):
+	case a.anyBound():
 		return nil
-	case a.pool.AuthFailed() != nil:
-		return fmt.Errorf("smsc credentials refused: %v", a.pool.AuthFailed())
+	}
+	for _, ac := range a.accounts {
+		if err := ac.pool.AuthFailed(); err != nil {
+			return fmt.Errorf("smsc credentials refused: %s: %v", ac.name, err)
+		}
 	}
 	return errors.New("no SMSC session bound")
 }

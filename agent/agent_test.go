@@ -226,7 +226,7 @@ func TestAgent_Run_budget(t *testing.T) {
 	cfg := testConfig(t, "127.0.0.1:1") // 2 sessions × window 5
 	// The windows' 10 in flight, and smsc.max_uncommitted's default of
 	// twice that answered and not yet committed.
-	budget := 10 + agent.Uncommitted(cfg)
+	budget := 10 + agent.Uncommitted(&cfg.SMSC)
 	var r *running
 	var mu sync.Mutex
 	var worst int

@@ -15,8 +15,7 @@ var _ Pool = (*bindpool.Pool)(nil)
 
 // poolOptions maps the smsc section onto the bind pool (SMPP 3.4 §4.1: the
 // bind's system_id, password, system_type and address_range, and its mode).
-func poolOptions(cfg *config.Config, handler func(smpp.Request), log *slog.Logger, clock func() time.Time) bindpool.Options {
-	s := &cfg.SMSC
+func poolOptions(s *config.SMSC, handler func(smpp.Request), log *slog.Logger, clock func() time.Time) bindpool.Options {
 	o := bindpool.Options{
 		Address: s.Address,
 		Bind: smpp.BindRequest{
@@ -63,15 +62,15 @@ func poolOptions(cfg *config.Config, handler func(smpp.Request), log *slog.Logge
 
 // newBindPool builds the pool of package bindpool from the configuration;
 // tune, when set, adjusts its options last.
-func newBindPool(cfg *config.Config, handler func(smpp.Request), log *slog.Logger, clock func() time.Time,
+func newBindPool(s *config.SMSC, handler func(smpp.Request), log *slog.Logger, clock func() time.Time,
 	tune func(*bindpool.Options)) (Pool, error) {
-	o := poolOptions(cfg, handler, log, clock)
+	o := poolOptions(s, handler, log, clock)
 	if tune != nil {
 		tune(&o)
 	}
 	p, err := bindpool.New(o)
 	if err != nil {
-		return nil, fmt.Errorf("agent: %w", err)
+		return nil, fmt.Errorf("agent: smsc %s: %w", s.Name, err)
 	}
 	return p, nil
 }

@@ -13,7 +13,7 @@ import (
 func TestPoolOptions_reconnect(t *testing.T) {
 	cfg := config.Default()
 	cfg.SMSC.ReconnectMin, cfg.SMSC.ReconnectMax = 200*time.Millisecond, 3*time.Second
-	o := poolOptions(cfg, nil, nil, time.Now)
+	o := poolOptions(&cfg.SMSC, nil, nil, time.Now)
 	b, ok := o.Backoff.(*bindpool.FullJitter)
 	if !ok {
 		t.Fatalf("Backoff is %T, want *bindpool.FullJitter", o.Backoff)

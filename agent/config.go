@@ -41,14 +41,14 @@ func OutboxOptions(cfg *config.Config) outbox.Options {
 	}
 }
 
-// Uncommitted is smsc.max_uncommitted with its default: 2 × sessions ×
-// window, enough answered parts to wait for two commits without the
-// windows running dry.
-func Uncommitted(cfg *config.Config) int {
-	if cfg.SMSC.MaxUncommitted > 0 {
-		return cfg.SMSC.MaxUncommitted
+// Uncommitted is an account's max_uncommitted with its default: 2 ×
+// sessions × window, enough answered parts to wait for two commits without
+// the windows running dry.
+func Uncommitted(s *config.SMSC) int {
+	if s.MaxUncommitted > 0 {
+		return s.MaxUncommitted
 	}
-	return 2 * max(cfg.SMSC.Sessions, 1) * max(cfg.SMSC.Window, 1)
+	return 2 * max(s.Sessions, 1) * max(s.Window, 1)
 }
 
 // minMessageBytes is about the shortest line a message takes in NDJSON

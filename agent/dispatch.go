@@ -24,8 +24,7 @@ const maxIdle = time.Minute
 // settler, which gives back what it has committed.
 type dispatcher struct {
 	store  *outbox.Store
-	pool   Pool
-	enc    *encoder
+	router *router
 	clock  func() time.Time
 	log    *slog.Logger
 	health *health
@@ -33,8 +32,7 @@ type dispatcher struct {
 	// results goes to the settler: the pool's done calls, and the parts the
 	// dispatcher gives back unsent.
 	results *mailbox[partResult]
-	budget  *budget // sessions × window parts
-	page    int     // messages claimed at once
+	page    int // messages claimed at once
 
 	// wake is poked (capacity 1, never blocking) when there may be work:
 	// intake stored messages, an operator retried some, the settler put
@@ -46,6 +44,7 @@ type dispatcher struct {
 // creates it; after the hand-off through the mailbox only the settler
 // touches it.
 type flight struct {
+	acct     *account // the parts' budget is this account's
 	id       smsagent.MessageID
 	total    int
 	received time.Time
@@ -53,6 +52,9 @@ type flight struct {
 	// accepted is set once a part of the message was accepted by the SMSC
 	// (now or in an earlier round): FileToSubmit is observed once.
 	accepted bool
+	// failover: a failover.on_status refusal may move the message to the
+	// next account of its route.
+	failover bool
 }
 
 // partCall is one submitted part. Its done method is the pool's callback.
@@ -110,13 +112,11 @@ func (d *dispatcher) run(ctx context.Context) {
 		d.claimAhead(ctx, pages)
 	})
 	for page := range pages {
-		// Never submit while no session is bound: the page goes back.
-		select {
-		case <-d.pool.Ready():
-			d.send(ctx, page)
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			d.release(page, 0)
+			continue
 		}
+		d.send(ctx, page)
 	}
 	claimer.Wait()
 }
@@ -126,13 +126,14 @@ func (d *dispatcher) run(ctx context.Context) {
 func (d *dispatcher) claimAhead(ctx context.Context, pages chan<- []prepared) {
 	for ctx.Err() == nil {
 		// Never claim what cannot go out: messages stay queued (and in
-		// order) while no session is bound.
-		select {
-		case <-d.pool.Ready():
-		case <-ctx.Done():
-			return
+		// order) while no account has a session bound. A bind is seen
+		// within monitorInterval (the monitor's poke may come sooner).
+		if !d.router.anyBound() {
+			d.idle(ctx, d.clock().Add(monitorInterval))
+			continue
 		}
-		recs, err := d.store.Claim(ctx, d.clock(), d.page)
+		now := d.clock()
+		recs, err := d.store.Claim(ctx, now, d.page)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.health.set(healthDispatch, fmt.Sprintf("dispatcher: cannot claim messages: %v", err))
@@ -147,11 +148,24 @@ func (d *dispatcher) claimAhead(ctx context.Context, pages chan<- []prepared) {
 			continue
 		}
 		page := make([]prepared, 0, len(recs))
+		waits := map[time.Time][]smsagent.MessageID{}
 		for i := range recs {
-			if p, ok := d.prepare(ctx, &recs[i]); ok {
-				page = append(page, p)
+			r := &recs[i]
+			rt := d.router.route(r, now)
+			switch {
+			case rt.fail != "":
+				d.fail(ctx, r, rt.fail)
+			case rt.wait:
+				waits[rt.until] = append(waits[rt.until], r.ID)
+				d.log.Debug("agent: message waits for an SMSC account", "id", r.ID, "until", rt.until, "reason", rt.reason)
+			default:
+				if p, ok := d.prepare(ctx, r, rt.acct); ok {
+					p.f.failover = rt.failover
+					page = append(page, p)
+				}
 			}
 		}
+		d.wait(ctx, waits)
 		if len(page) == 0 {
 			continue
 		}
@@ -160,6 +174,17 @@ func (d *dispatcher) claimAhead(ctx context.Context, pages chan<- []prepared) {
 		case <-ctx.Done():
 			d.release(page, 0)
 			return
+		}
+	}
+}
+
+// wait puts messages that wait for an account back in the queue, due when
+// the router looks at them again.
+func (d *dispatcher) wait(ctx context.Context, waits map[time.Time][]smsagent.MessageID) {
+	for until, ids := range waits {
+		if err := d.store.Defer(ctx, ids, until); err != nil && ctx.Err() == nil {
+			// They stay sending until the next start, which queues them.
+			d.log.Error("agent: putting waiting messages back in the queue failed", "messages", len(ids), "err", err)
 		}
 	}
 }
@@ -215,13 +240,14 @@ func (p prepared) toSend() int {
 }
 
 // send submits the parts of a page that are not accepted yet, in order,
-// within the budget; the parts of one message go out on one session
-// (bindpool.Series). When the pool has no session or ctx ends, the parts
-// not submitted go back as released and send returns; when the session of
-// a message's earlier parts ends, the rest of that message goes back and
-// the page goes on.
+// within their account's budget; the parts of one message go out on one
+// session of its account (bindpool.Series). When ctx ends, the parts not
+// submitted go back as released and send returns; when the account has no
+// session or the session of a message's earlier parts ends, the rest of
+// that message goes back (the router decides again) and the page goes on.
 func (d *dispatcher) send(ctx context.Context, page []prepared) {
 	for i, p := range page {
+		pool, budget := p.f.acct.pool, p.f.acct.budget
 		var series *bindpool.Series
 		if p.toSend() > 1 {
 			series = &bindpool.Series{}
@@ -231,37 +257,37 @@ func (d *dispatcher) send(ctx context.Context, page []prepared) {
 				continue
 			}
 			call := &partCall{f: p.f, seq: j + 1, results: d.results}
-			if !d.budget.reserve(ctx) {
+			if !budget.reserve(ctx) {
 				d.release(page[i:], j)
 				return
 			}
 			var err error
 			if series != nil {
-				err = d.pool.SubmitInSeries(ctx, series, sm, call.done)
+				err = pool.SubmitInSeries(ctx, series, sm, call.done)
 			} else {
-				err = d.pool.Submit(ctx, sm, call.done)
+				err = pool.Submit(ctx, sm, call.done)
 			}
 			if err == nil {
 				continue
 			}
-			d.budget.unreserve()
-			if errors.Is(err, bindpool.ErrSeriesBroken) && ctx.Err() == nil {
-				d.release(page[i:i+1], j)
-				break
+			budget.unreserve()
+			if ctx.Err() != nil {
+				d.release(page[i:], j)
+				return
 			}
-			if ctx.Err() == nil {
-				d.log.Info("agent: SMSC link down; messages back to the queue", "err", err)
+			if !errors.Is(err, bindpool.ErrSeriesBroken) {
+				d.log.Info("agent: SMSC link down; message back to the queue", "smsc", p.f.acct.name, "id", p.f.id, "err", err)
 			}
-			d.release(page[i:], j)
-			return
+			d.release(page[i:i+1], j)
+			break
 		}
 	}
 }
 
 // prepare encodes a claimed message and builds its PDUs. A message that
 // cannot be sent is failed here, before any of its parts goes out.
-func (d *dispatcher) prepare(ctx context.Context, r *smsagent.Record) (prepared, bool) {
-	enc, err := d.enc.split(r)
+func (d *dispatcher) prepare(ctx context.Context, r *smsagent.Record, ac *account) (prepared, bool) {
+	enc, err := ac.enc.split(r)
 	if err == nil && len(r.Parts) != 0 && len(r.Parts) != len(enc.parts) {
 		err = fmt.Errorf("the text now makes %d parts where %d were sent before (smsc.split or the encoding "+
 			"changed); retry the message to send all of it again", len(enc.parts), len(r.Parts))
@@ -275,7 +301,7 @@ func (d *dispatcher) prepare(ctx context.Context, r *smsagent.Record) (prepared,
 		if len(r.Parts) != 0 && r.Parts[j].State != smsagent.StateSending {
 			continue
 		}
-		p.sms[j], err = d.enc.submit(&r.Message, &enc, enc.parts[j])
+		p.sms[j], err = ac.enc.submit(&r.Message, &enc, enc.parts[j])
 		sending++
 	}
 	if err == nil && sending == 0 {
@@ -288,7 +314,7 @@ func (d *dispatcher) prepare(ctx context.Context, r *smsagent.Record) (prepared,
 		d.fail(ctx, r, err.Error())
 		return prepared{}, false
 	}
-	p.f = &flight{id: r.ID, total: len(enc.parts), received: r.ReceivedAt, report: r.Report,
+	p.f = &flight{acct: ac, id: r.ID, total: len(enc.parts), received: r.ReceivedAt, report: r.Report,
 		accepted: !r.Submitted.IsZero()}
 	return p, true
 }

@@ -29,7 +29,7 @@ func (a *Agent) housekeep(ctx context.Context) {
 			rejected = r
 		}
 		a.rates.sample(now)
-		if bound(a.pool) {
+		if a.anyBound() {
 			a.downSince.Store(nil)
 		} else if a.downSince.Load() == nil {
 			a.downSince.Store(&now)

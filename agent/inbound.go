@@ -34,6 +34,7 @@ type inbound struct {
 // runs on the sessions' handler goroutines, stores nothing and answers
 // nothing but what needs no storing; it never blocks.
 type receiver struct {
+	acct  *account // whose binds the requests come on
 	rule  dlr.Rule
 	clock func() time.Time
 	log   *slog.Logger
@@ -78,11 +79,15 @@ func (h *receiver) handle(req smpp.Request) {
 	now := h.clock()
 	if dlr.IsReceipt(m.esm) {
 		rc := h.receipt(&m, now)
+		// Receipts match only what this account accepted: its keys.
+		rc.SMSC, rc.Keys = h.acct.name, h.acct.keys(rc.Keys)
 		h.out.put(inbound{req: req, receipt: &rc})
 		return
 	}
 	mo := moPart(&m, now)
 	mo.Fingerprint = h.print(&m, req.PDU, &mo)
+	// Parts join, and copies are dropped, within one account.
+	mo.SMSC, mo.Key, mo.Fingerprint = h.acct.name, h.acct.key(mo.Key), h.acct.key(mo.Fingerprint)
 	h.out.put(inbound{req: req, mo: &mo})
 }
 

@@ -34,7 +34,7 @@ func shortOf(p *pdu.DeliverSM) *short {
 // TestReceiver_receipt maps receipts (SMPP 3.4 Appendix B text, and the
 // TLVs that win over it) onto the domain's Receipt.
 func TestReceiver_receipt(t *testing.T) {
-	h := &receiver{rule: dlr.HexDec, log: slog.New(slog.DiscardHandler)}
+	h := &receiver{acct: &account{name: "default"}, rule: dlr.HexDec, log: slog.New(slog.DiscardHandler)}
 	var tlvs pdu.TLVs
 	tlvs.SetReceiptedMessageID("00AB\x00")
 	tlvs.SetMessageState(pdu.MessageState(5)) // UNDELIVERABLE
@@ -146,7 +146,7 @@ func TestReceiver_print(t *testing.T) {
 		return deliver(0, 0, text, tlvs)
 	}
 	printOf := func(dups config.Duplicates, p *pdu.DeliverSM) string {
-		h := &receiver{dups: dups, idTag: tag}
+		h := &receiver{acct: &account{name: "default"}, dups: dups, idTag: tag}
 		m := shortOf(p)
 		mo := moPart(m, t0)
 		return h.print(m, p, &mo)

@@ -57,7 +57,7 @@ func TestApplier_answerLost(t *testing.T) {
 	obs := &dupCounter{counts: map[string]int{}}
 	log := slog.New(slog.DiscardHandler)
 	in := newMailbox[inbound]()
-	recv := &receiver{clock: clock, log: log, out: in, dups: config.DuplicatesWindow}
+	recv := &receiver{acct: &account{name: "default"}, clock: clock, log: log, out: in, dups: config.DuplicatesWindow}
 	ap := &applier{store: store, obs: obs, log: log, health: &health{}, sent: newSentTimes(), rates: &rates{}, in: in}
 
 	sim := smsc.New(smsc.Options{RetryDelay: time.Millisecond, Logger: log})

@@ -21,7 +21,8 @@ import (
 type settler struct {
 	store   *outbox.Store
 	results *mailbox[partResult] // from the pool's done calls and the dispatcher
-	budget  *budget              // given back here, after each commit
+	// failover tells the statuses of failover.on_status.
+	failover func(pdu.Status) bool
 	// requeued wakes the dispatcher: a commit may have put messages back
 	// in the queue.
 	requeued func()
@@ -98,7 +99,7 @@ func (s *settler) settle(ctx context.Context, results []partResult) {
 			s.log.Warn("agent: no submit_sm_resp within smsc.response_timeout; waiting for it (not resending)",
 				"id", c.f.id, "seq", c.seq)
 			c.pending = true
-			s.budget.timedOut()
+			c.f.acct.budget.timedOut()
 			continue
 		}
 		pr := s.classify(c, r.res)
@@ -163,25 +164,37 @@ func (s *settler) commit(ctx context.Context) bool {
 	}
 }
 
-// release gives back the budget the batch's submitted parts held.
+// release gives back the budget the batch's submitted parts held, to
+// their accounts.
 func (s *settler) release() {
+	var b *budget
 	var inflight, open int64
 	for _, src := range s.from {
 		if !src.submitted {
 			continue
+		}
+		if ab := src.call.f.acct.budget; ab != b {
+			if b != nil {
+				b.settled(inflight, open)
+			}
+			b, inflight, open = ab, 0, 0
 		}
 		open++
 		if !src.call.pending {
 			inflight++
 		}
 	}
-	s.budget.settled(inflight, open)
+	if b != nil {
+		b.settled(inflight, open)
+	}
 }
 
 // classify maps a final result onto an outbox outcome (SMPP 3.4 §4.4.2,
 // §5.1.3 command_status classes):
 //
 //	ESME_ROK                               accepted, SMSC id keyed by dlr.Key
+//	                                       (with the account's key prefix)
+//	failover.on_status, not pinned         failover: the next account
 //	throttle class (0x58, 0x14)            throttled: front of the queue, no attempt
 //	temporary class (0x08, 0x64), 0x04     temporary: retry after backoff
 //	never written (smpp.ErrNotSent)        released
@@ -190,7 +203,7 @@ func (s *settler) release() {
 //	anything else                          permanent, "NAME (0x...): text"
 func (s *settler) classify(c *partCall, res smpp.Result) outbox.PartResult {
 	at := s.clock()
-	pr := outbox.PartResult{At: at}
+	pr := outbox.PartResult{At: at, SMSC: c.f.acct.name}
 	var de *pdu.DecodeError
 	switch {
 	case res.Err == nil, errors.As(res.Err, &de):
@@ -211,8 +224,12 @@ func (s *settler) classify(c *partCall, res smpp.Result) outbox.PartResult {
 				s.log.Warn("agent: submit_sm_resp without a usable message_id; receipts cannot be matched",
 					"id", c.f.id, "seq", c.seq, "err", res.Err)
 			} else {
-				pr.SMSCKey = dlr.Key(pr.SMSCID)
+				pr.SMSCKey = c.f.acct.key(dlr.Key(pr.SMSCID))
 			}
+		case c.f.failover && s.failover(st):
+			// failover.on_status: the next account of the route may
+			// take it (the outbox decides: not once a part is accepted).
+			pr.Outcome, pr.Status, pr.Error = outbox.OutcomeFailover, uint32(st), statusText(st)
 		default:
 			pr.Outcome, pr.Status, pr.Error = outcomeOf(st), uint32(st), statusText(st)
 		}

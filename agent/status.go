@@ -26,7 +26,8 @@ func (a *Agent) Status(ctx context.Context) (smsagent.Status, error) {
 	now := a.clock()
 	st := smsagent.Status{
 		Version: a.opts.Version,
-		Binds:   a.pool.Status(),
+		Binds:   []smsagent.BindStatus{},
+		SMSCs:   make([]smsagent.AccountStatus, 0, len(a.accounts)),
 		Queue:   smsagent.QueueStatus{ByState: make(map[string]int, len(stats.ByState)), Awaiting: stats.Awaiting},
 		Health:  []string{},
 	}
@@ -48,17 +49,37 @@ func (a *Agent) Status(ctx context.Context) (smsagent.Status, error) {
 	}
 	st.Rates.FilesPerSec, st.Rates.SubmitsPerSec, st.Rates.ReceiptsPerSec = a.rates.average(now)
 
-	st.SMSC.CredentialRefusals = a.pool.Stats().AuthRefusals
-	if err := a.pool.AuthFailed(); err != nil {
-		st.SMSC.CredentialsRefused = true
-		var ae *bindpool.AuthError
-		if errors.As(err, &ae) {
-			st.SMSC.RefusedSince, st.SMSC.Refusals = ae.Since, ae.Refusals
+	refused := false
+	for _, ac := range a.accounts {
+		binds := ac.pool.Status()
+		as := a.accountStatus(ac, binds)
+		for i := range binds {
+			binds[i].SMSC = ac.name
+			if binds[i].State == "bound" {
+				as.Bound++
+			}
 		}
-		st.Health = append(st.Health, fmt.Sprintf("smsc credentials refused: check smsc.system_id and the "+
-			"password (a changed password file is tried at once): %v", err))
-	} else if line := a.linkDown(st.Binds, now); line != "" {
-		st.Health = append(st.Health, line)
+		st.Binds = append(st.Binds, binds...)
+		st.SMSC.CredentialRefusals += ac.pool.Stats().AuthRefusals
+		if err := ac.pool.AuthFailed(); err != nil {
+			as.CredentialsRefused, refused = true, true
+			var ae *bindpool.AuthError
+			if errors.As(err, &ae) && !st.SMSC.CredentialsRefused {
+				st.SMSC.RefusedSince, st.SMSC.Refusals = ae.Since, ae.Refusals
+			}
+			st.SMSC.CredentialsRefused = true
+			st.Health = append(st.Health, fmt.Sprintf("smsc credentials refused: %s: check its system_id and the "+
+				"password (a changed password file is tried at once): %v", ac.name, err))
+		} else if as.State == "down" && len(a.accounts) > 1 {
+			st.Health = append(st.Health, fmt.Sprintf("smsc account down: %s since %s, failing over to %s",
+				ac.name, as.Since.UTC().Format(time.RFC3339), orNone(as.FailingOverTo)))
+		}
+		st.SMSCs = append(st.SMSCs, as)
+	}
+	if !refused {
+		if line := a.linkDown(st.Binds, now); line != "" {
+			st.Health = append(st.Health, line)
+		}
 	}
 	if is.Stalled != "" {
 		st.Health = append(st.Health, "intake stalled: "+is.Stalled)
@@ -83,7 +104,7 @@ func intakeStuck(is spool.Stats) string {
 // the latest error a slot reported.
 func (a *Agent) linkDown(binds []smsagent.BindStatus, now time.Time) string {
 	since := a.downSince.Load()
-	if since == nil || bound(a.pool) || now.Sub(*since) < linkDownAlarm {
+	if since == nil || a.anyBound() || now.Sub(*since) < linkDownAlarm {
 		return ""
 	}
 	line := fmt.Sprintf("smsc: no session bound for %s", now.Sub(*since).Round(time.Second))
@@ -97,4 +118,22 @@ func (a *Agent) linkDown(binds []smsagent.BindStatus, now time.Time) string {
 		line += " (last error: " + last.LastError + ")"
 	}
 	return line
+}
+
+// accountStatus is an account's failover state for the status.
+func (a *Agent) accountStatus(ac *account, binds []smsagent.BindStatus) smsagent.AccountStatus {
+	s := ac.state.Load()
+	as := smsagent.AccountStatus{Name: ac.name, State: "up", Since: s.since}
+	if !s.up {
+		as.State = "down"
+		as.FailingOverTo = a.router.nextUp(ac)
+	}
+	return as
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none (every other account of its routes is down too)"
+	}
+	return s
 }

@@ -115,9 +115,21 @@ func (a *Agent) checkRequest(msgs []smsagent.Message) error {
 }
 
 // check is intake's check of one message beyond Validate: its text can be
-// sent, and its callback URL names a host callbacks.allow lets it call.
+// sent, it has an account (the one it pins, or a route for its
+// destination), and its callback URL names a host callbacks.allow lets it
+// call.
 func (a *Agent) check(m *smsagent.Message) error {
-	if err := a.enc.check(m); err != nil {
+	ac := a.accounts[0]
+	if m.SMSC != "" {
+		if ac = a.router.byName[m.SMSC]; ac == nil {
+			return fmt.Errorf("smsc %q: no SMSC account of that name (configured: %s)", m.SMSC, a.accountNames())
+		}
+	} else if route, ok := a.cfg.Route(m.To); !ok {
+		return fmt.Errorf("no route matches the destination %s (see routes: in the configuration)", m.To.String())
+	} else {
+		ac = a.router.byName[route.SMSCs[0]]
+	}
+	if err := ac.enc.check(m); err != nil {
 		return err
 	}
 	return a.allow.checkURL(m.Callback.URL)

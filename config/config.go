@@ -18,6 +18,7 @@ import (
 // docs/configuration.md describes each one.
 type Config struct {
 	SMSC      SMSC      `yaml:"smsc"`
+	Failover  Failover  `yaml:"-"`
 	Spool     Spool     `yaml:"spool"`
 	Store     Store     `yaml:"store"`
 	Retry     Retry     `yaml:"retry"`
@@ -38,7 +39,8 @@ type Config struct {
 
 // SMSC is how to reach and bind to the SMSC (SMPP 3.4 §4.1).
 type SMSC struct {
-	Address       string `yaml:"address"`
+	Name          string `yaml:"name"`
+	Address      string `yaml:"address"`
 	TLS           bool   `yaml:"tls"`
 	TLSInsecure   bool   `yaml:"tls_insecure"`
 	TLSServerName string `yaml:"tls_server_name"`

@@ -48,11 +48,12 @@ type messageView struct {
 	File     string          `json:"file"`
 	// ReportURL is Callback.URL; message files give no Kannel mask.
 	ReportURL string `json:"report_url,omitempty"`
+	SMSC      string `json:"smsc,omitempty"`
 }
 
 // viewedFields is the number of Message fields: messageView covers all but
 // ID and ReceivedAt, which the parser must leave zero.
-const viewedFields = 17
+const viewedFields = 18
 
 func view(t *testing.T, m smsagent.Message) messageView {
 	t.Helper()
@@ -63,7 +64,7 @@ func view(t *testing.T, m smsagent.Message) messageView {
 		ClientID: m.ClientID, To: m.To.Value, ToKind: m.To.Kind.String(), Text: m.Text,
 		Report: m.Report, Encoding: string(m.Encoding), Flash: m.Flash,
 		Priority: m.Priority.String(), Split: m.Split.String(), Meta: m.Meta, File: m.File,
-		ReportURL: m.Callback.URL,
+		ReportURL: m.Callback.URL, SMSC: m.SMSC,
 	}
 	if m.Callback.KannelMask != 0 {
 		t.Errorf("parser set a Kannel mask: %+v", m.Callback)

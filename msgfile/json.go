@@ -162,6 +162,7 @@ const (
 	fPriority
 	fMeta
 	fReportURL
+	fSMSC
 )
 
 // entry is what one JSON message object says, before it becomes one
@@ -291,6 +292,8 @@ func fieldBit(name string) uint16 {
 		return fMeta
 	case "report_url":
 		return fReportURL
+	case "smsc":
+		return fSMSC
 	}
 	return 0
 }
@@ -363,6 +366,9 @@ func (e *entry) value(name string, v []byte, off int) bool {
 	case "report_url":
 		e.msg.Callback.URL = s
 		err = e.msg.Callback.Check()
+	case "smsc":
+		e.msg.SMSC = s
+		err = smsagent.CheckAccountName(s)
 	case "priority":
 		switch s {
 		case "high":

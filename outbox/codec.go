@@ -190,9 +190,12 @@ type record struct {
 	// round: the round then counts as an attempt even if other parts were
 	// only throttled.
 	RoundTemp bool
+	// RoundFailover is set when a part of the current round was refused
+	// with a failover status (OutcomeFailover).
+	RoundFailover bool
 }
 
-const recordVersion = 2
+const recordVersion = 3
 
 // Flag bits of the record header.
 const (
@@ -200,6 +203,7 @@ const (
 	flagReport
 	flagFlash
 	flagRoundTemp
+	flagRoundFailover
 )
 
 // appendRecord encodes r in the current version. Layout of version 1, in
@@ -209,6 +213,8 @@ const (
 // meta (optional), file, last error, then the part count (0 = not split yet)
 // and per part: state, smsc id, index key, stat, err, error, status,
 // submitted, done. Version 2 appends the callback: URL, Kannel mask.
+// Version 3 appends the accounts: the pinned SMSC, the avoided ones (count,
+// names), and per part the account it went to.
 func appendRecord(b []byte, r *record) []byte {
 	e := encoder{b: b}
 	e.u8(recordVersion)
@@ -226,6 +232,9 @@ func appendRecord(b []byte, r *record) []byte {
 	}
 	if r.RoundTemp {
 		flags |= flagRoundTemp
+	}
+	if r.RoundFailover {
+		flags |= flagRoundFailover
 	}
 	e.u8(flags)
 	e.uvarint(uint64(r.Attempts))
@@ -266,8 +275,20 @@ func appendRecord(b []byte, r *record) []byte {
 	}
 	e.str(r.Callback.URL)
 	e.uvarint(uint64(r.Callback.KannelMask))
+	e.str(r.SMSC)
+	e.uvarint(uint64(len(r.Avoid)))
+	for _, a := range r.Avoid {
+		e.str(a)
+	}
+	for i := range r.Parts {
+		e.str(r.Parts[i].SMSC)
+	}
 	return e.b
 }
+
+// maxAvoid bounds the avoided accounts of a record: a route names each
+// account once, and there are not more accounts than this.
+const maxAvoid = 64
 
 // maxParts bounds the part count: the concatenation header numbers parts
 // with one octet (3GPP TS 23.040 §9.2.3.24.1).
@@ -277,7 +298,7 @@ func decodeRecord(b []byte) (*record, error) {
 	d := decoder{b: b}
 	d.withStrings()
 	switch v := d.u8(); v {
-	case 1, 2:
+	case 1, 2, 3:
 		return decodeRecordV1(&d, v)
 	default:
 		if d.err != nil {
@@ -287,7 +308,8 @@ func decodeRecord(b []byte) (*record, error) {
 	}
 }
 
-// decodeRecordV1 reads version 1 and, with v 2, the callback after it.
+// decodeRecordV1 reads version 1 and, with v 2 or more, the callback
+// after it, with v 3 the accounts.
 func decodeRecordV1(d *decoder, v byte) (*record, error) {
 	r := &record{}
 	r.ID = smsagent.MessageID(d.uvarint())
@@ -297,6 +319,7 @@ func decodeRecordV1(d *decoder, v byte) (*record, error) {
 	r.Report = flags&flagReport != 0
 	r.Flash = flags&flagFlash != 0
 	r.RoundTemp = flags&flagRoundTemp != 0
+	r.RoundFailover = flags&flagRoundFailover != 0
 	r.Attempts = d.small(1 << 30)
 	r.Priority = smsagent.Priority(d.u8())
 	r.Split = smsagent.SplitMode(d.u8())
@@ -340,6 +363,18 @@ func decodeRecordV1(d *decoder, v byte) (*record, error) {
 		r.Callback.URL = d.str()
 		r.Callback.KannelMask = d.small(127)
 	}
+	if v >= 3 {
+		r.SMSC = d.str()
+		if n := d.small(maxAvoid); n > 0 {
+			r.Avoid = make([]string, n)
+			for i := range r.Avoid {
+				r.Avoid[i] = d.str()
+			}
+		}
+		for i := range r.Parts {
+			r.Parts[i].SMSC = d.str()
+		}
+	}
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -353,7 +388,7 @@ func decodeRecordV1(d *decoder, v byte) (*record, error) {
 // filters with it.
 func peekState(b []byte) (smsagent.MessageID, smsagent.State, bool) {
 	d := decoder{b: b}
-	if v := d.u8(); v != 1 && v != recordVersion {
+	if v := d.u8(); v < 1 || v > recordVersion {
 		return 0, 0, false
 	}
 	id := d.uvarint()

@@ -9,7 +9,9 @@ import (
 // Encodings of the other stored values: events, parked receipts and
 // incoming SMS parts. Same conventions as the record (codec.go).
 
-const eventVersion = 1
+// eventVersion 2 appends the accounts: a report's SMSC and then each
+// part's, an incoming SMS's SMSC.
+const eventVersion = 2
 
 // appendEvent encodes e without its Seq, which is the key.
 func appendEvent(b []byte, ev *smsagent.Event) []byte {
@@ -31,6 +33,7 @@ func appendEvent(b []byte, ev *smsagent.Event) []byte {
 		e.uvarint(uint64(m.Parts))
 		e.boolean(m.Incomplete)
 		e.time(m.Received)
+		e.str(m.SMSC)
 	case smsagent.EventDuplicate:
 		dup := ev.Duplicate
 		e.str(dup.Type)
@@ -83,11 +86,18 @@ func appendReport(e *encoder, r *smsagent.Report) {
 		e.str(r.Receipt.Dest)
 		e.str(r.Receipt.Text)
 	}
+	e.str(r.SMSC)
+	if r.Parts != nil {
+		for _, p := range r.Parts.Items {
+			e.str(p.SMSC)
+		}
+	}
 }
 
 func decodeEvent(seq uint64, b []byte) (smsagent.Event, error) {
 	d := decoder{b: b}
-	if v := d.u8(); v != eventVersion {
+	v := d.u8()
+	if v < 1 || v > eventVersion {
 		if d.err != nil {
 			return smsagent.Event{}, d.err
 		}
@@ -99,7 +109,7 @@ func decodeEvent(seq uint64, b []byte) (smsagent.Event, error) {
 	ev.Subject = d.str()
 	switch ev.Kind {
 	case smsagent.EventReport:
-		ev.Report = decodeReport(&d)
+		ev.Report = decodeReport(&d, v)
 	case smsagent.EventMO:
 		m := &smsagent.MO{}
 		m.Type = d.str()
@@ -110,6 +120,9 @@ func decodeEvent(seq uint64, b []byte) (smsagent.Event, error) {
 		m.Parts = d.small(maxParts)
 		m.Incomplete = d.boolean()
 		m.Received = d.time()
+		if v >= 2 {
+			m.SMSC = d.str()
+		}
 		ev.MO = m
 	case smsagent.EventDuplicate:
 		dup := &smsagent.Duplicate{}
@@ -135,7 +148,7 @@ func decodeEvent(seq uint64, b []byte) (smsagent.Event, error) {
 	return ev, d.err
 }
 
-func decodeReport(d *decoder) *smsagent.Report {
+func decodeReport(d *decoder, v byte) *smsagent.Report {
 	r := &smsagent.Report{}
 	r.Type = d.str()
 	r.ID = d.str()
@@ -176,6 +189,14 @@ func decodeReport(d *decoder) *smsagent.Report {
 			Text:   d.str(),
 		}
 	}
+	if v >= 2 {
+		r.SMSC = d.str()
+		if r.Parts != nil {
+			for i := range r.Parts.Items {
+				r.Parts.Items[i].SMSC = d.str()
+			}
+		}
+	}
 	return r
 }
 
@@ -186,7 +207,8 @@ type orphan struct {
 	smsagent.Receipt
 }
 
-const orphanVersion = 1
+// orphanVersion 2 appends the account the receipt came from.
+const orphanVersion = 2
 
 func appendOrphan(b []byte, o *orphan) []byte {
 	e := encoder{b: b}
@@ -205,12 +227,14 @@ func appendOrphan(b []byte, o *orphan) []byte {
 	e.str(o.Source)
 	e.str(o.Dest)
 	e.str(o.Text)
+	e.str(o.SMSC)
 	return e.b
 }
 
 func decodeOrphan(b []byte) (*orphan, error) {
 	d := decoder{b: b}
-	if v := d.u8(); v != orphanVersion {
+	v := d.u8()
+	if v < 1 || v > orphanVersion {
 		d.fail("receipt version")
 		return nil, d.err
 	}
@@ -231,6 +255,9 @@ func decodeOrphan(b []byte) (*orphan, error) {
 	o.Source = d.str()
 	o.Dest = d.str()
 	o.Text = d.str()
+	if v >= 2 {
+		o.SMSC = d.str()
+	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("receipt end")
 	}
@@ -268,9 +295,12 @@ func decodeMOSet(b []byte) (*moSet, error) {
 	return s, d.err
 }
 
+// moPartVersion 2 appends the account the part came from.
+const moPartVersion = 2
+
 func appendMOPart(b []byte, p *smsagent.MOPart) []byte {
 	e := encoder{b: b}
-	e.u8(moVersion)
+	e.u8(moPartVersion)
 	e.str(p.From)
 	e.str(p.To)
 	e.uvarint(uint64(p.Total))
@@ -279,12 +309,14 @@ func appendMOPart(b []byte, p *smsagent.MOPart) []byte {
 	e.bytes(p.Data)
 	e.str(p.Fingerprint)
 	e.time(p.Received)
+	e.str(p.SMSC)
 	return e.b
 }
 
 func decodeMOPart(b []byte) (*smsagent.MOPart, error) {
 	d := decoder{b: b}
-	if d.u8() != moVersion {
+	v := d.u8()
+	if v < 1 || v > moPartVersion {
 		d.fail("incoming part version")
 		return nil, d.err
 	}
@@ -297,6 +329,9 @@ func decodeMOPart(b []byte) (*smsagent.MOPart, error) {
 	p.Data = d.bytes()
 	p.Fingerprint = d.str()
 	p.Received = d.time()
+	if v >= 2 {
+		p.SMSC = d.str()
+	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("incoming part end")
 	}

@@ -50,6 +50,16 @@ func goldenRecordV2() *record {
 	return r
 }
 
+// goldenRecordV3 is goldenRecordV2 with what version 3 added.
+func goldenRecordV3() *record {
+	r := goldenRecordV2()
+	r.SMSC = "mitto"
+	r.Avoid = []string{"backup", "third"}
+	r.Parts[0].SMSC = "mitto"
+	r.Parts[1].SMSC = "mitto"
+	return r
+}
+
 // TestRecord_Golden keeps a record encoded by each version's encoder in
 // testdata/record.vN.golden. The decoder must read every one for as long
 // as a database of that version may exist; the current version's encoder
@@ -59,7 +69,7 @@ func TestRecord_Golden(t *testing.T) {
 	for _, tc := range []struct {
 		version byte
 		want    *record
-	}{{1, goldenRecord()}, {2, goldenRecordV2()}} {
+	}{{1, goldenRecord()}, {2, goldenRecordV2()}, {3, goldenRecordV3()}} {
 		path := filepath.Join("testdata", fmt.Sprintf("record.v%d.golden", tc.version))
 		if *update && recordVersion == tc.version {
 			if err := os.WriteFile(path, appendRecord(nil, tc.want), 0o644); err != nil {
@@ -89,7 +99,7 @@ func TestRecord_Golden(t *testing.T) {
 }
 
 func TestRecord_RoundTrip(t *testing.T) {
-	for _, r := range []*record{goldenRecord(), {Record: smsagent.Record{Message: smsagent.Message{ID: 1}, State: smsagent.StateQueued}}} {
+	for _, r := range []*record{goldenRecordV3(), {Record: smsagent.Record{Message: smsagent.Message{ID: 1}, State: smsagent.StateQueued}}} {
 		got, err := decodeRecord(appendRecord(nil, r))
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +111,7 @@ func TestRecord_RoundTrip(t *testing.T) {
 }
 
 func TestRecord_DecodeRejects(t *testing.T) {
-	enc := appendRecord(nil, goldenRecord())
+	enc := appendRecord(nil, goldenRecordV3())
 	for i := 0; i < len(enc); i++ {
 		if _, err := decodeRecord(enc[:i]); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("truncated to %d bytes: %v", i, err)

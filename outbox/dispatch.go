@@ -32,6 +32,12 @@ const (
 	// OutcomePermanent: the SMSC refused the part for good (e.g.
 	// ESME_RINVDSTADR). The message is rejected.
 	OutcomePermanent
+	// OutcomeFailover: the account refused the part with a status of
+	// failover.on_status. While no part of the message is accepted, the
+	// message goes back to the queue at once, no attempt counted, with
+	// the account in its Avoid list; once one is, it is OutcomeTemporary
+	// (a message never changes account after an acceptance).
+	OutcomeFailover
 )
 
 func (o Outcome) String() string {
@@ -46,6 +52,8 @@ func (o Outcome) String() string {
 		return "temporary"
 	case OutcomePermanent:
 		return "permanent"
+	case OutcomeFailover:
+		return "failover"
 	}
 	return fmt.Sprintf("outcome(%d)", uint8(o))
 }
@@ -62,6 +70,8 @@ type PartResult struct {
 	// from SMSCID by the same function that makes Receipt.Keys. Empty
 	// when the SMSC gave no id: the part cannot be matched by a receipt.
 	SMSCKey string
+	// SMSC is the account the part was submitted to.
+	SMSC string
 	// Status is the submit_sm_resp command_status when not 0.
 	Status uint32
 	// Error is the readable reason of a failure, e.g.
@@ -304,7 +314,7 @@ func (w *wtx) recordPart(r *record, pr *PartResult) error {
 		// again and its receipts must find it.
 		if pr.Outcome == OutcomeAccepted {
 			w.acceptPart(r, pr)
-		} else if pr.Outcome == OutcomeTemporary || pr.Outcome == OutcomePermanent {
+		} else if pr.Outcome == OutcomeTemporary || pr.Outcome == OutcomePermanent || pr.Outcome == OutcomeFailover {
 			p.Status, p.Error = pr.Status, pr.Error
 		}
 		if err := w.save(r, old); err != nil {
@@ -319,9 +329,14 @@ func (w *wtx) recordPart(r *record, pr *PartResult) error {
 		p.State = smsagent.StateQueued
 	case OutcomeTemporary:
 		p.State = smsagent.StateQueued
-		p.Status, p.Error = pr.Status, pr.Error
+		p.Status, p.Error, p.SMSC = pr.Status, pr.Error, pr.SMSC
 		r.RoundTemp = true
+	case OutcomeFailover:
+		p.State = smsagent.StateQueued
+		p.Status, p.Error, p.SMSC = pr.Status, pr.Error, pr.SMSC
+		r.RoundTemp, r.RoundFailover = true, true
 	case OutcomePermanent:
+		p.SMSC = pr.SMSC
 		p.State = smsagent.StateRejected
 		p.Status, p.Error = pr.Status, pr.Error
 		p.Done = w.now
@@ -354,6 +369,7 @@ func (w *wtx) acceptPart(r *record, pr *PartResult) {
 	p := &r.Parts[pr.Seq-1]
 	p.State = smsagent.StateSent
 	p.SMSCID = pr.SMSCID
+	p.SMSC = pr.SMSC
 	p.Status, p.Error = 0, ""
 	p.Submitted = pr.At.Round(0)
 	if p.Submitted.IsZero() {
@@ -447,9 +463,23 @@ func (w *wtx) settle(r *record, last int) error {
 		}
 	}
 	opts := &w.s.opts
+	failover := r.RoundFailover
+	r.RoundFailover = false
 	switch {
 	case rejected > 0:
 		return w.finish(r, smsagent.StateRejected, rejected, "")
+	case failover && !slices.ContainsFunc(r.Parts, func(p smsagent.Part) bool { return accepted(p.State) }):
+		// Nothing is accepted anywhere: the next account of the route
+		// may take it now. The dispatcher fails a message that every
+		// account of its route refused.
+		if a := refusedBy(r); a != "" && !slices.Contains(r.Avoid, a) && len(r.Avoid) < maxAvoid {
+			r.Avoid = append(r.Avoid, a)
+		}
+		r.State = smsagent.StateQueued
+		r.RoundTemp = false
+		r.LastError = lastError(r)
+		r.Due = w.now
+		return nil
 	case all:
 		r.State = smsagent.StateSent
 		r.RoundTemp = false
@@ -474,6 +504,17 @@ func (w *wtx) settle(r *record, last int) error {
 		r.State = smsagent.StateQueued
 		return nil
 	}
+}
+
+// refusedBy is the account that refused a part of the round: every part
+// of a round goes to one account.
+func refusedBy(r *record) string {
+	for _, p := range r.Parts {
+		if p.State == smsagent.StateQueued && p.Status != 0 && p.SMSC != "" {
+			return p.SMSC
+		}
+	}
+	return ""
 }
 
 // markUnsent gives the parts not accepted yet (queued, or sending when
@@ -584,6 +625,54 @@ func (s *Store) recover() error {
 	}
 	if n > 0 {
 		s.log.Info("outbox: messages in flight at the last stop are queued again", "count", n)
+	}
+	return nil
+}
+
+// Defer puts claimed messages back in the queue, due at until, without
+// counting an attempt: the dispatcher's answer for messages whose accounts
+// cannot take them now (their account is not bound, or every account of
+// their route is down). Parts sent in an earlier round keep their state.
+// A message that is no longer sending is left alone.
+//
+// Crash story: one commit; before it the messages stay sending and a
+// restart queues them at their old due time, which is what Defer would
+// have done sooner.
+func (s *Store) Defer(ctx context.Context, ids []smsagent.MessageID, until time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.do(ctx, &deferOp{ids: ids, until: until.Round(0)}); err != nil {
+		return fmt.Errorf("outbox: defer: %w", err)
+	}
+	return nil
+}
+
+type deferOp struct {
+	ids   []smsagent.MessageID
+	until time.Time
+}
+
+func (o *deferOp) apply(w *wtx) error {
+	for _, id := range o.ids {
+		r, err := w.get(id)
+		if err != nil {
+			return err
+		}
+		if r == nil || r.State != smsagent.StateSending {
+			continue
+		}
+		old := w.modify(r)
+		for i := range r.Parts {
+			if r.Parts[i].State == smsagent.StateSending {
+				r.Parts[i].State = smsagent.StateQueued
+			}
+		}
+		r.State = smsagent.StateQueued
+		r.Due = o.until
+		if err := w.save(r, old); err != nil {
+			return err
+		}
 	}
 	return nil
 }

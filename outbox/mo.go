@@ -170,7 +170,7 @@ func (w *wtx) addMOPart(p *smsagent.MOPart) (smsagent.MOOutcome, error) {
 			Kind: smsagent.EventMO,
 			Time: p.Received,
 			MO: &smsagent.MO{Type: "mo", From: p.From, To: p.To, Text: text, Encoding: enc,
-				Parts: 1, Received: p.Received},
+				Parts: 1, Received: p.Received, SMSC: p.SMSC},
 		})
 	}
 	hk := moKey(p.Key, 0)
@@ -376,6 +376,6 @@ func (w *wtx) flushMOSet(key string, set *moSet, incomplete bool) error {
 		Kind: smsagent.EventMO,
 		Time: received,
 		MO: &smsagent.MO{Type: "mo", From: first.From, To: first.To, Text: text, Encoding: enc,
-			Parts: set.Total, Incomplete: incomplete, Received: received},
+			Parts: set.Total, Incomplete: incomplete, Received: received, SMSC: first.SMSC},
 	})
 }

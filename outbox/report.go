@@ -61,12 +61,32 @@ func buildReport(r *record, decider int, reason string) *smsagent.Report {
 		rep.Parts = &smsagent.ReportParts{Count: len(r.Parts), Items: make([]smsagent.ReportPart, len(r.Parts))}
 		for i, p := range r.Parts {
 			rep.Parts.Items[i] = smsagent.ReportPart{
-				Seq: i + 1, SMSCID: p.SMSCID, Status: p.State.String(),
+				Seq: i + 1, SMSC: p.SMSC, SMSCID: p.SMSCID, Status: p.State.String(),
 				Stat: p.Stat, Err: p.Err, Error: p.Error,
 			}
 		}
 	}
+	rep.SMSC = reportAccount(r)
 	return rep
+}
+
+// reportAccount is the account a report names: the one that accepted the
+// message (all its accepted parts went to one), else the one its last
+// attempt went to, else the one it was pinned to.
+func reportAccount(r *record) string {
+	last := ""
+	for _, p := range r.Parts {
+		if accepted(p.State) && p.SMSC != "" {
+			return p.SMSC
+		}
+		if p.SMSC != "" {
+			last = p.SMSC
+		}
+	}
+	if last == "" {
+		return r.SMSC
+	}
+	return last
 }
 
 // ReportOf is the report of a final message as its file in inbox/ has it,

@@ -155,6 +155,7 @@ func sweepOrphans(w *wtx, n int) (int, error) {
 				Err:    rc.Err,
 				Error:  fmt.Sprintf("receipt for SMSC id %q matched no message within %s", rc.SMSCID, grace),
 				Done:   w.now,
+				SMSC:   rc.SMSC,
 				Receipt: &smsagent.RawReceipt{
 					SMSCID: rc.SMSCID, Source: rc.Source, Dest: rc.Dest, Text: rc.Text,
 				},

@@ -1,0 +1,311 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/config"
+	"github.com/smsagent/smsagent/internal/testutil"
+	"github.com/smsagent/smsagent/smpp/pdu"
+	"github.com/smsagent/smsagent/smpp/smsc"
+)
+
+// accountsConfig is a configuration with the accounts mitto and backup,
+// each on its simulator, and what extra adds (routes:, failover:, top-level
+// YAML).
+func accountsConfig(t testing.TB, mitto, backup string, extra string) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	account := func(name, addr string) string {
+		return fmt.Sprintf(`  - name: %s
+    address: %q
+    system_id: agent
+    password: secret
+    sessions: 2
+    window: 10
+    response_timeout: 1s
+    bind_timeout: 1s
+    enquire_link: 5s
+`, name, addr)
+	}
+	doc := "smscs:\n" + account("mitto", mitto) + account("backup", backup) + fmt.Sprintf(`spool:
+  dir: %q
+  settle: 0s
+  rescan_interval: 1s
+store:
+  path: %q
+retry:
+  initial: 100ms
+  max: 200ms
+admin:
+  listen: ""
+`, filepath.Join(dir, "spool"), filepath.Join(dir, "state", "outbox.db")) + extra
+	cfg, err := config.Parse([]byte(doc))
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, doc)
+	}
+	return cfg
+}
+
+// accountOf counts, per account, the reports that name it, and checks that
+// every part names the report's account.
+func accountOf(t testing.TB, reps map[string]smsagent.Report) map[string]int {
+	t.Helper()
+	by := map[string]int{}
+	for id, r := range reps {
+		by[r.SMSC]++
+		if r.Parts == nil {
+			continue
+		}
+		for _, p := range r.Parts.Items {
+			if p.SMSC != r.SMSC {
+				t.Errorf("%s: part %d went to %q, the report says %q", id, p.Seq, p.SMSC, r.SMSC)
+			}
+		}
+	}
+	return by
+}
+
+// TestAgent_e2e_failover: two accounts on two simulators that issue the
+// same message ids; mitto delivers everything, backup reports everything
+// undeliverable, so a receipt matched to the other account's message would
+// show in its status. mitto stops in the middle of the load: every message
+// has exactly one final report, the ones mitto did not take went through
+// backup and say so, and their receipts matched their own account. When
+// mitto comes back, new messages return to it (failback).
+func TestAgent_e2e_failover(t *testing.T) {
+	const n = 2000
+	mitto := simulator(t, smsc.Options{ReceiptDelay: 50 * time.Millisecond})
+	backup := simulator(t, smsc.Options{ReceiptDelay: 50 * time.Millisecond,
+		Rules: []smsc.Rule{{Prefix: "", Outcome: smsc.Undeliverable}}})
+	mittoAddr := mitto.Addr()
+	cfg := accountsConfig(t, mittoAddr, backup.Addr(), "failover:\n  after: 1s\n")
+	r := startReal(t, cfg)
+
+	var lines []string
+	for i := range n {
+		lines = append(lines, fmt.Sprintf(`{"id":"m%d","to":"+4179%07d","text":"message %d"}`, i, i, i))
+	}
+	for f := range 10 {
+		drop(t, cfg, fmt.Sprintf("load%d.ndjson", f), strings.Join(lines[f*n/10:(f+1)*n/10], "\n"))
+	}
+	testutil.Eventually(t, 30*time.Second, "mitto to take a third", func() bool {
+		return mitto.Stats().Accepted >= n/3
+	})
+	stopped := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := mitto.Close(ctx); err != nil {
+		t.Logf("closing mitto: %v", err)
+	}
+	cancel()
+	testutil.Eventually(t, 20*time.Second, "status: mitto down, failing over to backup", func() bool {
+		st, err := r.a.Status(context.Background())
+		return err == nil && len(st.SMSCs) == 2 && st.SMSCs[0].State == "down" && st.SMSCs[0].FailingOverTo == "backup"
+	})
+	t.Logf("mitto down after %s", time.Since(stopped).Round(time.Millisecond))
+	waitDelivered(t, cfg, n, 90*time.Second)
+	reps := reports(t, cfg)
+	byAccount := accountOf(t, reps)
+	onMitto := map[string]bool{}
+	for _, s := range mitto.Submits() {
+		onMitto[s.Text] = true
+	}
+	onBackup := map[string]bool{}
+	for _, s := range backup.Submits() {
+		onBackup[s.Text] = true
+	}
+	both := 0
+	for i := range n {
+		id, text := fmt.Sprintf("m%d", i), fmt.Sprintf("message %d", i)
+		rep, ok := reps[id]
+		if !ok {
+			t.Errorf("no report for %s", id)
+			continue
+		}
+		if onMitto[text] && onBackup[text] {
+			both++
+		}
+		switch rep.SMSC {
+		case "mitto":
+			// Mitto may have had it and its receipt never came before
+			// the stop: sent, waiting for a receipt that went with mitto.
+			if rep.Status != "delivered" && rep.Status != "sent" {
+				t.Errorf("%s via mitto: %s (%s)", id, rep.Status, rep.Error)
+			}
+			if !onMitto[text] {
+				t.Errorf("%s: the report names mitto, mitto never had it", id)
+			}
+		case "backup":
+			if rep.Status != "undeliverable" {
+				t.Errorf("%s via backup: %s (%s): a receipt of the wrong account?", id, rep.Status, rep.Error)
+			}
+			if !onBackup[text] {
+				t.Errorf("%s: the report names backup, backup never had it", id)
+			}
+		default:
+			t.Errorf("%s: report names account %q", id, rep.SMSC)
+		}
+	}
+	// Sent to both: parts whose submit_sm_resp mitto never sent when it
+	// stopped; bounded by mitto's budget (sessions × window + uncommitted).
+	if bound := 2*10 + 2*2*10; both > bound {
+		t.Errorf("%d messages went to both accounts, more than mitto's budget of %d", both, bound)
+	}
+	if byAccount["backup"] == 0 || byAccount["mitto"] < n/3 {
+		t.Errorf("reports per account: %v", byAccount)
+	}
+	t.Logf("%d messages: %v; %d sent to both", n, byAccount, both)
+
+	// Failback: mitto returns at its address; once bound for
+	// failover.after, new messages go to it again.
+	again := smsc.New(smsc.Options{Logger: testLogger(t)})
+	if err := again.Listen(mittoAddr); err != nil {
+		t.Skipf("mitto's port was taken meanwhile: %v", err)
+	}
+	t.Cleanup(func() { _ = again.Close(context.Background()) })
+	back := time.Now()
+	testutil.Eventually(t, 20*time.Second, "status: mitto up again", func() bool {
+		st, err := r.a.Status(context.Background())
+		return err == nil && st.SMSCs[0].State == "up"
+	})
+	t.Logf("mitto up again after %s", time.Since(back).Round(time.Millisecond))
+	before := backup.Stats().Submits
+	for i := range 20 {
+		drop(t, cfg, fmt.Sprintf("after%d.json", i), fmt.Sprintf(`{"id":"a%d","to":"+4178%07d","text":"after %d"}`, i, i, i))
+	}
+	waitDelivered(t, cfg, n+20, 30*time.Second)
+	for i := range 20 {
+		if rep := reports(t, cfg)[fmt.Sprintf("a%d", i)]; rep.SMSC != "mitto" || rep.Status != "delivered" {
+			t.Errorf("a%d after failback: %s via %q", i, rep.Status, rep.SMSC)
+		}
+	}
+	if got := backup.Stats().Submits; got != before {
+		t.Errorf("backup got %d submits after mitto came back", got-before)
+	}
+}
+
+// TestAgent_e2e_routes: prefix routes, a pinned message, a failover status,
+// and the refusals at intake (an unknown pinned account, a destination no
+// route matches).
+func TestAgent_e2e_routes(t *testing.T) {
+	mitto := simulator(t, smsc.Options{Rules: []smsc.Rule{
+		{Prefix: "4179666", Outcome: smsc.Refused, Status: pdu.StatusSysErr},
+		{Prefix: "4179777", Outcome: smsc.Refused, Status: pdu.StatusInvDstAdr},
+	}})
+	backup := simulator(t, smsc.Options{Rules: []smsc.Rule{
+		{Prefix: "4179777", Outcome: smsc.Refused, Status: pdu.StatusSysErr},
+	}})
+	cfg := accountsConfig(t, mitto.Addr(), backup.Addr(), `routes:
+  - to: ["+41"]
+    smscs: [mitto, backup]
+  - to: ["+49"]
+    smscs: [backup, mitto]
+failover:
+  after: 1s
+  on_status: [ESME_RSYSERR]
+`)
+	startReal(t, cfg)
+	drop(t, cfg, "routes.ndjson", strings.Join([]string{
+		`{"id":"ch","to":"+41791234567","text":"to Switzerland"}`,
+		`{"id":"de","to":"+4915112345678","text":"to Germany"}`,
+		`{"id":"pinned","to":"+4915112345679","text":"pinned","smsc":"mitto"}`,
+		`{"id":"moved","to":"+41796661234","text":"refused by mitto with a failover status"}`,
+		`{"id":"refused","to":"+41797771234","text":"refused for good"}`,
+	}, "\n"))
+	drop(t, cfg, "unknown.json", `{"to":"+41791234567","text":"x","smsc":"nosuch"}`)
+	drop(t, cfg, "unroutable.json", `{"to":"+33612345678","text":"to France"}`)
+	reps := waitReports(t, cfg, 5, 30*time.Second)
+	want := map[string][2]string{
+		"ch":     {"mitto", "delivered"},
+		"de":     {"backup", "delivered"},
+		"pinned": {"mitto", "delivered"},
+		"moved":  {"backup", "delivered"},
+		// ESME_RINVDSTADR is not a failover status: rejected by mitto.
+		"refused": {"mitto", "rejected"},
+	}
+	for id, w := range want {
+		if r := reps[id]; r.SMSC != w[0] || r.Status != w[1] {
+			t.Errorf("%s: %s via %q (%s), want %s via %s", id, r.Status, r.SMSC, r.Error, w[1], w[0])
+		}
+	}
+	if r := reps["moved"]; r.Parts == nil || r.Parts.Items[0].SMSC != "backup" {
+		t.Errorf("moved: parts %+v", r.Parts)
+	}
+	for name, reason := range map[string]string{
+		"unknown.json":    `smsc "nosuch": no SMSC account of that name (configured: mitto, backup)`,
+		"unroutable.json": "no route matches the destination +33612345678",
+	} {
+		var rep struct {
+			Problems []smsagent.Problem `json:"problems"`
+		}
+		path := filepath.Join(cfg.Spool.Dir, "failed", name+".error.json")
+		testutil.Eventually(t, 10*time.Second, path+" readable", func() bool {
+			b, err := os.ReadFile(path)
+			return err == nil && json.Unmarshal(b, &rep) == nil
+		})
+		if len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Message, reason) {
+			t.Errorf("%s refused with %+v, want it to say %q", name, rep.Problems, reason)
+		}
+	}
+}
+
+// TestAgent_e2e_allAccountsDown: while every account of a route is down
+// its messages wait, and the status says why; they go out when one comes
+// back.
+func TestAgent_e2e_allAccountsDown(t *testing.T) {
+	mitto := simulator(t, smsc.Options{})
+	backup := simulator(t, smsc.Options{})
+	cfg := accountsConfig(t, mitto.Addr(), backup.Addr(), `routes:
+  - to: ["+41"]
+    smscs: [mitto]
+  - smscs: [backup]
+failover:
+  after: 1s
+`)
+	r := startReal(t, cfg)
+	testutil.Eventually(t, 10*time.Second, "both accounts bound", func() bool {
+		st, err := r.a.Status(context.Background())
+		return err == nil && st.SMSCs[0].Bound > 0 && st.SMSCs[1].Bound > 0
+	})
+	mittoAddr := mitto.Addr()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = mitto.Close(ctx)
+	cancel()
+	testutil.Eventually(t, 10*time.Second, "status: mitto down", func() bool {
+		st, err := r.a.Status(context.Background())
+		if err != nil || st.SMSCs[0].State != "down" {
+			return false
+		}
+		for _, h := range st.Health {
+			if strings.HasPrefix(h, "smsc account down: mitto") {
+				return true
+			}
+		}
+		return false
+	})
+	drop(t, cfg, "wait.json", `[{"id":"ch","to":"+41791234567","text":"waits for mitto"},{"id":"fr","to":"+33612345678","text":"goes via backup"}]`)
+	reps := waitReports(t, cfg, 1, 20*time.Second)
+	if r := reps["fr"]; r.SMSC != "backup" || r.Status != "delivered" {
+		t.Errorf("fr: %s via %q", r.Status, r.SMSC)
+	}
+	st, err := r.a.Outbox().Stats(context.Background())
+	if err != nil || st.ByState[smsagent.StateQueued]+st.ByState[smsagent.StateSending] != 1 {
+		t.Fatalf("ch should wait in the queue: %+v %v", st, err)
+	}
+	again := smsc.New(smsc.Options{Logger: testLogger(t)})
+	if err := again.Listen(mittoAddr); err != nil {
+		t.Skipf("mitto's port was taken meanwhile: %v", err)
+	}
+	t.Cleanup(func() { _ = again.Close(context.Background()) })
+	reps = waitReports(t, cfg, 2, 30*time.Second)
+	if r := reps["ch"]; r.SMSC != "mitto" || r.Status != "delivered" {
+		t.Errorf("ch: %s via %q", r.Status, r.SMSC)
+	}
+}
