@@ -24,9 +24,9 @@ type Observer interface {
 	// FileRejected is called once per file moved to failed/.
 	FileRejected()
 	// SubmitDone is called for every submit_sm response (or generic_nack),
-	// with the command_status name ("ESME_ROK", "ESME_RTHROTTLED", ...) and
-	// the round trip from write to response.
-	SubmitDone(status string, rtt time.Duration)
+	// with the SMSC account, the command_status name ("ESME_ROK",
+	// "ESME_RTHROTTLED", ...) and the round trip from write to response.
+	SubmitDone(account, status string, rtt time.Duration)
 	// SubmitTimedOut is called when a response deadline passes (outcome
 	// unknown; the part is not resent while its session lives).
 	SubmitTimedOut()
@@ -65,17 +65,17 @@ type ReportObserver interface {
 // the one to embed in an observer that wants only some of them.
 type NopObserver struct{}
 
-func (NopObserver) FileAccepted(int)                 {}
-func (NopObserver) RequestAccepted(int)              {}
-func (NopObserver) CallbackDone(string)              {}
-func (NopObserver) FileRejected()                    {}
-func (NopObserver) SubmitDone(string, time.Duration) {}
-func (NopObserver) SubmitTimedOut()                  {}
-func (NopObserver) FileToSubmit(time.Duration)       {}
-func (NopObserver) SubmitToReceipt(time.Duration)    {}
-func (NopObserver) ReceiptApplied(string, string)    {}
-func (NopObserver) MOReceived(int)                   {}
-func (NopObserver) MODuplicate(string)               {}
-func (NopObserver) ReportsWritten(int)               {}
+func (NopObserver) FileAccepted(int)                         {}
+func (NopObserver) RequestAccepted(int)                      {}
+func (NopObserver) CallbackDone(string)                      {}
+func (NopObserver) FileRejected()                            {}
+func (NopObserver) SubmitDone(string, string, time.Duration) {}
+func (NopObserver) SubmitTimedOut()                          {}
+func (NopObserver) FileToSubmit(time.Duration)               {}
+func (NopObserver) SubmitToReceipt(time.Duration)            {}
+func (NopObserver) ReceiptApplied(string, string)            {}
+func (NopObserver) MOReceived(int)                           {}
+func (NopObserver) MODuplicate(string)                       {}
+func (NopObserver) ReportsWritten(int)                       {}
 
 var _ Observer = NopObserver{}

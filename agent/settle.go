@@ -208,7 +208,7 @@ func (s *settler) classify(c *partCall, res smpp.Result) outbox.PartResult {
 	switch {
 	case res.Err == nil, errors.As(res.Err, &de):
 		st := res.Header.Status
-		s.obs.SubmitDone(st.String(), res.RTT)
+		s.obs.SubmitDone(c.f.acct.name, st.String(), res.RTT)
 		switch {
 		case st == pdu.StatusOK && res.Header.ID == pdu.GenericNackID:
 			pr.Outcome, pr.Error = outbox.OutcomeTemporary, "generic_nack without a command_status"

@@ -59,7 +59,7 @@ func (r *recorder) accepted(sub *smsc.Submit) {
 }
 
 func (r *recorder) FileRejected() { r.rejected.Add(1) }
-func (r *recorder) SubmitDone(status string, rtt time.Duration) {
+func (r *recorder) SubmitDone(_, status string, rtt time.Duration) {
 	r.rtt.Record(rtt)
 	if status != "ESME_ROK" {
 		r.refused.Add(1)

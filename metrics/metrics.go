@@ -124,8 +124,8 @@ func New(status StatusSource) *Metrics {
 	}
 	submits := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "smsagent_submits_total",
-		Help: "submit_sm responses and generic_nacks by command_status name (ESME_ROK is success).",
-	}, []string{"status"})
+		Help: "submit_sm responses and generic_nacks by SMSC account and command_status name (ESME_ROK is success).",
+	}, []string{"smsc", "status"})
 	reg.MustRegister(submits)
 	m.submits = newBoundedCounters(submits, maxStatusLabels)
 	m.receipts = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -190,9 +190,10 @@ func (m *Metrics) CallbackDone(outcome string) { m.callbacks.WithLabelValues(out
 // FileRejected counts a file moved to failed/.
 func (m *Metrics) FileRejected() { m.filesRejected.Inc() }
 
-// SubmitDone counts a submit response by status and records its round trip.
-func (m *Metrics) SubmitDone(status string, rtt time.Duration) {
-	m.submits.inc(status)
+// SubmitDone counts a submit response by account and status and records
+// its round trip.
+func (m *Metrics) SubmitDone(account, status string, rtt time.Duration) {
+	m.submits.inc(account, status)
 	m.submitRoundTrip.Observe(rtt.Seconds())
 }
 
@@ -251,9 +252,10 @@ func receiptOutcome(s string) string {
 	return other
 }
 
-// boundedCounters is a counter vector with one label whose distinct values
-// are capped: past the cap, new values count as "other". The values seen are
-// few and stable, so the read lock is all the hot path takes.
+// boundedCounters is a counter vector labelled by SMSC account (the
+// configured names, a bounded set) and one more label whose distinct values
+// are capped: past the cap, new values count as "other". The values seen
+// are few and stable, so the read lock is all the hot path takes.
 type boundedCounters struct {
 	vec *prometheus.CounterVec
 	max int
@@ -266,34 +268,36 @@ func newBoundedCounters(vec *prometheus.CounterVec, max int) *boundedCounters {
 	return &boundedCounters{vec: vec, max: max, seen: make(map[string]prometheus.Counter)}
 }
 
-func (b *boundedCounters) inc(v string) {
+func (b *boundedCounters) inc(account, v string) {
+	key := account + "\x00" + v
 	b.mu.RLock()
-	c, ok := b.seen[v]
+	c, ok := b.seen[key]
 	b.mu.RUnlock()
 	if !ok {
-		c = b.add(v)
+		c = b.add(account, v, key)
 	}
 	c.Inc()
 }
 
-func (b *boundedCounters) add(v string) prometheus.Counter {
+func (b *boundedCounters) add(account, v, key string) prometheus.Counter {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if c, ok := b.seen[v]; ok {
+	if c, ok := b.seen[key]; ok {
 		return c
 	}
 	// Values past the cap are not remembered, or the map would grow with
 	// them; they take the slow path to "other" every time.
 	if len(b.seen) >= b.max || len(v) > 64 || !utf8.ValidString(v) || v == "" {
-		c, ok := b.seen[other]
+		okey := account + "\x00" + other
+		c, ok := b.seen[okey]
 		if !ok {
-			c = b.vec.WithLabelValues(other)
-			b.seen[other] = c
+			c = b.vec.WithLabelValues(account, other)
+			b.seen[okey] = c
 		}
 		return c
 	}
-	c := b.vec.WithLabelValues(v)
-	b.seen[v] = c
+	c := b.vec.WithLabelValues(account, v)
+	b.seen[key] = c
 	return c
 }
 

@@ -49,10 +49,11 @@ func sampleStatus() smsagent.Status {
 		Version: "1.2.3",
 		Started: t0,
 		Binds: []smsagent.BindStatus{
-			{Slot: 0, Mode: "transceiver", State: "bound", Since: t0, Outstanding: 3, Submitted: 1200, Reconnects: 1},
-			{Slot: 1, Mode: "transceiver", State: "backoff", Since: t0, LastError: "connection refused",
+			{SMSC: "default", Slot: 0, Mode: "transceiver", State: "bound", Since: t0, Outstanding: 3, Submitted: 1200, Reconnects: 1},
+			{SMSC: "default", Slot: 1, Mode: "transceiver", State: "backoff", Since: t0, LastError: "connection refused",
 				Reconnects: 4, Throttled: 2},
 		},
+		SMSCs:  []smsagent.AccountStatus{{Name: "default", State: "up", Since: t0, Bound: 1}},
 		Queue:  smsagent.QueueStatus{ByState: map[string]int{"queued": 12, "sending": 3, "sent": 40, "delivered": 900}, Awaiting: 38},
 		Intake: smsagent.IntakeStatus{FilesTaken: 10, Pending: 2, Stalled: true, StuckWorkers: 1},
 		Inbox:  smsagent.InboxStatus{Backlog: 5, Written: 30},
@@ -69,7 +70,7 @@ var smsagentNames = []string{
 	"smsagent_submit_round_trip_seconds", "smsagent_file_to_submit_seconds", "smsagent_submit_to_receipt_seconds",
 	"smsagent_status_up", "smsagent_build_info", "smsagent_queue_messages", "smsagent_queue_awaiting_receipt_messages",
 	"smsagent_bind_state", "smsagent_bind_outstanding_requests", "smsagent_bind_submits_total",
-	"smsagent_bind_reconnects_total", "smsagent_bind_throttled_total", "smsagent_inbox_backlog_events",
+	"smsagent_bind_reconnects_total", "smsagent_bind_throttled_total", "smsagent_smsc_up", "smsagent_smsc_bound_sessions", "smsagent_inbox_backlog_events",
 	"smsagent_intake_pending_files", "smsagent_intake_stalled", "smsagent_intake_stuck_workers", "smsagent_smsc_credentials_refused",
 	"smsagent_smsc_credential_refusals_total",
 	"smsagent_health_problems",
@@ -82,10 +83,10 @@ func TestMetrics_Exposition(t *testing.T) {
 	m.FileAccepted(3)
 	m.FileAccepted(2)
 	m.FileRejected()
-	m.SubmitDone("ESME_ROK", 2*time.Millisecond)
-	m.SubmitDone("ESME_ROK", 800*time.Microsecond)
-	m.SubmitDone("ESME_RTHROTTLED", 150*time.Microsecond)
-	m.SubmitDone("ESME_RINVDSTADR", 12*time.Second)
+	m.SubmitDone("default", "ESME_ROK", 2*time.Millisecond)
+	m.SubmitDone("default", "ESME_ROK", 800*time.Microsecond)
+	m.SubmitDone("default", "ESME_RTHROTTLED", 150*time.Microsecond)
+	m.SubmitDone("default", "ESME_RINVDSTADR", 12*time.Second)
 	m.SubmitTimedOut()
 	m.FileToSubmit(1500 * time.Millisecond)
 	m.FileToSubmit(2 * time.Hour)
@@ -219,10 +220,10 @@ func TestMetrics_NoStatusSource(t *testing.T) {
 func TestMetrics_BoundedLabels(t *testing.T) {
 	m := metrics.New(nil)
 	for i := range 1000 {
-		m.SubmitDone(fmt.Sprintf("0x%08X", 0x400+i), time.Millisecond)
+		m.SubmitDone("default", fmt.Sprintf("0x%08X", 0x400+i), time.Millisecond)
 		m.ReceiptApplied(fmt.Sprintf("STAT%d", i), "matched")
 	}
-	m.SubmitDone("bad\xffutf8", time.Millisecond)
+	m.SubmitDone("default", "bad\xffutf8", time.Millisecond)
 	n, err := testutil.GatherAndCount(m.Registry(), "smsagent_submits_total")
 	if err != nil || n != 65 {
 		t.Errorf("submits_total has %d series (%v), want 64 and other", n, err)
@@ -231,14 +232,14 @@ func TestMetrics_BoundedLabels(t *testing.T) {
 	if n != 1 {
 		t.Errorf("receipts_total has %d series, want only other", n)
 	}
-	other := "# HELP smsagent_submits_total submit_sm responses and generic_nacks by command_status name (ESME_ROK is success).\n" +
+	other := "# HELP smsagent_submits_total submit_sm responses and generic_nacks by SMSC account and command_status name (ESME_ROK is success).\n" +
 		"# TYPE smsagent_submits_total counter\n"
 	var b strings.Builder
 	b.WriteString(other)
 	for i := range 64 {
-		fmt.Fprintf(&b, "smsagent_submits_total{status=\"0x%08X\"} 1\n", 0x400+i)
+		fmt.Fprintf(&b, "smsagent_submits_total{smsc=\"default\",status=\"0x%08X\"} 1\n", 0x400+i)
 	}
-	b.WriteString("smsagent_submits_total{status=\"other\"} 937\n")
+	b.WriteString("smsagent_submits_total{smsc=\"default\",status=\"other\"} 937\n")
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(b.String()), "smsagent_submits_total"); err != nil {
 		t.Error(err)
 	}
@@ -247,16 +248,16 @@ func TestMetrics_BoundedLabels(t *testing.T) {
 // TestMetrics_UnknownBindState: a state this package does not know is
 // still exported, alongside the known ones at 0.
 func TestMetrics_UnknownBindState(t *testing.T) {
-	st := smsagent.Status{Binds: []smsagent.BindStatus{{Slot: 3, State: "unbinding"}}}
+	st := smsagent.Status{Binds: []smsagent.BindStatus{{SMSC: "default", Slot: 3, State: "unbinding"}}}
 	m := metrics.New(&fakeStatus{st: st})
 	want := "# HELP smsagent_bind_state 1 for the current state of each bind slot, 0 for the others.\n" +
 		"# TYPE smsagent_bind_state gauge\n" +
-		"smsagent_bind_state{slot=\"3\",state=\"auth-failed\"} 0\n" +
-		"smsagent_bind_state{slot=\"3\",state=\"backoff\"} 0\n" +
-		"smsagent_bind_state{slot=\"3\",state=\"bound\"} 0\n" +
-		"smsagent_bind_state{slot=\"3\",state=\"closed\"} 0\n" +
-		"smsagent_bind_state{slot=\"3\",state=\"connecting\"} 0\n" +
-		"smsagent_bind_state{slot=\"3\",state=\"unbinding\"} 1\n"
+		"smsagent_bind_state{slot=\"3\",smsc=\"default\",state=\"auth-failed\"} 0\n" +
+		"smsagent_bind_state{slot=\"3\",smsc=\"default\",state=\"backoff\"} 0\n" +
+		"smsagent_bind_state{slot=\"3\",smsc=\"default\",state=\"bound\"} 0\n" +
+		"smsagent_bind_state{slot=\"3\",smsc=\"default\",state=\"closed\"} 0\n" +
+		"smsagent_bind_state{slot=\"3\",smsc=\"default\",state=\"connecting\"} 0\n" +
+		"smsagent_bind_state{slot=\"3\",smsc=\"default\",state=\"unbinding\"} 1\n"
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "smsagent_bind_state"); err != nil {
 		t.Error(err)
 	}
@@ -269,7 +270,7 @@ func BenchmarkMetrics_Observer(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			m.SubmitDone("ESME_ROK", 3*time.Millisecond)
+			m.SubmitDone("default", "ESME_ROK", 3*time.Millisecond)
 			m.ReceiptApplied("DELIVRD", "matched")
 		}
 	})

@@ -24,7 +24,7 @@ func TestMetrics_NoPersonalData(t *testing.T) {
 	m := metrics.New(&fakeStatus{st: st})
 	m.ReceiptApplied("+358401234567", "matched")
 	m.ReceiptApplied("DELIVRD", "sms-order.json")
-	m.SubmitDone("ESME_RINVDSTADR", time.Millisecond)
+	m.SubmitDone("default", "ESME_RINVDSTADR", time.Millisecond)
 	srv := httptest.NewServer(m)
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)

@@ -23,6 +23,7 @@ type statusCollector struct {
 	bindState, bindOutstanding   *prometheus.Desc
 	bindSubmits, bindReconnects  *prometheus.Desc
 	bindThrottled                *prometheus.Desc
+	smscUp, smscBound            *prometheus.Desc
 	inboxBacklog                 *prometheus.Desc
 	intakePending, intakeStalled *prometheus.Desc
 	intakeStuck                  *prometheus.Desc
@@ -41,15 +42,18 @@ func newStatusCollector(src StatusSource) *statusCollector {
 		buildInfo:       d("build_info", "The running agent's version, as a label; always 1.", "version"),
 		queue:           d("queue_messages", "Messages in the outbox by state.", "state"),
 		awaiting:        d("queue_awaiting_receipt_messages", "Sent messages still waiting for a delivery receipt."),
-		bindState:       d("bind_state", "1 for the current state of each bind slot, 0 for the others.", "slot", "state"),
-		bindOutstanding: d("bind_outstanding_requests", "Requests sent on a bind slot and not yet answered.", "slot"),
-		bindSubmits:     d("bind_submits_total", "Parts submitted on a bind slot.", "slot"),
-		bindReconnects:  d("bind_reconnects_total", "Times a bind slot connected and bound again.", "slot"),
-		bindThrottled:   d("bind_throttled_total", "Throttling answers (ESME_RTHROTTLED, ESME_RMSGQFUL) on a bind slot.", "slot"),
-		inboxBacklog:    d("inbox_backlog_events", "Reports and incoming SMS stored but not yet written to inbox/."),
-		intakePending:   d("intake_pending_files", "Files seen in outgoing/ and not yet taken."),
-		intakeStalled:   d("intake_stalled", "1 while intake has stopped taking files because storing or quarantining failed."),
-		intakeStuck:     d("intake_stuck_workers", "Intake workers on one file for over a minute (a file system call that does not return)."),
+		bindState:       d("bind_state", "1 for the current state of each bind slot, 0 for the others.", "smsc", "slot", "state"),
+		bindOutstanding: d("bind_outstanding_requests", "Requests sent on a bind slot and not yet answered.", "smsc", "slot"),
+		bindSubmits:     d("bind_submits_total", "Parts submitted on a bind slot.", "smsc", "slot"),
+		bindReconnects:  d("bind_reconnects_total", "Times a bind slot connected and bound again.", "smsc", "slot"),
+		bindThrottled:   d("bind_throttled_total", "Throttling answers (ESME_RTHROTTLED, ESME_RMSGQFUL) on a bind slot.", "smsc", "slot"),
+		smscUp: d("smsc_up", "1 while the SMSC account is up (its routes use it), 0 while it is down "+
+			"(no session bound for failover.after: its messages go to the next account of their route).", "smsc"),
+		smscBound:     d("smsc_bound_sessions", "Sessions of the SMSC account bound right now.", "smsc"),
+		inboxBacklog:  d("inbox_backlog_events", "Reports and incoming SMS stored but not yet written to inbox/."),
+		intakePending: d("intake_pending_files", "Files seen in outgoing/ and not yet taken."),
+		intakeStalled: d("intake_stalled", "1 while intake has stopped taking files because storing or quarantining failed."),
+		intakeStuck:   d("intake_stuck_workers", "Intake workers on one file for over a minute (a file system call that does not return)."),
 		credentialsRefused: d("smsc_credentials_refused", "1 while the SMSC refuses the account's credentials (the agent "+
 			"tries again every smsc.auth_retry and when the password file changes)."),
 		credentialRefusals: d("smsc_credential_refusals_total", "Binds the SMSC refused for the account's credentials."),
@@ -60,7 +64,7 @@ func newStatusCollector(src StatusSource) *statusCollector {
 // Describe sends every descriptor the collector may emit.
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.buildInfo, c.queue, c.awaiting, c.bindState, c.bindOutstanding,
-		c.bindSubmits, c.bindReconnects, c.bindThrottled, c.inboxBacklog, c.intakePending, c.intakeStalled,
+		c.bindSubmits, c.bindReconnects, c.bindThrottled, c.smscUp, c.smscBound, c.inboxBacklog, c.intakePending, c.intakeStalled,
 		c.intakeStuck, c.credentialsRefused, c.credentialRefusals, c.healthProblems} {
 		ch <- d
 	}
@@ -103,15 +107,23 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 			if s == b.State {
 				v, known = 1, true
 			}
-			gauge(c.bindState, v, slot, s)
+			gauge(c.bindState, v, b.SMSC, slot, s)
 		}
 		if !known && b.State != "" {
-			gauge(c.bindState, 1, slot, b.State)
+			gauge(c.bindState, 1, b.SMSC, slot, b.State)
 		}
-		gauge(c.bindOutstanding, float64(b.Outstanding), slot)
-		counter(c.bindSubmits, b.Submitted, slot)
-		counter(c.bindReconnects, b.Reconnects, slot)
-		counter(c.bindThrottled, b.Throttled, slot)
+		gauge(c.bindOutstanding, float64(b.Outstanding), b.SMSC, slot)
+		counter(c.bindSubmits, b.Submitted, b.SMSC, slot)
+		counter(c.bindReconnects, b.Reconnects, b.SMSC, slot)
+		counter(c.bindThrottled, b.Throttled, b.SMSC, slot)
+	}
+	for _, a := range st.SMSCs {
+		up := 0.0
+		if a.State == "up" {
+			up = 1
+		}
+		gauge(c.smscUp, up, a.Name)
+		gauge(c.smscBound, float64(a.Bound), a.Name)
 	}
 	gauge(c.inboxBacklog, float64(st.Inbox.Backlog))
 	gauge(c.intakePending, float64(st.Intake.Pending))
