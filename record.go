@@ -29,6 +29,27 @@ type Record struct {
 	Avoid []string
 }
 
+// Account is the SMSC account the message is on: the one that accepted it
+// (every accepted part of a message goes to one), else the one its last
+// attempt went to, else the one it is pinned to; "" before any of these
+// (and for messages of releases with one account).
+func (r *Record) Account() string {
+	last := ""
+	for _, p := range r.Parts {
+		if p.SMSC == "" {
+			continue
+		}
+		if p.State == StateSent || (p.State.Final() && p.SMSCID != "") {
+			return p.SMSC
+		}
+		last = p.SMSC
+	}
+	if last == "" {
+		return r.SMSC
+	}
+	return last
+}
+
 // Part is one SMS of a (possibly concatenated) message.
 type Part struct {
 	State State

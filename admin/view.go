@@ -43,6 +43,12 @@ type Message struct {
 	Submitted *time.Time `json:"submitted_at,omitempty"`
 	Done      *time.Time `json:"done_at,omitempty"`
 	LastError string     `json:"last_error,omitempty"`
+	// SMSC is the account the message is on (smsagent.Record.Account);
+	// Pinned is set when the message file named it; Avoided are the
+	// accounts that refused it with a failover status.
+	SMSC    string   `json:"smsc,omitempty"`
+	Pinned  bool     `json:"pinned,omitempty"`
+	Avoided []string `json:"avoided_smscs,omitempty"`
 	// Parts is empty until the message has been split for sending.
 	Parts []Part `json:"parts"`
 }
@@ -51,6 +57,7 @@ type Message struct {
 type Part struct {
 	Seq    int            `json:"seq"` // 1-based
 	State  smsagent.State `json:"state"`
+	SMSC   string         `json:"smsc,omitempty"` // the account it went to
 	SMSCID string         `json:"smsc_id,omitempty"`
 	Stat   string         `json:"stat,omitempty"` // last receipt stat, raw
 	Err    string         `json:"err,omitempty"`  // last receipt err, raw
@@ -84,6 +91,9 @@ func NewMessage(r smsagent.Record) Message {
 		Submitted:       optTime(r.Submitted),
 		Done:            optTime(r.Done),
 		LastError:       r.LastError,
+		SMSC:            r.Account(),
+		Pinned:          r.SMSC != "",
+		Avoided:         r.Avoid,
 		Parts:           make([]Part, len(r.Parts)),
 	}
 	if m.Encoding == "" {
@@ -105,6 +115,7 @@ func NewMessage(r smsagent.Record) Message {
 		m.Parts[i] = Part{
 			Seq:       i + 1,
 			State:     p.State,
+			SMSC:      p.SMSC,
 			SMSCID:    p.SMSCID,
 			Stat:      p.Stat,
 			Err:       p.Err,

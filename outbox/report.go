@@ -66,28 +66,10 @@ func buildReport(r *record, decider int, reason string) *smsagent.Report {
 			}
 		}
 	}
-	rep.SMSC = reportAccount(r)
+	rep.SMSC = r.Account()
 	return rep
 }
 
-// reportAccount is the account a report names: the one that accepted the
-// message (all its accepted parts went to one), else the one its last
-// attempt went to, else the one it was pinned to.
-func reportAccount(r *record) string {
-	last := ""
-	for _, p := range r.Parts {
-		if accepted(p.State) && p.SMSC != "" {
-			return p.SMSC
-		}
-		if p.SMSC != "" {
-			last = p.SMSC
-		}
-	}
-	if last == "" {
-		return r.SMSC
-	}
-	return last
-}
 
 // ReportOf is the report of a final message as its file in inbox/ has it,
 // rebuilt from the stored record; nil while the message is not final. The

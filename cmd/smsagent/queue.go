@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/smsagent/smsagent"
@@ -375,7 +376,7 @@ func parseID(s string) (smsagent.MessageID, error) {
 
 func printList(w io.Writer, ms []admin.Message) error {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "ID\tSTATE\tTO\tCLIENT ID\tPARTS\tATTEMPTS\tRECEIVED\tDUE/DONE\tERROR")
+	fmt.Fprintln(tw, "ID\tSTATE\tSMSC\tTO\tCLIENT ID\tPARTS\tATTEMPTS\tRECEIVED\tDUE/DONE\tERROR")
 	for _, m := range ms {
 		when := "-"
 		switch {
@@ -384,7 +385,7 @@ func printList(w io.Writer, ms []admin.Message) error {
 		case m.Done != nil:
 			when = stamp(*m.Done)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", m.MessageID, m.State, cell(m.To, 24),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", m.MessageID, m.State, dash(m.SMSC), cell(m.To, 24),
 			cell(m.ID, 24), len(m.Parts), m.Attempts, stamp(m.Received), when, cell(messageError(m), 60))
 	}
 	return tw.Flush()
@@ -418,6 +419,14 @@ func printMessage(w io.Writer, m admin.Message) error {
 	row("message", m.MessageID.String())
 	row("client id", cell(m.ID, 0))
 	row("state", state)
+	smsc := m.SMSC
+	if m.Pinned {
+		smsc += " (pinned)"
+	}
+	row("smsc", smsc)
+	if len(m.Avoided) > 0 {
+		row("refused by", strings.Join(m.Avoided, ", ")+" (failover.on_status)")
+	}
 	row("to", m.To)
 	row("from", m.From)
 	// Quoted: a text may hold line breaks and control characters.
@@ -450,9 +459,9 @@ func printMessage(w io.Writer, m admin.Message) error {
 	}
 	fmt.Fprintln(w)
 	tw = newTable(w)
-	fmt.Fprintln(tw, "PART\tSTATE\tSMSC ID\tSUBMITTED\tDONE\tSTAT\tERR\tSTATUS\tERROR")
+	fmt.Fprintln(tw, "PART\tSTATE\tSMSC\tSMSC ID\tSUBMITTED\tDONE\tSTAT\tERR\tSTATUS\tERROR")
 	for _, p := range m.Parts {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Seq, p.State, dash(cell(p.SMSCID, 40)),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Seq, p.State, dash(p.SMSC), dash(cell(p.SMSCID, 40)),
 			dash(optStamp(p.Submitted)), dash(optStamp(p.Done)), dash(cell(p.Stat, 12)), dash(cell(p.Err, 12)),
 			dash(p.CommandStatus), dash(cell(p.Error, 60)))
 	}

@@ -52,10 +52,10 @@ func fillQueue(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	err = s.RecordParts(ctx, []outbox.PartResult{
-		{ID: 1, Seq: 1, Total: 1, Outcome: outbox.OutcomeAccepted, SMSCID: "A1", SMSCKey: "A1", At: q0},
-		{ID: 2, Seq: 1, Total: 1, Outcome: outbox.OutcomePermanent, Status: 0x0B,
+		{ID: 1, Seq: 1, Total: 1, Outcome: outbox.OutcomeAccepted, SMSCID: "A1", SMSCKey: "A1", SMSC: "mitto", At: q0},
+		{ID: 2, Seq: 1, Total: 1, Outcome: outbox.OutcomePermanent, Status: 0x0B, SMSC: "backup",
 			Error: "ESME_RINVDSTADR (0x0000000B): invalid destination address", At: q0},
-		{ID: 3, Seq: 1, Total: 1, Outcome: outbox.OutcomeAccepted, SMSCID: "A3", SMSCKey: "A3", At: q0},
+		{ID: 3, Seq: 1, Total: 1, Outcome: outbox.OutcomeAccepted, SMSCID: "A3", SMSCKey: "A3", SMSC: "default", At: q0},
 		{ID: 4, Seq: 1, Total: 1, Outcome: outbox.OutcomeReleased, At: q0},
 	})
 	if err != nil {
@@ -156,15 +156,16 @@ canceled       0
 total          4
 inbox backlog  2
 `
-	wantList = `ID  STATE      TO             CLIENT ID  PARTS  ATTEMPTS  RECEIVED              DUE/DONE              ERROR
-1   sent       +358401234561  order-1    1      0         2026-11-25T18:15:00Z  -
-2   rejected   +358401234562  order-2    1      0         2026-11-25T18:15:00Z  2026-11-25T18:15:00Z  ESME_RINVDSTADR (0x0000000B): invalid destination address
-3   delivered  0401234563     order-3    1      0         2026-11-25T18:15:00Z  2026-11-25T18:15:00Z
-4   queued     +358401234564             1      0         2026-11-25T18:15:00Z  2026-11-25T18:15:00Z
+	wantList = `ID  STATE      SMSC     TO             CLIENT ID  PARTS  ATTEMPTS  RECEIVED              DUE/DONE              ERROR
+1   sent       mitto    +358401234561  order-1    1      0         2026-11-25T18:15:00Z  -
+2   rejected   backup   +358401234562  order-2    1      0         2026-11-25T18:15:00Z  2026-11-25T18:15:00Z  ESME_RINVDSTADR (0x0000000B): invalid destination address
+3   delivered  default  0401234563     order-3    1      0         2026-11-25T18:15:00Z  2026-11-25T18:15:00Z
+4   queued     -        +358401234564             1      0         2026-11-25T18:15:00Z  2026-11-25T18:15:00Z
 `
 	wantShow1 = `message    1
 client id  order-1
 state      sent (awaiting receipt)
+smsc       mitto
 to         +358401234561
 from       ACME
 text       "Hei ä €\nline two"
@@ -176,12 +177,13 @@ report     yes
 encoding   auto
 priority   normal
 
-PART  STATE  SMSC ID  SUBMITTED             DONE  STAT  ERR  STATUS  ERROR
-1     sent   A1       2026-11-25T18:15:00Z  -     -     -    -       -
+PART  STATE  SMSC   SMSC ID  SUBMITTED             DONE  STAT  ERR  STATUS  ERROR
+1     sent   mitto  A1       2026-11-25T18:15:00Z  -     -     -    -       -
 `
 	wantShow3 = `message    3
 client id  order-3
 state      delivered
+smsc       default
 to         0401234563
 text       "delivered"
 file       orders.json
@@ -194,8 +196,8 @@ encoding   auto
 priority   normal
 validity   2h
 
-PART  STATE      SMSC ID  SUBMITTED             DONE                  STAT     ERR  STATUS  ERROR
-1     delivered  A3       2026-11-25T18:15:00Z  2026-11-25T18:15:01Z  DELIVRD  000  -       -
+PART  STATE      SMSC     SMSC ID  SUBMITTED             DONE                  STAT     ERR  STATUS  ERROR
+1     delivered  default  A3       2026-11-25T18:15:00Z  2026-11-25T18:15:01Z  DELIVRD  000  -       -
 `
 )
 

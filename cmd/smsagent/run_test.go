@@ -159,7 +159,7 @@ func TestRun_simulator(t *testing.T) {
 		!strings.Contains(body, `smsagent_receipts_total{outcome="parked",stat="DELIVRD"} 1`) {
 		t.Error("/metrics lacks the receipt")
 	}
-	for _, want := range []string{`smsagent_submits_total{status="ESME_ROK"} 1`, "smsagent_files_accepted_total 1",
+	for _, want := range []string{`smsagent_submits_total{smsc="default",status="ESME_ROK"} 1`, "smsagent_files_accepted_total 1",
 		"smsagent_inbox_files_written_total 1",
 		`smsagent_queue_messages{state="delivered"} 1`} {
 		if code != http.StatusOK || !strings.Contains(body, want) {
