@@ -77,9 +77,21 @@ func printStatus(w io.Writer, st smsagent.Status, now time.Time) error {
 	fmt.Fprintf(w, "smsagent %s, up %s (since %s)\n\n", st.Version, config.FormatDuration(up), stamp(st.Started))
 
 	tw := newTable(w)
-	fmt.Fprintln(tw, "BIND\tMODE\tSTATE\tSINCE\tOUTSTANDING\tSUBMITTED\tRECONNECTS\tTHROTTLED\tLAST ERROR")
+	if len(st.SMSCs) > 0 {
+		fmt.Fprintln(tw, "SMSC\tSTATE\tSINCE\tBOUND\tFAILING OVER TO")
+		for _, a := range st.SMSCs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", cell(a.Name, 32), cell(a.State, 20), stamp(a.Since), a.Bound,
+				dash(cell(a.FailingOverTo, 80)))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+		tw = newTable(w)
+	}
+	fmt.Fprintln(tw, "SMSC\tBIND\tMODE\tSTATE\tSINCE\tOUTSTANDING\tSUBMITTED\tRECONNECTS\tTHROTTLED\tLAST ERROR")
 	for _, b := range st.Binds {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", b.Slot, cell(b.Mode, 20), cell(b.State, 20),
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", dash(cell(b.SMSC, 32)), b.Slot, cell(b.Mode, 20), cell(b.State, 20),
 			stamp(b.Since), b.Outstanding, b.Submitted, b.Reconnects, b.Throttled, dash(cell(b.LastError, 80)))
 	}
 	if err := tw.Flush(); err != nil {

@@ -19,10 +19,14 @@ func agentStatus() smsagent.Status {
 		Version: "1.2.3",
 		Started: q0.Add(-90 * time.Minute),
 		Binds: []smsagent.BindStatus{
-			{Slot: 0, Mode: "transceiver", State: "bound", Since: q0.Add(-80 * time.Minute), Outstanding: 3,
-				Submitted: 1200, Reconnects: 1},
-			{Slot: 1, Mode: "transceiver", State: "backoff", Since: q0.Add(-time.Minute),
+			{SMSC: "mitto", Slot: 0, Mode: "transceiver", State: "backoff", Since: q0.Add(-time.Minute),
 				LastError: "dial tcp 127.0.0.1:2775: connection refused", Reconnects: 4, Throttled: 2},
+			{SMSC: "backup", Slot: 0, Mode: "transceiver", State: "bound", Since: q0.Add(-80 * time.Minute), Outstanding: 3,
+				Submitted: 1200, Reconnects: 1},
+		},
+		SMSCs: []smsagent.AccountStatus{
+			{Name: "mitto", State: "down", Since: q0.Add(-30 * time.Second), FailingOverTo: "backup"},
+			{Name: "backup", State: "up", Since: q0.Add(-90 * time.Minute), Bound: 1},
 		},
 		Queue:  smsagent.QueueStatus{ByState: map[string]int{"queued": 12, "sent": 40, "delivered": 900}, Awaiting: 38},
 		Intake: smsagent.IntakeStatus{FilesTaken: 10, FilesRejected: 1, Messages: 40, Pending: 2},
@@ -34,9 +38,13 @@ func agentStatus() smsagent.Status {
 
 const wantStatus = `smsagent 1.2.3, up 1h30m (since 2026-11-25T16:45:00Z)
 
-BIND  MODE         STATE    SINCE                 OUTSTANDING  SUBMITTED  RECONNECTS  THROTTLED  LAST ERROR
-0     transceiver  bound    2026-11-25T16:55:00Z  3            1200       1           0          -
-1     transceiver  backoff  2026-11-25T18:14:00Z  0            0          4           2          dial tcp 127.0.0.1:2775: connection refused
+SMSC    STATE  SINCE                 BOUND  FAILING OVER TO
+mitto   down   2026-11-25T18:14:30Z  0      backup
+backup  up     2026-11-25T16:45:00Z  1      -
+
+SMSC    BIND  MODE         STATE    SINCE                 OUTSTANDING  SUBMITTED  RECONNECTS  THROTTLED  LAST ERROR
+mitto   0     transceiver  backoff  2026-11-25T18:14:00Z  0            0          4           2          dial tcp 127.0.0.1:2775: connection refused
+backup  0     transceiver  bound    2026-11-25T16:55:00Z  3            1200       1           0          -
 
 queue:   12 queued, 40 sent (38 awaiting receipt), 900 delivered
 rates:   0.5 files/s, 12.2 submits/s, 11.0 receipts/s (last minute)
@@ -75,7 +83,7 @@ func TestStatus_Healthy(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "smsagent dev, up 2s (since 2026-11-25T18:15:00Z)\n\n" +
-		"BIND  MODE  STATE  SINCE  OUTSTANDING  SUBMITTED  RECONNECTS  THROTTLED  LAST ERROR\n\n" +
+		"SMSC  BIND  MODE  STATE  SINCE  OUTSTANDING  SUBMITTED  RECONNECTS  THROTTLED  LAST ERROR\n\n" +
 		"queue:   empty\n" +
 		"rates:   0.0 files/s, 0.0 submits/s, 0.0 receipts/s (last minute)\n" +
 		"intake:  0 files taken, 0 rejected, 0 messages, 0 duplicates; 0 pending\n" +
