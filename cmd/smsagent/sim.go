@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -16,7 +17,7 @@ func init() {
 }
 
 type simCmd struct {
-	Listen       string        `default:"127.0.0.1:2775" placeholder:"HOST:PORT" help:"Address to listen on."`
+	Listen       []string      `default:"127.0.0.1:2775" placeholder:"[NAME=]HOST:PORT" help:"Address to listen on; repeat it for several SMSCs in one process (one per account of smscs:), each with its own message ids, binds and counters, named NAME in the output."`
 	Account      []string      `placeholder:"SYSTEM_ID:PASSWORD" help:"Accept only these accounts (repeatable); without any, every bind is accepted."`
 	MaxBinds     int           `default:"4" help:"Binds one system_id may hold at once; the next gets ESME_RALYBND."`
 	IDs          string        `name:"ids" default:"hex" enum:"hex,dec" help:"Style of message ids in submit_sm_resp: hex or dec."`
@@ -27,17 +28,43 @@ type simCmd struct {
 	Verbose      bool          `short:"v" help:"Log binds, faults and PDUs."`
 }
 
+// simServer is one simulated SMSC of the process.
+type simServer struct {
+	name string // "" when only one is served
+	srv  *smsc.Server
+}
+
 // Run serves until the context ends (Ctrl-C), then unbinds every client.
 func (c *simCmd) Run(a *app) error {
 	opts, err := c.options(a)
 	if err != nil {
 		return err
 	}
-	srv := smsc.New(opts)
-	if err := srv.Listen(c.Listen); err != nil {
-		return fmt.Errorf("sim: listen on %s: %w", c.Listen, err)
+	var servers []simServer
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, s := range servers {
+			_ = s.srv.Close(ctx)
+		}
+	}()
+	for _, l := range c.Listen {
+		name, addr, ok := strings.Cut(l, "=")
+		if !ok {
+			name, addr = "", l
+		} else if name == "" || addr == "" {
+			return usagef("--listen %q: want HOST:PORT or NAME=HOST:PORT", l)
+		}
+		if name == "" && len(c.Listen) > 1 {
+			name = fmt.Sprintf("smsc%d", len(servers)+1)
+		}
+		srv := smsc.New(opts)
+		if err := srv.Listen(addr); err != nil {
+			return fmt.Errorf("sim: listen on %s: %w", addr, err)
+		}
+		servers = append(servers, simServer{name: name, srv: srv})
+		fmt.Fprintf(a.stdout, "SMSC simulator %slistening on %s (SMPP 3.4; Ctrl-C stops)\n", label(name), srv.Addr())
 	}
-	fmt.Fprintf(a.stdout, "SMSC simulator listening on %s (SMPP 3.4; Ctrl-C stops)\n", srv.Addr())
 	var tick <-chan time.Time
 	if c.Stats > 0 {
 		t := time.NewTicker(c.Stats)
@@ -47,20 +74,34 @@ func (c *simCmd) Run(a *app) error {
 	for {
 		select {
 		case <-tick:
-			printSimStats(a, srv.Stats())
+			for _, s := range servers {
+				printSimStats(a, s.name, s.srv.Stats())
+			}
 		case <-a.ctx.Done():
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			err := srv.Close(ctx)
-			printSimStats(a, srv.Stats())
-			return err
+			var errs []error
+			for _, s := range servers {
+				errs = append(errs, s.srv.Close(ctx))
+				printSimStats(a, s.name, s.srv.Stats())
+			}
+			servers = nil
+			return errors.Join(errs...)
 		}
 	}
 }
 
-func printSimStats(a *app, s smsc.Stats) {
-	fmt.Fprintf(a.stdout, "bound %d  submits %d  accepted %d  refused %d  receipts sent %d acked %d  MO sent %d acked %d\n",
-		s.Bound, s.Submits, s.Accepted, s.Refused, s.ReceiptsSent, s.ReceiptsAcked, s.MOSent, s.MOAcked)
+// label is a server's name as the output prefixes it.
+func label(name string) string {
+	if name == "" {
+		return ""
+	}
+	return name + " "
+}
+
+func printSimStats(a *app, name string, s smsc.Stats) {
+	fmt.Fprintf(a.stdout, "%sbound %d  submits %d  accepted %d  refused %d  receipts sent %d acked %d  MO sent %d acked %d\n",
+		label(name), s.Bound, s.Submits, s.Accepted, s.Refused, s.ReceiptsSent, s.ReceiptsAcked, s.MOSent, s.MOAcked)
 }
 
 func (c *simCmd) options(a *app) (smsc.Options, error) {

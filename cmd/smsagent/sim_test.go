@@ -99,3 +99,57 @@ func TestSim_BadRule(t *testing.T) {
 		}
 	}
 }
+
+// TestSim_severalListeners: one process serves one SMSC per --listen, each
+// with its own message ids and counters, named in the output.
+func TestSim_severalListeners(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut testutil.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"sim", "--listen", "mitto=127.0.0.1:0", "--listen", "backup=127.0.0.1:0",
+			"--receipt-delay", "0s", "--stats", "0"}, &out, &errOut)
+	}()
+	addrRE := regexp.MustCompile(`SMSC simulator (\w+) listening on (127\.0\.0\.1:\d+)`)
+	testutil.Eventually(t, 10*time.Second, "two addresses printed", func() bool {
+		return len(addrRE.FindAllStringSubmatch(out.String(), -1)) == 2
+	})
+	ids := map[string]string{}
+	for _, m := range addrRE.FindAllStringSubmatch(out.String(), -1) {
+		conn, err := smpp.Dial(ctx, "tcp", m[2], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := smpp.NewSession(conn, smpp.SessionOptions{})
+		sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := s.Bind(sctx, smpp.BindRequest{Mode: smpp.Transceiver, SystemID: "any", Password: "any"}); err != nil {
+			t.Fatalf("bind to %s: %v", m[1], err)
+		}
+		resp, err := s.Submit(sctx, &pdu.SubmitSM{Dest: pdu.Address{TON: pdu.TONInternational, NPI: pdu.NPIISDN,
+			Addr: "41791234567"}, ShortMessage: []byte("hi")})
+		if err != nil {
+			t.Fatalf("submit to %s: %v", m[1], err)
+		}
+		ids[m[1]] = resp.MessageID
+		_ = s.Close(sctx)
+		scancel()
+	}
+	if ids["mitto"] == "" || ids["mitto"] != ids["backup"] {
+		t.Errorf("message ids %v: want the same first id from each SMSC (their own counters)", ids)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("exit status %d, stderr %s", code, errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sim did not stop after the context ended")
+	}
+	for _, name := range []string{"mitto", "backup"} {
+		if !strings.Contains(out.String(), name+" bound 0  submits 1  accepted 1") {
+			t.Errorf("no final stats line for %s:\n%s", name, out.String())
+		}
+	}
+}
