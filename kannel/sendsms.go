@@ -286,7 +286,7 @@ func (s *Server) messages(q *request, post bool) ([]smsagent.Message, *refusal) 
 // unsupported are the fields smsagent cannot honour, by field name and the
 // name smsbox gives them in its answers.
 var unsupported = []struct{ field, name string }{
-	{"smsc", "SMSC"}, {"account", "Account"}, {"binfo", "BInfo"}, {"meta-data", "Meta-Data"},
+	{"account", "Account"}, {"binfo", "BInfo"}, {"meta-data", "Meta-Data"},
 }
 
 // ranged are the numeric fields with the range smsbox accepts, by the name
@@ -332,6 +332,14 @@ func (s *Server) fields(q *request, u user, m *smsagent.Message) *refusal {
 	}
 	if ref := dlr(q, m); ref != nil {
 		return ref
+	}
+	// Kannel's smsc names the SMSC connection (its smsc-id); here it pins
+	// the message to the SMSC account of that name.
+	if v := q.field("smsc"); v != "" {
+		if err := smsagent.CheckAccountName(v); err != nil {
+			return rejected("SMSC field misformed, rejected: %v", err)
+		}
+		m.SMSC = v
 	}
 	from := u.defaultFrom
 	if v := q.field("from"); v != "" {

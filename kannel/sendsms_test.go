@@ -158,7 +158,7 @@ func TestSendsms_Refused(t *testing.T) {
 		{base + "&priority=4", 400, "Priority field misformed, rejected"},
 		{base + "&validity=-5", 400, "Validity field misformed, rejected"},
 		{base + "&pid=64", 400, "PID field misformed, rejected: pid is not supported here"},
-		{base + "&smsc=other", 400, "SMSC field misformed, rejected: smsc is not supported here"},
+		{base + "&smsc=Other+One", 400, `SMSC field misformed, rejected: SMSC account name "Other One": want 1 to 32 of a-z, 0-9, _ and -`},
 		{base + "&dlr-mask=67&dlr-url=http%3A%2F%2F127.0.0.1%2Fdlr", 400, "DLR-Mask field misformed, rejected"},
 		{base + "&dlr-mask=31&dlr-url=ftp%3A%2F%2F127.0.0.1%2Fdlr", 400, "DLR-URL field misformed, rejected"},
 		{base + "&dlr-mask=31", 400, "DLR-URL field misformed, rejected: dlr-mask 31 needs a dlr-url (sendsms users have none of their own here)"},
@@ -183,6 +183,10 @@ func TestSendsms_Refused(t *testing.T) {
 	if code, body, _ := get(s, base+"&dlr-mask=9&dlr-url=http%3A%2F%2F127.0.0.1%2Fdlr%3Ftype%3D%25d"); code != http.StatusAccepted ||
 		f.got[len(f.got)-1][0].Callback != (smsagent.Callback{URL: "http://127.0.0.1/dlr?type=%d", KannelMask: 9}) {
 		t.Errorf("dlr-url: %d %q, callback %+v", code, body, f.got[len(f.got)-1][0].Callback)
+	}
+	// smsc pins the message to the account of that name.
+	if code, body, _ := get(s, base+"&smsc=backup"); code != http.StatusAccepted || f.got[len(f.got)-1][0].SMSC != "backup" {
+		t.Errorf("smsc=backup: %d %q, pinned to %q", code, body, f.got[len(f.got)-1][0].SMSC)
 	}
 	// The agent's own checks, and a database that refuses the commit.
 	f.err = refused{"message 1 of 1: text: a character GSM 03.38 does not have"}
