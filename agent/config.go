@@ -38,6 +38,7 @@ func OutboxOptions(cfg *config.Config) outbox.Options {
 		MODedupWindow:  cfg.MO.DuplicateWindow,
 		Retention:      cfg.Store.Retention,
 		MaxSize:        int(cfg.Store.MaxSize),
+		LegacyAccount:  legacyAccount(cfg.Accounts()),
 	}
 }
 

@@ -21,10 +21,18 @@ import (
 // each on its simulator, and what extra adds (routes:, failover:, top-level
 // YAML).
 func accountsConfig(t testing.TB, mitto, backup string, extra string) *config.Config {
+	return accountsConfigOf(t, []string{"mitto=" + mitto, "backup=" + backup}, extra)
+}
+
+// accountsConfigOf is accountsConfig for accounts given as NAME=ADDRESS;
+// every account has receipt_grace 1s.
+func accountsConfigOf(t testing.TB, accounts []string, extra string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
-	account := func(name, addr string) string {
-		return fmt.Sprintf(`  - name: %s
+	doc := "smscs:\n"
+	for _, a := range accounts {
+		name, addr, _ := strings.Cut(a, "=")
+		doc += fmt.Sprintf(`  - name: %s
     address: %q
     system_id: agent
     password: secret
@@ -33,9 +41,10 @@ func accountsConfig(t testing.TB, mitto, backup string, extra string) *config.Co
     response_timeout: 1s
     bind_timeout: 1s
     enquire_link: 5s
+    receipt_grace: 1s
 `, name, addr)
 	}
-	doc := "smscs:\n" + account("mitto", mitto) + account("backup", backup) + fmt.Sprintf(`spool:
+	doc += fmt.Sprintf(`spool:
   dir: %q
   settle: 0s
   rescan_interval: 1s

@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/agent"
+	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/smpp/dlr"
 	"github.com/smsagent/smsagent/smpp/pdu"
+	"github.com/smsagent/smsagent/smpp/smsc"
 )
 
 // upgradeManifest is the part of testdata/upgrade/manifest.json the tests
@@ -221,5 +224,118 @@ func TestUpgrade_schema4FixtureOpens(t *testing.T) {
 	}
 	if err := st.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestUpgrade_twoAccounts runs this release on the database of the
+// previous one (the schema 4 fixture) with two accounts, default and
+// backup, and a route that sends +1 to backup: the queued messages go out
+// through the route of their destination (the half-sent one on default,
+// which has its first part), the receipts of what the old release sent
+// match when they come on default's binds, and the same receipts coming on
+// backup's binds match nothing (backup's ids are its own).
+func TestUpgrade_twoAccounts(t *testing.T) {
+	_, m := openUpgradeFixture(t, time.Date(2024, 1, 15, 9, 10, 0, 0, time.UTC))
+	def := simulator(t, smsc.Options{})
+	backup := simulator(t, smsc.Options{})
+	cfg := accountsConfigOf(t, []string{"default=" + def.Addr(), "backup=" + backup.Addr()}, `routes:
+  - to: ["+1"]
+    smscs: [backup]
+  - smscs: [default, backup]
+failover:
+  after: 1s
+`)
+	db, err := os.ReadFile(filepath.Join("testdata", "upgrade", "schema4.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg.Store.Path, db, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The fixture's clock, running: its queued messages expire two days
+	// after 2024-01-15 09:00.
+	base, started := time.Date(2024, 1, 15, 9, 10, 0, 0, time.UTC), time.Now()
+	clock := func() time.Time { return base.Add(time.Since(started)) }
+	r := start(t, cfg, agent.Options{TunePool: fastPool, Clock: clock})
+	testutil.Eventually(t, 10*time.Second, "both accounts bound", func() bool {
+		st, err := r.a.Status(context.Background())
+		return err == nil && st.SMSCs[0].Bound > 0 && st.SMSCs[1].Bound > 0
+	})
+
+	// The old release's receipts, first on backup's binds, then on
+	// default's.
+	type waiting struct{ id, handset string }
+	var owed []waiting
+	for _, msg := range m.Messages {
+		for _, p := range msg.Parts {
+			if p.Receipt != "" && p.State == "sent" {
+				owed = append(owed, waiting{p.SMSCID, msg.To[1:]})
+			}
+		}
+	}
+	for _, w := range owed {
+		if err := backup.InjectReceipt("agent", w.id, w.handset, "ACME", smsc.Delivered); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testutil.Eventually(t, 20*time.Second, "backup's receipts reported unmatched", func() bool {
+		n := 0
+		for _, rep := range reports(t, cfg) {
+			if rep.Status == smsagent.ReportUnmatched && rep.SMSC == "backup" {
+				n++
+			}
+		}
+		return n == len(owed)
+	})
+	for _, w := range owed {
+		if err := def.InjectReceipt("agent", w.id, w.handset, "ACME", smsc.Delivered); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Messages 1 to 5, 7, 8 and 9 end now (6 was reported before the
+	// upgrade); plus the unmatched ones.
+	want := map[smsagent.MessageID]string{1: "default", 2: "default", 3: "default", 4: "default", 5: "default",
+		7: "default", 8: "default", 9: "backup"}
+	testutil.Eventually(t, 30*time.Second, "a report for every message", func() bool {
+		n := 0
+		for _, rep := range reports(t, cfg) {
+			if rep.Status != smsagent.ReportUnmatched {
+				n++
+			}
+		}
+		return n == len(want)
+	})
+	for key, rep := range reports(t, cfg) {
+		if rep.Status == smsagent.ReportUnmatched {
+			continue
+		}
+		account, ok := want[rep.MessageID]
+		if !ok || rep.Status != "delivered" || rep.SMSC != account {
+			t.Errorf("%s: message %s %s via %q, want delivered via %q", key, rep.MessageID, rep.Status, rep.SMSC, account)
+		}
+		if rep.Parts != nil {
+			for _, p := range rep.Parts.Items {
+				if p.SMSC != account {
+					t.Errorf("message %s part %d: via %q, want %q", rep.MessageID, p.Seq, p.SMSC, account)
+				}
+			}
+		}
+	}
+	texts := func(s *smsc.Server) []string {
+		var out []string
+		for _, sub := range s.Submits() {
+			out = append(out, sub.Dest.Addr)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := texts(backup); !slices.Equal(got, []string{"12025550123"}) {
+		t.Errorf("backup was sent to %q, want only the +1 number", got)
+	}
+	if got := texts(def); len(got) != 3 || slices.Contains(got, "12025550123") {
+		t.Errorf("default was sent to %q, want part 2 of message 5 and messages 7 and 8", got)
 	}
 }

@@ -290,6 +290,19 @@ func appendRecord(b []byte, r *record) []byte {
 // account once, and there are not more accounts than this.
 const maxAvoid = 64
 
+// adopt gives the parts a release with one account sent (accepted or
+// tried, with no account named) the account they belong to.
+func (r *record) adopt(account string) {
+	if account == "" {
+		return
+	}
+	for i := range r.Parts {
+		if p := &r.Parts[i]; p.SMSC == "" && (p.SMSCID != "" || p.Status != 0) {
+			p.SMSC = account
+		}
+	}
+}
+
 // maxParts bounds the part count: the concatenation header numbers parts
 // with one octet (3GPP TS 23.040 §9.2.3.24.1).
 const maxParts = 255

@@ -22,6 +22,7 @@ func (s *Store) Get(ctx context.Context, id smsagent.MessageID) (smsagent.Record
 		if err != nil {
 			return err
 		}
+		r.adopt(s.opts.LegacyAccount)
 		out = r.Record
 		return nil
 	})
@@ -69,6 +70,7 @@ func (s *Store) List(ctx context.Context, q ListQuery) ([]smsagent.Record, error
 			if err != nil {
 				return fmt.Errorf("message %s: %w", keyID(k), err)
 			}
+			r.adopt(s.opts.LegacyAccount)
 			if q.State == smsagent.StateUnknown || r.State == q.State {
 				out = append(out, r.Record)
 			}

@@ -33,6 +33,11 @@ type Options struct {
 	// backoff, parking times); nil means time.Now. Claim and Sweep take their
 	// "now" as an argument instead.
 	Clock func() time.Time
+	// LegacyAccount is the SMSC account that parts accepted by a release
+	// with one account belong to (their records name none): records are
+	// read with it filled in, so reports, views and the dispatcher see
+	// it. "" leaves them without one.
+	LegacyAccount string
 	// LockTimeout bounds the wait for the file lock; another process holding
 	// it makes Open fail with ErrLocked (default 1 s).
 	LockTimeout time.Duration

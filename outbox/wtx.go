@@ -149,6 +149,7 @@ func (w *wtx) get(id smsagent.MessageID) (*record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("message %s: %w", id, err)
 	}
+	r.adopt(w.s.opts.LegacyAccount)
 	w.cache[id] = &cached{r: r}
 	return r, nil
 }
