@@ -19,7 +19,11 @@ import (
 // Logger is nil (discard); the caller sets it, and DecodeMO, when it
 // writes incoming SMS.
 func OutboxOptions(cfg *config.Config) outbox.Options {
-	grace := cfg.SMSC.ReceiptGrace
+	// One grace for the outbox: the longest any account asks for.
+	var grace time.Duration
+	for _, a := range cfg.Accounts() {
+		grace = max(grace, a.ReceiptGrace)
+	}
 	if grace == 0 {
 		// smsc.receipt_grace: 0 means "no grace" in the configuration,
 		// while outbox.Options reads 0 as "the default" (5 min). The
