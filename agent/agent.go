@@ -388,8 +388,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.stopping.Load() {
 		return errors.New("agent: closed")
 	}
-	a.log.Info("agent: starting", "version", a.opts.Version, "smsc", a.cfg.SMSC.Address,
-		"sessions", a.cfg.SMSC.Sessions, "window", a.cfg.SMSC.Window, "spool", a.cfg.Spool.Dir)
+	a.log.Info("agent: starting", "version", a.opts.Version, "spool", a.cfg.Spool.Dir)
+	for _, ac := range a.accounts {
+		a.log.Info("agent: SMSC account", "smsc", ac.name, "address", ac.cfg.Address, "sessions", ac.cfg.Sessions,
+			"window", ac.cfg.Window)
+	}
 
 	// life outlives ctx: the settler, the applier and the pool must keep
 	// working through the graceful stop. It ends when the stop is over, or

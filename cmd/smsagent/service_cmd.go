@@ -76,8 +76,10 @@ func (c *serviceInstallCmd) Run(a *app) error {
 // the service's own, made in its state folder.
 func readableFiles(cfg *config.Config) []string {
 	files := []string{cfg.File}
-	if cfg.SMSC.PasswordFile != "" {
-		files = append(files, cfg.SMSC.PasswordFile)
+	for _, s := range cfg.Accounts() {
+		if s.PasswordFile != "" {
+			files = append(files, s.PasswordFile)
+		}
 	}
 	if cfg.Admin.TokenFile != "" && !cfg.Admin.GenerateToken {
 		files = append(files, cfg.Admin.TokenFile)
