@@ -63,6 +63,11 @@ const (
 	// demoSimCloseTimeout bounds the simulator's goodbye once the agent,
 	// which unbinds itself, is stopped.
 	demoSimCloseTimeout = 2 * time.Second
+	// demoPrimary and demoBackup are the demo's two SMSC accounts, each on
+	// a simulator of its own; demoFailoverAfter is its failover.after.
+	demoPrimary       = "primary"
+	demoBackup        = "backup"
+	demoFailoverAfter = 3 * time.Second
 )
 
 // demoRules give the simulator its two failing destinations; every other
@@ -77,12 +82,22 @@ var demoRules = []smsc.Rule{
 // run. Paths are relative to the file.
 const demoConfig = `# Written by "smsagent demo" at every start: edits are overwritten.
 # The agent's configuration for the demo; docs/configuration.md describes
-# every key. The SMSC is the demo's simulator, on a port picked at start.
-smsc:
-  address: %s
-  system_id: %s
-  sessions: 2
-  default_from: "%s"
+# every key. The two SMSC accounts are the demo's simulators, on ports
+# picked at start; the demo stops the primary one for a while to show a
+# failover to the backup and the failback.
+smscs:
+  - name: primary
+    address: %s
+    system_id: %s
+    sessions: 2
+    default_from: "%s"
+  - name: backup
+    address: %s
+    system_id: %s
+    sessions: 2
+    default_from: "%s"
+failover:
+  after: 3s
 spool:
   dir: spool
 store:
@@ -150,6 +165,10 @@ var demoSamples = []demoSample{
 	},
 }
 
+// demoSampleReports is the number of reports the samples make: every
+// message of the files but the broken one's.
+const demoSampleReports = 5
+
 // demoMO is the incoming SMS the simulator sends once the agent binds. It
 // names the run: the agent writes the same text from the same number only
 // once an hour, taking it for the SMSC's redelivery.
@@ -175,21 +194,29 @@ func (c *demoCmd) Run(a *app) error {
 	// The simulator's message ids must differ from the earlier runs', as a
 	// real SMSC's do: the database may hold messages of those runs still
 	// waiting for a receipt, which must not match one of this run.
+	// Both simulators count from there: two providers issue the same ids,
+	// and the agent matches each receipt within its account.
 	idBase := uint64(now.Unix()) << 20
-	sim := smsc.New(smsc.Options{
+	simOpts := smsc.Options{
 		ReceiptDelay: demoReceiptDelay,
 		Rules:        demoRules,
 		MessageID:    func(n uint64) string { return smsc.HexID(idBase + n) },
 		CountersOnly: true,
-	})
-	if err := sim.Listen("127.0.0.1:0"); err != nil {
-		return fmt.Errorf("demo: simulator: %w", err)
 	}
+	sims := &demoSims{opts: simOpts}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(a.ctx), demoSimCloseTimeout)
 		defer cancel()
-		_ = sim.Close(cctx) // the agent has unbound already; nothing of the user's is in the simulator
+		sims.close(cctx) // the agent has unbound already; nothing of the user's is in the simulators
 	}()
+	sim, err := sims.start("127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo: simulator: %w", err)
+	}
+	backup, err := sims.start("127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo: simulator: %w", err)
+	}
 	// The admin API's listener is made here, not by admin.Start, so that
 	// the configuration can name its port before the agent starts and
 	// `smsagent status --config` finds it.
@@ -211,7 +238,8 @@ func (c *demoCmd) Run(a *app) error {
 	// The configuration takes its place only once this run holds the
 	// database: a second demo started on the same folder by mistake must
 	// not point the first one's `status --config` at itself.
-	text := fmt.Sprintf(demoConfig, sim.Addr(), demoSystemID, demoOwnNumber, adminLn.Addr(), kannelLn.Addr(), demoOwnNumber)
+	text := fmt.Sprintf(demoConfig, sim.Addr(), demoSystemID, demoOwnNumber, backup.Addr(), demoSystemID, demoOwnNumber,
+		adminLn.Addr(), kannelLn.Addr(), demoOwnNumber)
 	draft, err := fsutil.WriteTemp(dir, "smsagent.yaml", []byte(text), 0o600)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -230,7 +258,7 @@ func (c *demoCmd) Run(a *app) error {
 	defer func() { _ = closeLog() }()
 
 	d := &demo{
-		a: a, cfg: cfg, sim: sim, draft: draft, file: filepath.Join(dir, "smsagent.yaml"), logPath: logFile.Name(),
+		a: a, cfg: cfg, sim: sim, backup: backup, sims: sims, primaryAddr: sim.Addr(), draft: draft, file: filepath.Join(dir, "smsagent.yaml"), logPath: logFile.Name(),
 		layout: spool.NewLayout(cfg.Spool.Dir), tag: now.UTC().Format("20060102T150405"),
 		seen: make(map[string]bool),
 	}
@@ -243,7 +271,15 @@ func (c *demoCmd) Run(a *app) error {
 type demo struct {
 	a       *app
 	cfg     *config.Config
-	sim     *smsc.Server
+	sim     *smsc.Server // the primary account's simulator
+	backup  *smsc.Server
+	sims    *demoSims
+	// primaryAddr is where the primary simulator comes back.
+	primaryAddr string
+	// failover is the step of the failover the demo shows; ids the
+	// client ids of the reports shown.
+	failover int
+	ids      map[string]string // client id → account of its report
 	draft   string // the configuration, until it is installed as file
 	file    string
 	logPath string
@@ -261,6 +297,28 @@ type demo struct {
 	tally demoTally
 	// runEnded is set when Run's result has been received.
 	runEnded bool
+}
+
+// demoSims are the simulators of a run, the closed ones too: each is
+// closed once when the demo ends.
+type demoSims struct {
+	opts smsc.Options
+	all  []*smsc.Server
+}
+
+func (s *demoSims) start(addr string) (*smsc.Server, error) {
+	srv := smsc.New(s.opts)
+	if err := srv.Listen(addr); err != nil {
+		return nil, err
+	}
+	s.all = append(s.all, srv)
+	return srv, nil
+}
+
+func (s *demoSims) close(ctx context.Context) {
+	for _, srv := range s.all {
+		_ = srv.Close(ctx)
+	}
 }
 
 // demoTally counts what this run wrote, for the summary.
@@ -393,7 +451,8 @@ func (d *demo) sampleName(s demoSample) string {
 func (d *demo) introduce() {
 	w, sep := d.a.stdout, string(filepath.Separator)
 	self := selfCommand()
-	fmt.Fprintf(w, "smsagent demo: the agent and an SMSC simulator (SMPP 3.4 on %s), in this process.\n", d.sim.Addr())
+	fmt.Fprintf(w, "smsagent demo: the agent and two SMSC simulators (SMPP 3.4), accounts %s on %s and %s on %s,\nin this process.\n",
+		demoPrimary, d.sim.Addr(), demoBackup, d.backup.Addr())
 	fmt.Fprintf(w, "The simulator delivers to every number after about %s, except %s (refused)\nand %s (undeliverable).\n\n",
 		demoReceiptDelay, demoRefusedNumber, demoUndeliverableNumber)
 	fmt.Fprintf(w, "  drop files into    %s\n", d.layout.Outgoing+sep)
@@ -405,7 +464,8 @@ func (d *demo) introduce() {
 	for _, s := range demoSamples {
 		fmt.Fprintf(w, "  %-30s %s\n", d.sampleName(s), s.what)
 	}
-	fmt.Fprintf(w, "and the simulator sends the agent an incoming SMS.\n\n")
+	fmt.Fprintf(w, "and the simulator sends the agent an incoming SMS. Once they are done, the demo stops the %s\n"+
+		"SMSC to show a failover to %s, and starts it again to show the failback.\n\n", demoPrimary, demoBackup)
 	fmt.Fprintf(w, "Send one yourself:\n  %s send --spool %s --to +12025550123 --text 'Hello'\n  %s\n",
 		self, quoteArg(d.layout.Root), dropExample(d.layout.Outgoing))
 	fmt.Fprintf(w, "Or over HTTP, to the admin API or as to Kannel's sendsms:\n  %s send --via api --config %s --to +12025550123 --text 'Hello'\n"+
@@ -436,6 +496,7 @@ func (d *demo) watch(ctx context.Context, runDone <-chan error) error {
 	defer t.Stop()
 	for {
 		d.showFiles()
+		d.showFailover(ctx)
 		d.showProgress(ctx)
 		select {
 		case <-ctx.Done():
@@ -569,7 +630,16 @@ func (d *demo) describeEvent(data []byte) string {
 		d.tally.reports = make(map[string]int)
 	}
 	d.tally.reports[r.Status]++
+	if r.ID != "" {
+		if d.ids == nil {
+			d.ids = make(map[string]string)
+		}
+		d.ids[r.ID] = r.SMSC
+	}
 	s := fmt.Sprintf("%-13s to %s", r.Status, r.To)
+	if r.SMSC != "" {
+		s += " via " + r.SMSC
+	}
 	if r.Parts != nil && r.Parts.Count > 1 {
 		s += fmt.Sprintf(", %d parts", r.Parts.Count)
 	}
@@ -826,4 +896,101 @@ func quoteArg(s string) string {
 		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// The steps of the failover the demo shows, in order.
+const (
+	failoverWaitSamples = iota // until the samples are final
+	failoverStopped            // the primary simulator is stopped; until the account is down
+	failoverDown               // until the message dropped meanwhile is reported
+	failoverRestarted          // the primary simulator is back; until the account is up
+	failoverDone               // the failback message is dropped; nothing more to do
+)
+
+// showFailover moves the failover the demo shows one step on when its
+// condition is met, and says what happens: the primary SMSC stops once
+// the samples are final, its account goes down after failover.after and a
+// message goes through backup, then it comes back and the next message
+// goes through it again.
+func (d *demo) showFailover(ctx context.Context) {
+	if d.failover == failoverDone || ctx.Err() != nil {
+		return
+	}
+	st, err := d.ag.Status(ctx)
+	if err != nil || len(st.SMSCs) != 2 {
+		return
+	}
+	primary := st.SMSCs[0]
+	say := func(format string, args ...any) {
+		d.line.clear()
+		fmt.Fprintf(d.a.stdout, "Failover: "+format+"\n", args...)
+	}
+	switch d.failover {
+	case failoverWaitSamples:
+		done := 0
+		for _, n := range d.tally.reports {
+			done += n
+		}
+		if done < demoSampleReports || st.Queue.ByState["queued"]+st.Queue.ByState["sending"] > 0 {
+			return
+		}
+		say("stopping the %s SMSC, as an outage would. Its messages wait failover.after (%s),\n"+
+			"          then go through %s; dropped %s meanwhile.", demoPrimary, demoFailoverAfter, demoBackup, d.failoverName("outage"))
+		cctx, cancel := context.WithTimeout(ctx, demoSimCloseTimeout)
+		_ = d.sim.Close(cctx) // its messages are final: nothing of the user's is in it
+		cancel()
+		d.dropFailover("outage", "Sent while the primary SMSC is down: after failover.after it goes through the backup.")
+		d.failover = failoverStopped
+	case failoverStopped:
+		if primary.State != "down" {
+			return
+		}
+		say("account %s is down (no session bound for %s); failing over to %s.", demoPrimary, demoFailoverAfter,
+			orDash(primary.FailingOverTo))
+		d.failover = failoverDown
+	case failoverDown:
+		if _, ok := d.ids["outage-"+d.tag]; !ok {
+			return
+		}
+		srv, err := d.sims.start(d.primaryAddr)
+		if err != nil {
+			say("cannot start the %s SMSC again on %s (%v); no failback to show.", demoPrimary, d.primaryAddr, err)
+			d.failover = failoverDone
+			return
+		}
+		d.sim = srv
+		say("starting the %s SMSC again; once bound for %s, new messages go back to it.", demoPrimary, demoFailoverAfter)
+		d.failover = failoverRestarted
+	case failoverRestarted:
+		if primary.State != "up" {
+			return
+		}
+		say("account %s is up again; dropped %s, which goes through it.", demoPrimary, d.failoverName("back"))
+		d.dropFailover("back", "Sent after the failback: through the primary SMSC again.")
+		d.failover = failoverDone
+	}
+}
+
+// failoverName is the file of a failover message: its name keeps the tag
+// away from the extension, so that it is told apart from the samples.
+func (d *demo) failoverName(what string) string {
+	return "failover-" + d.tag + "-" + what + ".json"
+}
+
+// dropFailover drops one message of the failover, with the client id
+// what-<tag>.
+func (d *demo) dropFailover(what, text string) {
+	body := fmt.Sprintf(`{"id": %q, "to": "+12025550104", "text": %q}`+"\n", what+"-"+d.tag, text)
+	path := filepath.Join(d.layout.Outgoing, d.failoverName(what))
+	if err := fsutil.WriteFile(path, []byte(body), 0o640, d.layout.Outgoing); err != nil {
+		d.line.clear()
+		fmt.Fprintf(d.a.stdout, "Failover: cannot drop %s: %v\n", d.failoverName(what), err)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -178,6 +178,14 @@ var demoWant = []wantSample{
 	{file: "unicode.sms", to: "+12025550103", status: "delivered", parts: 1},
 }
 
+// TestDemo_sampleReports: the demo waits for this many reports before it
+// shows the failover.
+func TestDemo_sampleReports(t *testing.T) {
+	if len(demoWant) != demoSampleReports {
+		t.Errorf("the samples make %d reports, demoSampleReports says %d", len(demoWant), demoSampleReports)
+	}
+}
+
 // checkReports checks that the reports of the run tagged tag are exactly
 // the samples' expected ones.
 func checkReports(t *testing.T, in demoInbox, tag string) {
@@ -475,4 +483,54 @@ func dropVerb() string {
 		return "Move-Item "
 	}
 	return "mv "
+}
+
+// TestDemo_failover: once the samples are done the demo stops the primary
+// SMSC, a message goes through backup after failover.after, the primary
+// comes back and the next message goes through it again; the demo says so
+// as it happens.
+func TestDemo_failover(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	now := time.Date(2026, 11, 25, 18, 15, 0, 0, time.UTC)
+	const tag = "20261125T181500"
+	d := startDemo(t, dir, now)
+	via := func(in demoInbox, id string) string {
+		for _, r := range in.reports {
+			if r.ID == id && r.Status == "delivered" {
+				return r.SMSC
+			}
+		}
+		return ""
+	}
+	var in demoInbox
+	deadline := time.Now().Add(2 * demoWait)
+	for via(in, "back-"+tag) == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failback report after %s: %+v", 2*demoWait, in.reports)
+		}
+		in = d.waitInbox(t, len(in.reports)+1, 1)
+	}
+	if got := via(in, "outage-"+tag); got != demoBackup {
+		t.Errorf("the message sent during the outage went via %q, want %s", got, demoBackup)
+	}
+	if got := via(in, "back-"+tag); got != demoPrimary {
+		t.Errorf("the message sent after the failback went via %q, want %s", got, demoPrimary)
+	}
+	for _, r := range in.reports {
+		if strings.Contains(r.File, "-"+tag+".") && r.SMSC != demoPrimary {
+			t.Errorf("sample %s went via %q, want %s", r.File, r.SMSC, demoPrimary)
+		}
+	}
+	out := d.stop(t).stdout
+	for _, want := range []string{
+		"Failover: stopping the primary SMSC",
+		"Failover: account primary is down (no session bound for 3s); failing over to backup.",
+		"Failover: starting the primary SMSC again",
+		"Failover: account primary is up again; dropped failover-" + tag + "-back.json",
+		"via backup",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the demo did not say %q:\n%s", want, out)
+		}
+	}
 }
