@@ -12,13 +12,21 @@ import (
 
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/internal/fsutil"
+	"github.com/smsagent/smsagent/smpp/pdu"
 )
 
 // Config is the whole configuration. The yaml tags are the keys of the file;
 // docs/configuration.md describes each one.
 type Config struct {
-	SMSC      SMSC      `yaml:"smsc"`
-	Failover  Failover  `yaml:"-"`
+	// SMSC is the one account of a configuration without smscs:, named
+	// "default". Code that sends uses Accounts(), which covers both forms.
+	SMSC SMSC `yaml:"smsc"`
+	// SMSCs are the accounts of a configuration with several; each entry
+	// takes every key of smsc: with the same defaults.
+	SMSCs []SMSC `yaml:"smscs"`
+	// Routes send destinations to accounts; see EffectiveRoutes.
+	Routes    []Route   `yaml:"routes"`
+	Failover  Failover  `yaml:"failover"`
 	Spool     Spool     `yaml:"spool"`
 	Store     Store     `yaml:"store"`
 	Retry     Retry     `yaml:"retry"`
@@ -35,10 +43,102 @@ type Config struct {
 	// readable by others, certificate checks turned off). The caller logs
 	// them at start; config check prints them.
 	Warnings []Problem `yaml:"-"`
+
+	// smscGiven is set when the file has an smsc: key, which smscs:
+	// excludes.
+	smscGiven bool
+}
+
+// DefaultAccount is the name of the account the smsc: block makes.
+const DefaultAccount = "default"
+
+// Route sends the destinations that start with one of To (E.164 with the
+// plus; none: every destination) to the accounts SMSCs, tried in order.
+type Route struct {
+	To    []string `yaml:"to"`
+	SMSCs []string `yaml:"smscs"`
+}
+
+// Failover says when an account is down and which refusals move a message
+// to the next account of its route.
+type Failover struct {
+	// After is how long an account may have no bound session before it is
+	// down (its messages move on), and how long it must be bound again
+	// before it is up (failback).
+	After time.Duration `yaml:"after"`
+	// OnStatus are submit_sm_resp command_status names or numbers that send
+	// that one message to the next account of its route.
+	OnStatus []string `yaml:"on_status"`
+
+	statuses []pdu.Status // OnStatus parsed at load
+}
+
+// Statuses are OnStatus parsed.
+func (f *Failover) Statuses() []pdu.Status { return f.statuses }
+
+// Accounts are the effective accounts: the entries of smscs:, or the smsc:
+// block, named "default".
+func (c *Config) Accounts() []*SMSC {
+	if len(c.SMSCs) == 0 {
+		return []*SMSC{&c.SMSC}
+	}
+	out := make([]*SMSC, len(c.SMSCs))
+	for i := range c.SMSCs {
+		out[i] = &c.SMSCs[i]
+	}
+	return out
+}
+
+// Account returns the account of that name.
+func (c *Config) Account(name string) (*SMSC, bool) {
+	for _, a := range c.Accounts() {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return nil, false
+}
+
+// EffectiveRoutes are the routes, or, when none are configured, one route
+// for every destination over every account in the order listed.
+func (c *Config) EffectiveRoutes() []Route {
+	if len(c.Routes) > 0 {
+		return c.Routes
+	}
+	accts := c.Accounts()
+	names := make([]string, len(accts))
+	for i, a := range accts {
+		names[i] = a.Name
+	}
+	return []Route{{SMSCs: names}}
+}
+
+// Route returns the first route that matches the destination, false when
+// none does. Prefixes are matched against the number as reports write it:
+// "+" and the digits for an international number; a national number or a
+// short code matches only a route without prefixes.
+func (c *Config) Route(to smsagent.Address) (Route, bool) {
+	number := to.String()
+	for _, r := range c.EffectiveRoutes() {
+		if len(r.To) == 0 {
+			return r, true
+		}
+		if to.Kind != smsagent.AddrInternational {
+			continue
+		}
+		for _, p := range r.To {
+			if strings.HasPrefix(number, p) {
+				return r, true
+			}
+		}
+	}
+	return Route{}, false
 }
 
 // SMSC is how to reach and bind to the SMSC (SMPP 3.4 §4.1).
 type SMSC struct {
+	// Name names the account in reports, status, metrics and logs:
+	// "default" for the smsc: block.
 	Name          string `yaml:"name"`
 	Address      string `yaml:"address"`
 	TLS           bool   `yaml:"tls"`
@@ -85,6 +185,10 @@ type SMSC struct {
 	// ReceiptGrace is how long a receipt that matches no message is kept in
 	// case its submit_sm_resp has not been committed yet.
 	ReceiptGrace time.Duration `yaml:"receipt_grace"`
+
+	// listed marks an entry of smscs:, whose password PasswordEnv does not
+	// replace (it is one variable for one account).
+	listed bool
 }
 
 // DefaultSender is DefaultFrom parsed; the zero Address when none is set.
@@ -354,7 +458,7 @@ const (
 // every call, so a rotated file is used without a restart), else the
 // inline smsc.password, which only a restart changes.
 func (s *SMSC) ReadPassword() (string, error) {
-	if env := os.Getenv(PasswordEnv); env != "" {
+	if env := os.Getenv(PasswordEnv); env != "" && !s.listed {
 		return env, nil
 	}
 	if s.PasswordFile == "" {
@@ -405,6 +509,7 @@ func Default() *Config {
 			Split:           SplitUDH,
 			ReceiptGrace:    5 * time.Minute,
 		},
+		Failover: Failover{After: 30 * time.Second},
 		Spool: Spool{
 			Dir:            paths.Spool,
 			RescanInterval: 10 * time.Second,

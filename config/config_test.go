@@ -114,12 +114,22 @@ func problemsOf(t *testing.T, err error) []string {
 // flatten turns Effective's YAML into "section.key" → value.
 func flatten(t *testing.T, c *config.Config) map[string]string {
 	t.Helper()
-	var m map[string]map[string]any
+	var m map[string]any
 	if err := yaml.Unmarshal(c.Effective(), &m); err != nil {
 		t.Fatalf("Effective output is not YAML: %v\n%s", err, c.Effective())
 	}
 	out := map[string]string{}
-	for sec, kv := range m {
+	for sec, section := range m {
+		kv, ok := section.(map[string]any)
+		if !ok {
+			// A top-level list (routes, smscs), in flow style.
+			b, err := yaml.Marshal(section)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[sec] = strings.TrimSpace(string(b))
+			continue
+		}
 		for k, v := range kv {
 			switch v := v.(type) {
 			case string:
@@ -144,6 +154,10 @@ func TestDefault_EveryKey(t *testing.T) {
 	c := mustParse(t, doc(nil))
 	paths := config.DefaultPaths()
 	want := map[string]string{
+		"smsc.name":               "default",
+		"routes":                  "[]",
+		"failover.after":          "30s",
+		"failover.on_status":      "[]",
 		"smsc.address":            "smsc.test:2775",
 		"smsc.tls":                "false",
 		"smsc.tls_insecure":       "false",
@@ -647,6 +661,10 @@ func TestLoad_SampleConfig(t *testing.T) {
 	for _, line := range strings.Split(string(text), "\n") {
 		if !strings.HasPrefix(line, " ") && strings.HasSuffix(line, ":") {
 			section = strings.TrimSuffix(line, ":")
+			continue
+		}
+		if key, _, ok := strings.Cut(line, ": "); ok && !strings.HasPrefix(line, " ") && !strings.HasPrefix(line, "#") {
+			present[key] = true // a top-level list: routes: []
 			continue
 		}
 		entry := strings.TrimPrefix(strings.TrimSpace(line), "# ")

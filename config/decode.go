@@ -22,6 +22,7 @@ var (
 	sizeType     = reflect.TypeFor[ByteSize]()
 	modeType     = reflect.TypeFor[os.FileMode]()
 	secretType   = reflect.TypeFor[Secret]()
+	smscType     = reflect.TypeFor[SMSC]()
 )
 
 // decodeDocument reads data into c, which holds the defaults, recording
@@ -34,7 +35,15 @@ func decodeDocument(data []byte, c *Config, ps *problems) bool {
 		return false
 	}
 	if len(doc.Content) > 0 { // an empty file keeps every default
-		decodeValue(doc.Content[0], reflect.ValueOf(c).Elem(), "", ps)
+		root := doc.Content[0]
+		decodeValue(root, reflect.ValueOf(c).Elem(), "", ps)
+		if root.Kind == yaml.MappingNode {
+			for i := 0; i < len(root.Content); i += 2 {
+				if root.Content[i].Value == "smsc" {
+					c.smscGiven = true
+				}
+			}
+		}
 	}
 	return true
 }
@@ -127,6 +136,12 @@ func decodeSequence(n *yaml.Node, v reflect.Value, path string, ps *problems) {
 	}
 	list := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 	for i, item := range n.Content {
+		if v.Type().Elem() == smscType {
+			// Each account of smscs: starts from smsc:'s defaults.
+			d := Default().SMSC
+			d.listed = true
+			list.Index(i).Set(reflect.ValueOf(d))
+		}
 		decodeValue(item, list.Index(i), fmt.Sprintf("%s[%d]", path, i), ps)
 	}
 	v.Set(list)

@@ -23,6 +23,12 @@ func (c *Config) Effective() []byte {
 		tokenFile.LineComment = "default: " + c.Admin.TokenFile + " (created by the agent when missing)"
 		tokenFile.Value = ""
 	}
+	// One form of accounts: the smsc: block, or the smscs: list.
+	if len(c.SMSCs) > 0 {
+		drop(root, "smsc")
+	} else {
+		drop(root, "smscs")
+	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -30,6 +36,16 @@ func (c *Config) Effective() []byte {
 	_ = enc.Encode(root)
 	_ = enc.Close()
 	return buf.Bytes()
+}
+
+// drop removes a key and its value from a mapping.
+func drop(n *yaml.Node, key string) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			n.Content = append(n.Content[:i], n.Content[i+2:]...)
+			return
+		}
+	}
 }
 
 // lookup finds the value node at a key path in a tree of mappings.

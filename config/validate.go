@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/smpp/pdu"
 )
 
 // resolve fills the values that depend on other values or on the
@@ -29,7 +31,12 @@ func (c *Config) resolve(src source, ps *problems) {
 	}
 	c.Spool.Dir = abs(c.Spool.Dir)
 	c.Store.Path = abs(c.Store.Path)
-	c.SMSC.PasswordFile = abs(c.SMSC.PasswordFile)
+	if len(c.SMSCs) == 0 && c.SMSC.Name == "" {
+		c.SMSC.Name = DefaultAccount
+	}
+	for _, a := range c.Accounts() {
+		a.PasswordFile = abs(a.PasswordFile)
+	}
 	c.Admin.TokenFile = abs(c.Admin.TokenFile)
 	c.Admin.TLSCert = abs(c.Admin.TLSCert)
 	c.Admin.TLSKey = abs(c.Admin.TLSKey)
@@ -38,9 +45,12 @@ func (c *Config) resolve(src source, ps *problems) {
 	}
 
 	inlineSecret := ""
-	if !c.SMSC.Password.IsZero() {
-		inlineSecret = "smsc.password"
-	} else if !c.Admin.Token.IsZero() {
+	for i, a := range c.Accounts() {
+		if !a.Password.IsZero() && inlineSecret == "" {
+			inlineSecret = c.accountKey(i, "password")
+		}
+	}
+	if inlineSecret == "" && !c.Admin.Token.IsZero() {
 		inlineSecret = "admin.token"
 	}
 	if src.file != "" && inlineSecret != "" && src.mode.Perm()&0o044 != 0 && checksModes() {
@@ -54,33 +64,49 @@ func (c *Config) resolve(src source, ps *problems) {
 			src.file, FormatFileMode(src.mode))
 	}
 
-	c.resolvePassword(ps)
+	for i, a := range c.Accounts() {
+		c.resolveAccount(i, a, ps)
+	}
 	c.resolveToken(ps)
 	c.checkAdminTLS(ps)
+}
 
-	if c.SMSC.TLSServerName == "" {
-		if host, _, err := net.SplitHostPort(c.SMSC.Address); err == nil {
-			c.SMSC.TLSServerName = host
+// accountKey is the key of an account's field in problems: smsc.KEY for
+// the smsc: block, smscs[i].KEY for an entry of smscs:.
+func (c *Config) accountKey(i int, key string) string {
+	if len(c.SMSCs) == 0 {
+		return "smsc." + key
+	}
+	return fmt.Sprintf("smscs[%d].%s", i, key)
+}
+
+// resolveAccount reads an account's password and fills its TLS server
+// name.
+func (c *Config) resolveAccount(i int, s *SMSC, ps *problems) {
+	key := func(k string) string { return c.accountKey(i, k) }
+	c.resolvePassword(s, key, ps)
+	if s.TLSServerName == "" {
+		if host, _, err := net.SplitHostPort(s.Address); err == nil {
+			s.TLSServerName = host
 		}
 	}
 	switch {
-	case c.SMSC.TLSInsecure && c.SMSC.TLS:
-		c.warn("smsc.tls_insecure", "the SMSC's certificate is not verified: anyone on the network path can "+
+	case s.TLSInsecure && s.TLS:
+		c.warn(key("tls_insecure"), "the SMSC's certificate is not verified: anyone on the network path can "+
 			"pose as the SMSC and read the password and every message")
-	case c.SMSC.TLSInsecure:
-		c.warn("smsc.tls_insecure", "has no effect without smsc.tls: true")
+	case s.TLSInsecure:
+		c.warn(key("tls_insecure"), "has no effect without %s: true", key("tls"))
 	}
 }
 
-func (c *Config) resolvePassword(ps *problems) {
-	s := &c.SMSC
+func (c *Config) resolvePassword(s *SMSC, key func(string) string, ps *problems) {
 	if !s.Password.IsZero() && s.PasswordFile != "" {
-		ps.add("smsc.password_file", "set either smsc.password or smsc.password_file, not both")
+		ps.add(key("password_file"), "set either %s or %s, not both", key("password"), key("password_file"))
 		return
 	}
-	if env := os.Getenv(PasswordEnv); env != "" {
+	if env := os.Getenv(PasswordEnv); env != "" && !s.listed {
 		if !s.Password.IsZero() || s.PasswordFile != "" {
-			c.warn("smsc.password", "%s is set and takes precedence over the password in the file", PasswordEnv)
+			c.warn(key("password"), "%s is set and takes precedence over the password in the file", PasswordEnv)
 		}
 		s.Password = NewSecret(env)
 		return
@@ -88,9 +114,9 @@ func (c *Config) resolvePassword(ps *problems) {
 	if s.PasswordFile == "" {
 		return
 	}
-	v, err := c.readSecretFile("smsc.password_file", s.PasswordFile)
+	v, err := c.readSecretFile(key("password_file"), s.PasswordFile)
 	if err != nil {
-		ps.add("smsc.password_file", "%v", err)
+		ps.add(key("password_file"), "%v", err)
 		return
 	}
 	s.Password = NewSecret(v)
@@ -184,42 +210,7 @@ func (c *Config) warn(key, format string, args ...any) {
 
 // validate checks every value and records each problem.
 func (c *Config) validate(ps *problems) {
-	s := &c.SMSC
-	if s.Address == "" {
-		ps.add("smsc.address", "required (host:port of the SMSC)")
-	} else if err := checkHostPort(s.Address, true); err != nil {
-		ps.add("smsc.address", "%v", err)
-	}
-	if s.SystemID == "" {
-		ps.add("smsc.system_id", "required (the account name the SMSC gave you)")
-	}
-	// SMPP 3.4 §4.1.1: the bind fields are C-Octet Strings with a maximum
-	// size that includes the terminating NUL.
-	checkCOctet(ps, "smsc.system_id", s.SystemID, 15)
-	checkCOctet(ps, "smsc.password", s.Password.Reveal(), 8)
-	checkCOctet(ps, "smsc.system_type", s.SystemType, 12)
-	checkCOctet(ps, "smsc.address_range", s.AddressRange, 40)
-	checkEnum(ps, "smsc.bind", s.Bind, BindTransceiver, BindTransmitterReceiver, BindTransmitter)
-	checkInt(ps, "smsc.sessions", s.Sessions, 1, 64)
-	checkInt(ps, "smsc.window", s.Window, 1, 1000)
-	checkInt(ps, "smsc.max_uncommitted", s.MaxUncommitted, 0, 100000)
-	checkInt(ps, "smsc.throughput", s.Throughput, 0, 100000)
-	checkDuration(ps, "smsc.enquire_link", s.EnquireLink, time.Second, time.Hour)
-	checkDuration(ps, "smsc.response_timeout", s.ResponseTimeout, time.Second, 5*time.Minute)
-	checkDuration(ps, "smsc.bind_timeout", s.BindTimeout, time.Second, 5*time.Minute)
-	checkDuration(ps, "smsc.reconnect_min", s.ReconnectMin, 100*time.Millisecond, time.Minute)
-	checkDuration(ps, "smsc.reconnect_max", s.ReconnectMax, time.Second, time.Hour)
-	checkDuration(ps, "smsc.auth_retry", s.AuthRetry, 10*time.Second, 24*time.Hour)
-	if s.ReconnectMax < s.ReconnectMin {
-		ps.add("smsc.reconnect_max", "must not be below smsc.reconnect_min (%s), got %s", FormatDuration(s.ReconnectMin), FormatDuration(s.ReconnectMax))
-	}
-	checkEnum(ps, "smsc.message_id", s.MessageID,
-		MessageIDAuto, MessageIDExact, MessageIDHex, MessageIDDec, MessageIDHexDec, MessageIDDecHex)
-	checkEnum(ps, "smsc.split", s.Split, SplitUDH, SplitUDH16, SplitSAR, SplitPayload)
-	if _, err := smsagent.ParseSender(s.DefaultFrom); err != nil {
-		ps.add("smsc.default_from", "%v", err)
-	}
-	checkDuration(ps, "smsc.receipt_grace", s.ReceiptGrace, 0, 24*time.Hour)
+	c.validateAccounts(ps)
 
 	sp := &c.Spool
 	if sp.Dir == "" {
@@ -437,4 +428,126 @@ func validHostName(s string) bool {
 		}
 	}
 	return true
+}
+
+// validateAccounts checks the accounts (smsc: or smscs:), the routes and
+// failover.
+func (c *Config) validateAccounts(ps *problems) {
+	if len(c.SMSCs) > 0 && c.smscGiven {
+		ps.add("smscs", "set either smsc: (one account) or smscs: (several), not both")
+	}
+	if len(c.SMSCs) == 0 && c.SMSC.Name != DefaultAccount {
+		ps.add("smsc.name", "the account of smsc: is named %s; name accounts in smscs: entries", DefaultAccount)
+	}
+	seen := map[string]int{}
+	for i, s := range c.Accounts() {
+		key := func(k string) string { return c.accountKey(i, k) }
+		if len(c.SMSCs) > 0 {
+			if s.Name == "" {
+				ps.add(key("name"), "required: a-z, 0-9, _ and -, up to %d characters", smsagent.MaxAccountNameLen)
+			} else if err := smsagent.CheckAccountName(s.Name); err != nil {
+				ps.add(key("name"), "%v", err)
+			} else if j, dup := seen[s.Name]; dup {
+				ps.add(key("name"), "%q is the name of smscs[%d] too; names must be unique", s.Name, j)
+			}
+			seen[s.Name] = i
+		}
+		validateSMSC(ps, s, key)
+	}
+	for i, r := range c.Routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		for _, p := range r.To {
+			if !validPrefix(p) {
+				ps.add(key+".to", "%q: want a destination prefix in E.164 with the plus, such as +41 or +4179", p)
+			}
+		}
+		if len(r.SMSCs) == 0 {
+			ps.add(key+".smscs", "required: the accounts to try, in order")
+		}
+		for j, name := range r.SMSCs {
+			if _, ok := c.Account(name); !ok {
+				ps.add(key+".smscs", "%q is not a configured account (configured: %s)", name, c.accountNames())
+			} else if slices.Contains(r.SMSCs[:j], name) {
+				ps.add(key+".smscs", "%q is listed twice", name)
+			}
+		}
+	}
+	if n := len(c.Routes); n > 0 && len(c.Routes[n-1].To) > 0 {
+		c.warn("routes", "every route has destination prefixes: a message to a destination none matches is "+
+			"refused into failed/ (add a last route without to: to send those too)")
+	}
+	checkDuration(ps, "failover.after", c.Failover.After, time.Second, time.Hour)
+	c.Failover.statuses = nil
+	for _, name := range c.Failover.OnStatus {
+		st, err := pdu.ParseStatus(name)
+		switch {
+		case err != nil:
+			ps.add("failover.on_status", "%v", err)
+		case st == pdu.StatusOK:
+			ps.add("failover.on_status", "ESME_ROK is success, not a refusal")
+		default:
+			c.Failover.statuses = append(c.Failover.statuses, st)
+		}
+	}
+}
+
+// accountNames lists the accounts for messages.
+func (c *Config) accountNames() string {
+	var names []string
+	for _, a := range c.Accounts() {
+		names = append(names, a.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// validPrefix reports whether p is "+" and 1 to 15 digits.
+func validPrefix(p string) bool {
+	if len(p) < 2 || len(p) > 16 || p[0] != '+' {
+		return false
+	}
+	for _, r := range p[1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// validateSMSC checks one account's keys; key names them in problems.
+func validateSMSC(ps *problems, s *SMSC, key func(string) string) {
+	if s.Address == "" {
+		ps.add(key("address"), "required (host:port of the SMSC)")
+	} else if err := checkHostPort(s.Address, true); err != nil {
+		ps.add(key("address"), "%v", err)
+	}
+	if s.SystemID == "" {
+		ps.add(key("system_id"), "required (the account name the SMSC gave you)")
+	}
+	// SMPP 3.4 §4.1.1: the bind fields are C-Octet Strings with a maximum
+	// size that includes the terminating NUL.
+	checkCOctet(ps, key("system_id"), s.SystemID, 15)
+	checkCOctet(ps, key("password"), s.Password.Reveal(), 8)
+	checkCOctet(ps, key("system_type"), s.SystemType, 12)
+	checkCOctet(ps, key("address_range"), s.AddressRange, 40)
+	checkEnum(ps, key("bind"), s.Bind, BindTransceiver, BindTransmitterReceiver, BindTransmitter)
+	checkInt(ps, key("sessions"), s.Sessions, 1, 64)
+	checkInt(ps, key("window"), s.Window, 1, 1000)
+	checkInt(ps, key("max_uncommitted"), s.MaxUncommitted, 0, 100000)
+	checkInt(ps, key("throughput"), s.Throughput, 0, 100000)
+	checkDuration(ps, key("enquire_link"), s.EnquireLink, time.Second, time.Hour)
+	checkDuration(ps, key("response_timeout"), s.ResponseTimeout, time.Second, 5*time.Minute)
+	checkDuration(ps, key("bind_timeout"), s.BindTimeout, time.Second, 5*time.Minute)
+	checkDuration(ps, key("reconnect_min"), s.ReconnectMin, 100*time.Millisecond, time.Minute)
+	checkDuration(ps, key("reconnect_max"), s.ReconnectMax, time.Second, time.Hour)
+	checkDuration(ps, key("auth_retry"), s.AuthRetry, 10*time.Second, 24*time.Hour)
+	if s.ReconnectMax < s.ReconnectMin {
+		ps.add(key("reconnect_max"), "must not be below %s (%s), got %s", key("reconnect_min"), FormatDuration(s.ReconnectMin), FormatDuration(s.ReconnectMax))
+	}
+	checkEnum(ps, key("message_id"), s.MessageID,
+		MessageIDAuto, MessageIDExact, MessageIDHex, MessageIDDec, MessageIDHexDec, MessageIDDecHex)
+	checkEnum(ps, key("split"), s.Split, SplitUDH, SplitUDH16, SplitSAR, SplitPayload)
+	if _, err := smsagent.ParseSender(s.DefaultFrom); err != nil {
+		ps.add(key("default_from"), "%v", err)
+	}
+	checkDuration(ps, key("receipt_grace"), s.ReceiptGrace, 0, 24*time.Hour)
 }

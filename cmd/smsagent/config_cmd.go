@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
+
+	"github.com/smsagent/smsagent/config"
 )
 
 func init() {
@@ -25,7 +28,28 @@ func (c *configCheckCmd) Run(a *app) error {
 		return err
 	}
 	_, err = fmt.Fprintf(a.stdout, "# %s is valid. Effective configuration: defaults filled in,\n"+
-		"# relative paths resolved against %s, secrets redacted.\n%s",
-		cfg.File, filepath.Dir(cfg.File), cfg.Effective())
+		"# relative paths resolved against %s, secrets redacted.\n%s%s",
+		cfg.File, filepath.Dir(cfg.File), accountSummary(cfg), cfg.Effective())
 	return err
+}
+
+// accountSummary says in comment lines which accounts there are and where
+// each destination goes:
+//
+//	# accounts: mitto (smpp.example.net:2775, 4 sessions), backup (...)
+//	# routes: +41 +423 → mitto, backup; * → backup, mitto
+func accountSummary(cfg *config.Config) string {
+	var accts []string
+	for _, s := range cfg.Accounts() {
+		accts = append(accts, fmt.Sprintf("%s (%s, %d %s)", s.Name, s.Address, s.Sessions, plural(s.Sessions, "session", "sessions")))
+	}
+	var routes []string
+	for _, r := range cfg.EffectiveRoutes() {
+		to := "*"
+		if len(r.To) > 0 {
+			to = strings.Join(r.To, " ")
+		}
+		routes = append(routes, to+" → "+strings.Join(r.SMSCs, ", "))
+	}
+	return "# accounts: " + strings.Join(accts, ", ") + "\n# routes: " + strings.Join(routes, "; ") + "\n"
 }

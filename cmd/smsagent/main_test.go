@@ -172,6 +172,47 @@ func TestConfigCheck(t *testing.T) {
 	}
 }
 
+// TestConfigCheck_accounts: config check names the effective accounts and
+// routes.
+func TestConfigCheck_accounts(t *testing.T) {
+	t.Setenv(config.PasswordEnv, "")
+	file := filepath.Join(t.TempDir(), "smsagent.yaml")
+	body := `smscs:
+  - name: mitto
+    address: smpp.example.net:2775
+    system_id: acme
+  - name: backup
+    address: 127.0.0.2:2775
+    system_id: acme2
+    sessions: 1
+routes:
+  - to: ["+41", "+423"]
+    smscs: [mitto, backup]
+  - smscs: [backup, mitto]
+spool:
+  dir: spool
+store:
+  path: state/outbox.db
+`
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, "config", "check", "-c", file)
+	r.want(t, exitOK)
+	for _, want := range []string{
+		"# accounts: mitto (smpp.example.net:2775, 4 sessions), backup (127.0.0.2:2775, 1 session)\n",
+		"# routes: +41 +423 → mitto, backup; * → backup, mitto\n",
+		"smscs:\n  - name: mitto\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "\nsmsc:") {
+		t.Errorf("stdout has an smsc: block beside smscs:\n%s", r.stdout)
+	}
+}
+
 func TestConfigCheck_Problems(t *testing.T) {
 	file, _ := writeConfig(t, "", "log:\n  level: loud\n  colour: red\n")
 	r := cli(t, "config", "check", "-c", file)
