@@ -251,7 +251,7 @@ func validateResult(pr *PartResult) error {
 		return invalidf("message %s: part total %d outside 1..%d", pr.ID, pr.Total, maxParts)
 	case pr.Seq < 1 || pr.Seq > pr.Total:
 		return invalidf("message %s: part %d outside 1..%d", pr.ID, pr.Seq, pr.Total)
-	case pr.Outcome < OutcomeAccepted || pr.Outcome > OutcomePermanent:
+	case pr.Outcome < OutcomeAccepted || pr.Outcome > OutcomeFailover:
 		return invalidf("message %s: unknown outcome %d", pr.ID, pr.Outcome)
 	case len(pr.SMSCKey) > maxKeyLen:
 		return invalidf("message %s: SMSC key of %d bytes", pr.ID, len(pr.SMSCKey))
