@@ -68,6 +68,9 @@ const (
 	demoPrimary       = "primary"
 	demoBackup        = "backup"
 	demoFailoverAfter = 3 * time.Second
+	// demoQuiet is how long the queue must be idle before the demo stops
+	// the primary SMSC.
+	demoQuiet = 3 * time.Second
 )
 
 // demoRules give the simulator its two failing destinations; every other
@@ -269,22 +272,25 @@ func (c *demoCmd) Run(a *app) error {
 
 // demo is one run of the demo; its fields are owned by Run's goroutine.
 type demo struct {
-	a       *app
-	cfg     *config.Config
-	sim     *smsc.Server // the primary account's simulator
-	backup  *smsc.Server
-	sims    *demoSims
+	a      *app
+	cfg    *config.Config
+	sim    *smsc.Server // the primary account's simulator
+	backup *smsc.Server
+	sims   *demoSims
 	// primaryAddr is where the primary simulator comes back.
 	primaryAddr string
 	// failover is the step of the failover the demo shows; ids the
 	// client ids of the reports shown.
 	failover int
 	ids      map[string]string // client id → account of its report
-	draft   string // the configuration, until it is installed as file
-	file    string
-	logPath string
-	layout  spool.Layout
-	tag     string // makes this run's file names and ids new
+	// idleSince is when the queue was last seen idle, zero while it is
+	// not.
+	idleSince time.Time
+	draft     string // the configuration, until it is installed as file
+	file      string
+	logPath   string
+	layout    spool.Layout
+	tag       string // makes this run's file names and ids new
 
 	ag      *agent.Agent
 	api     *admin.Server
@@ -931,7 +937,18 @@ func (d *demo) showFailover(ctx context.Context) {
 		for _, n := range d.tally.reports {
 			done += n
 		}
-		if done < demoSampleReports || st.Queue.ByState["queued"]+st.Queue.ByState["sending"] > 0 {
+		// The outage starts once the queue has been idle a while: a
+		// message the user sends meanwhile is not caught in it (its
+		// receipt would go with the stopped simulator).
+		q := st.Queue.ByState
+		if done < demoSampleReports || q["queued"]+q["sending"]+q["sent"] > 0 {
+			d.idleSince = time.Time{}
+			return
+		}
+		if d.idleSince.IsZero() {
+			d.idleSince = time.Now()
+		}
+		if time.Since(d.idleSince) < demoQuiet {
 			return
 		}
 		say("stopping the %s SMSC, as an outage would. Its messages wait failover.after (%s),\n"+

@@ -299,10 +299,14 @@ func TestDemo_samples(t *testing.T) {
 	if code, body := get(t, sendsms); code != http.StatusAccepted || body != "0: Accepted for delivery" {
 		t.Fatalf("sendsms: %d %q", code, body)
 	}
-	in = d.waitInbox(t, len(demoWant)+1, 1)
-	if i := slices.IndexFunc(in.reports, func(r smsagent.Report) bool { return r.To == "+12025550123" }); i < 0 ||
-		in.reports[i].Status != "delivered" || in.reports[i].File != "" {
-		t.Errorf("no delivered report of the sendsms message: %+v", in.reports)
+	// Its report comes after about a second, or after the failover the
+	// demo shows meanwhile (a few seconds more).
+	sendsmsReport := func(r smsagent.Report) bool { return r.To == "+12025550123" }
+	for slices.IndexFunc(in.reports, sendsmsReport) < 0 {
+		in = d.waitInbox(t, len(in.reports)+1, 1)
+	}
+	if i := slices.IndexFunc(in.reports, sendsmsReport); in.reports[i].Status != "delivered" || in.reports[i].File != "" {
+		t.Errorf("no delivered report of the sendsms message: %+v", in.reports[i])
 	}
 
 	// "Look at the queue from another terminal": the commands printed work
@@ -331,14 +335,17 @@ func TestDemo_samples(t *testing.T) {
 		dropVerb() + filepath.Join(root, "spool", "outgoing", ".hello.tmp"),
 		"curl '" + sendsms + "'",
 		"send --via api --config " + filepath.Join(root, "smsagent.yaml") + " --to",
-		"This run: 6 reports (4 delivered, 1 rejected, 1 undeliverable), 1 incoming SMS, 1 file refused. Not final yet: 0.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the output lacks %q:\n%s", want, out)
 		}
 	}
+	// The failover the demo shows may have added reports by the stop.
+	if !regexp.MustCompile(`This run: \d+ reports \(\d+ delivered, 1 rejected, 1 undeliverable\), 1 incoming SMS, 1 file refused\. Not final yet: \d+\.`).MatchString(out) {
+		t.Errorf("no summary line in the output:\n%s", out)
+	}
 	// Not a terminal: plain lines with the time, nothing rewritten in place.
-	if !regexp.MustCompile(`\n18:15:00  queued \d+  sent \d+  delivered \d+  failed \d+  \| SMSC binds up [0-2]/2\n`).MatchString(out) {
+	if !regexp.MustCompile(`\n18:15:00  queued \d+  sent \d+  delivered \d+  failed \d+  \| SMSC binds up [0-4]/4\n`).MatchString(out) {
 		t.Errorf("no progress line in the output:\n%s", out)
 	}
 	if strings.Contains(out, "\r") {
