@@ -77,7 +77,8 @@ func (o *receiptsOp) apply(w *wtx) error {
 // that is in the SMSC index, and says which of the keys it was. A key that
 // names several parts (the SMSC reused the id) gives the newest one not
 // final whose destination is the receipt's handset (source), else the
-// newest.
+// newest; a key whose parts are all final and went to other handsets is
+// passed over (a reused id whose new part is not bound yet).
 func (w *wtx) lookupAt(keys []string, source string) (b binding, at int, ok bool, err error) {
 	var buf [maxBindings]binding
 	for i, k := range keys {
@@ -88,17 +89,33 @@ func (w *wtx) lookupAt(keys []string, source string) (b binding, at int, ok bool
 		if !ok {
 			continue
 		}
-		if len(bs) > 1 && source != "" {
-			for _, c := range bs {
-				r, err := w.get(c.id)
-				if err != nil {
-					return b, 0, false, err
-				}
-				if r != nil && c.seq >= 1 && c.seq <= len(r.Parts) && !r.Parts[c.seq-1].State.Final() &&
-					sameHandset(source, r.To.Value) {
-					return c, i, true, nil
-				}
+		if source == "" {
+			return bs[0], i, true, nil
+		}
+		final := 0
+		for _, c := range bs {
+			r, err := w.get(c.id)
+			if err != nil {
+				return b, 0, false, err
 			}
+			if r == nil || c.seq < 1 || c.seq > len(r.Parts) {
+				continue
+			}
+			done := r.Parts[c.seq-1].State.Final()
+			if !done && sameHandset(source, r.To.Value) {
+				return c, i, true, nil
+			}
+			if done && !sameHandset(source, r.To.Value) {
+				final++
+			}
+		}
+		if final == len(bs) {
+			// Every part under the key is final and went to another
+			// handset: the SMSC reuses the id (its counter restarted),
+			// and this receipt is for a part whose submit_sm_resp is not
+			// committed yet. It waits for it, parked, rather than being
+			// taken for a repeat of an old receipt and lost.
+			continue
 		}
 		return bs[0], i, true, nil
 	}

@@ -246,6 +246,43 @@ func TestStore_ApplyReceipts_ReusedID(t *testing.T) {
 
 // A receipt that arrives before the submit_sm_resp is committed is parked
 // and applied the moment the part is bound.
+// TestStore_ApplyReceipts_ReusedIDBeforeBind: the SMSC's counter
+// restarted; a new message's receipt beats its submit_sm_resp to the
+// commit while an old, delivered message to another handset still holds
+// the id. The receipt waits for its own part instead of being taken for a
+// repeat of the old one (and lost).
+func TestStore_ApplyReceipts_ReusedIDBeforeBind(t *testing.T) {
+	e := newEnv(t)
+	old, fresh := msg("+35850000198", "old"), msg("+35850000777", "new")
+	old.Report, fresh.Report = true, true
+	idOld := e.enqueueOne(old)
+	e.claim(1)
+	r := accept(idOld, 1, 1)
+	r.SMSCID, r.SMSCKey = "1", "1"
+	e.record(r)
+	first := receipt("1", smsagent.StateDelivered, "DELIVRD")
+	first.Keys, first.Source = []string{"1"}, "35850000198"
+	if out := e.apply(first); out[0] != smsagent.ReceiptMatched {
+		t.Fatalf("the old message's receipt: %v", out)
+	}
+	idNew := e.enqueueOne(fresh)
+	e.claim(1)
+	early := receipt("1", smsagent.StateUndeliverable, "UNDELIV")
+	early.Keys, early.Source = []string{"1"}, "35850000777"
+	if out := e.apply(early); out[0] != smsagent.ReceiptParked {
+		t.Fatalf("the new message's early receipt: %v, want parked for its own part", out)
+	}
+	r = accept(idNew, 1, 1)
+	r.SMSCID, r.SMSCKey = "1", "1"
+	e.record(r)
+	if got := e.get(idNew); got.State != smsagent.StateUndeliverable {
+		t.Fatalf("the new message: %s, want undeliverable by its parked receipt", got.State)
+	}
+	if got := e.get(idOld); got.State != smsagent.StateDelivered {
+		t.Fatalf("the old message: %s", got.State)
+	}
+}
+
 func TestStore_ApplyReceipts_OrphanBoundLater(t *testing.T) {
 	e := newEnv(t)
 	m := msg("+358401", "fast receipt")
