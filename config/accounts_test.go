@@ -97,6 +97,11 @@ func TestLoad_Accounts(t *testing.T) {
 	if _, ok := c.Route(smsagent.Address{Value: "4915112345678", Kind: smsagent.AddrInternational}); ok {
 		t.Error("a destination no route has is routed")
 	}
+	// A route after one that takes every destination is never used.
+	c = mustParse(t, []byte(strings.Replace(twoAccounts, "  - smscs: [backup, mitto]\n", "  - smscs: [backup, mitto]\n  - to: [\"+1\"]\n    smscs: [mitto]\n", 1)))
+	if len(c.Warnings) != 1 || c.Warnings[0].Key != "routes[2]" {
+		t.Errorf("warnings %+v", c.Warnings)
+	}
 }
 
 // TestLoad_AccountsRefused: every refusal names its key.

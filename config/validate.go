@@ -472,6 +472,16 @@ func (c *Config) validateAccounts(ps *problems) {
 			}
 		}
 	}
+	for i, r := range c.Routes {
+		if len(r.To) == 0 && i < len(c.Routes)-1 {
+			c.warn(fmt.Sprintf("routes[%d]", i+1), "never used: routes[%d] before it takes every destination", i)
+			break
+		}
+	}
+	if len(c.SMSCs) > 0 && os.Getenv(PasswordEnv) != "" {
+		c.warn("smscs", "%s is the password of smsc: only; the accounts of smscs: use their own password_file "+
+			"or password", PasswordEnv)
+	}
 	if n := len(c.Routes); n > 0 && len(c.Routes[n-1].To) > 0 {
 		c.warn("routes", "every route has destination prefixes: a message to a destination none matches is "+
 			"refused into failed/ (add a last route without to: to send those too)")

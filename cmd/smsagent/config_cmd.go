@@ -51,5 +51,11 @@ func accountSummary(cfg *config.Config) string {
 		}
 		routes = append(routes, to+" → "+strings.Join(r.SMSCs, ", "))
 	}
-	return "# accounts: " + strings.Join(accts, ", ") + "\n# routes: " + strings.Join(routes, "; ") + "\n"
+	onStatus := "none"
+	if len(cfg.Failover.OnStatus) > 0 {
+		onStatus = strings.Join(cfg.Failover.OnStatus, ", ")
+	}
+	return "# accounts: " + strings.Join(accts, ", ") + "\n# routes: " + strings.Join(routes, "; ") +
+		"\n# failover: after " + config.FormatDuration(cfg.Failover.After) + " without a bound session; on_status: " +
+		onStatus + "\n"
 }

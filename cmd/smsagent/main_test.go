@@ -202,6 +202,7 @@ store:
 	for _, want := range []string{
 		"# accounts: mitto (smpp.example.net:2775, 4 sessions), backup (127.0.0.2:2775, 1 session)\n",
 		"# routes: +41 +423 → mitto, backup; * → backup, mitto\n",
+		"# failover: after 30s without a bound session; on_status: none\n",
 		"smscs:\n  - name: mitto\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
