@@ -482,7 +482,7 @@ func (c *Config) validateAccounts(ps *problems) {
 		c.warn("smscs", "%s is the password of smsc: only; the accounts of smscs: use their own password_file "+
 			"or password", PasswordEnv)
 	}
-	if n := len(c.Routes); n > 0 && len(c.Routes[n-1].To) > 0 {
+	if len(c.Routes) > 0 && !slices.ContainsFunc(c.Routes, func(r Route) bool { return len(r.To) == 0 }) {
 		c.warn("routes", "every route has destination prefixes: a message to a destination none matches is "+
 			"refused into failed/ (add a last route without to: to send those too)")
 	}
