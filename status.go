@@ -12,11 +12,11 @@ type Status struct {
 	SMSC    SMSCStatus   `json:"smsc"`
 	// SMSCs lists the accounts with their failover state, in
 	// configuration order; Binds names the account of each slot.
-	SMSCs []AccountStatus `json:"smscs"`
-	Queue   QueueStatus  `json:"queue"`
-	Intake  IntakeStatus `json:"intake"`
-	Inbox   InboxStatus  `json:"inbox"`
-	Rates   Rates        `json:"rates"`
+	SMSCs  []AccountStatus `json:"smscs"`
+	Queue  QueueStatus     `json:"queue"`
+	Intake IntakeStatus    `json:"intake"`
+	Inbox  InboxStatus     `json:"inbox"`
+	Rates  Rates           `json:"rates"`
 	// Health lists conditions an operator must act on, one readable line
 	// each ("smsc: bad credentials, not reconnecting", "intake stalled: no
 	// space left on device"). Empty when all is well. A line is

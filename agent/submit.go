@@ -119,7 +119,7 @@ func (a *Agent) checkRequest(msgs []smsagent.Message) error {
 // destination), and its callback URL names a host callbacks.allow lets it
 // call.
 func (a *Agent) check(m *smsagent.Message) error {
-	ac := a.accounts[0]
+	var ac *account
 	if m.SMSC != "" {
 		if ac = a.router.byName[m.SMSC]; ac == nil {
 			return fmt.Errorf("smsc %q: no SMSC account of that name (configured: %s)", m.SMSC, a.accountNames())

@@ -140,7 +140,7 @@ type SMSC struct {
 	// Name names the account in reports, status, metrics and logs:
 	// "default" for the smsc: block.
 	Name          string `yaml:"name"`
-	Address      string `yaml:"address"`
+	Address       string `yaml:"address"`
 	TLS           bool   `yaml:"tls"`
 	TLSInsecure   bool   `yaml:"tls_insecure"`
 	TLSServerName string `yaml:"tls_server_name"`

@@ -70,7 +70,6 @@ func buildReport(r *record, decider int, reason string) *smsagent.Report {
 	return rep
 }
 
-
 // ReportOf is the report of a final message as its file in inbox/ has it,
 // rebuilt from the stored record; nil while the message is not final. The
 // part that decided the state is found again: for delivered the one done
