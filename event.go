@@ -103,6 +103,8 @@ const (
 	EventReport EventKind = iota + 1
 	EventMO
 	EventDuplicate
+	// EventCallbackFailed notes a report callback given up.
+	EventCallbackFailed
 )
 
 func (k EventKind) String() string {
@@ -113,6 +115,8 @@ func (k EventKind) String() string {
 		return "mo"
 	case EventDuplicate:
 		return "duplicate"
+	case EventCallbackFailed:
+		return "callback_failed"
 	}
 	return fmt.Sprintf("event(%d)", uint8(k))
 }
@@ -127,10 +131,29 @@ type Event struct {
 	Time time.Time // when it happened; part of the file name
 	// Subject names the event in the file name: the message id for reports
 	// of known messages, else "e<Seq>".
-	Subject   string
-	Report    *Report
-	MO        *MO
-	Duplicate *Duplicate
+	Subject        string
+	Report         *Report
+	MO             *MO
+	Duplicate      *Duplicate
+	CallbackFailed *CallbackFailed
+}
+
+// CallbackFailed notes that the agent gave up calling a message's
+// report_url or dlr-url: written to inbox/ beside the report (which was
+// written already), so the submitter learns that its endpoint never got
+// the report.
+type CallbackFailed struct {
+	Type      string    `json:"type"` // always "callback_failed"
+	ID        string    `json:"id,omitempty"`
+	MessageID MessageID `json:"message_id"`
+	File      string    `json:"file,omitempty"`
+	Method    string    `json:"method"` // POST (report_url) or GET (dlr-url)
+	URL       string    `json:"url"`
+	Attempts  int       `json:"attempts"`
+	Since     time.Time `json:"owed_since"` // when the report was made
+	GaveUp    time.Time `json:"gave_up_at"`
+	LastError string    `json:"last_error,omitempty"`
+	Reason    string    `json:"reason"`
 }
 
 // FileName is the event's base name in inbox/ without the extension the

@@ -285,6 +285,9 @@ func (c *callbacker) settle(cb *outbox.Callback, err error) outbox.CallbackResul
 		c.obs.CallbackDone("delivered")
 	case now.Sub(cb.Created) >= c.cfg.MaxAge:
 		res.Outcome = outbox.CallbackGiveUp
+		res.Error = err.Error()
+		res.Reason = fmt.Sprintf("no 2xx answer within callbacks.max_age (%s): given up after %d attempts",
+			config.FormatDuration(c.cfg.MaxAge), cb.Attempts+1)
 		c.obs.CallbackDone("given_up")
 		c.log.Warn("agent: callback given up", "id", cb.Message, "attempts", cb.Attempts+1,
 			"since", cb.Created.Format(time.RFC3339), "err", err)

@@ -151,3 +151,45 @@ func TestAgent_e2e_callbackHostsApart(t *testing.T) {
 		t.Errorf("the slow host answered before it was released")
 	}
 }
+
+// TestAgent_e2e_callbackGivenUp: a report_url that never answers 2xx is
+// given up after callbacks.max_age, and a note beside the report in
+// inbox/ says so, with the last error.
+func TestAgent_e2e_callbackGivenUp(t *testing.T) {
+	sim := testutil.Simulator(t, smsc.Options{})
+	rcv := &receiver{}
+	rcv.failing.Store(true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: rcv}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	url := "http://" + ln.Addr().String() + "/reports"
+	// The clock jumps past callbacks.max_age (1 day) once the first call
+	// has failed.
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	cfg := testConfig(t, sim.Addr(), "callbacks.retry_initial: 20ms", "callbacks.retry_max: 40ms")
+	start(t, cfg, agent.Options{Clock: clock})
+	drop(t, cfg, "dead.json", `{"id":"dead-1","to":"+358401234567","text":"nobody listens","report_url":"`+url+`"}`)
+	waitReports(t, cfg, 1, 10*time.Second)
+	testutil.Eventually(t, 10*time.Second, "a failed call", func() bool { return rcv.calls.Load() >= 1 })
+	offset.Store(int64(25 * time.Hour))
+	var notes []string
+	testutil.Eventually(t, 10*time.Second, "the give-up note in inbox/", func() bool {
+		notes = inboxFiles(t, cfg, ".callback_failed.json")
+		return len(notes) == 1
+	})
+	var n smsagent.CallbackFailed
+	testutil.Eventually(t, 10*time.Second, "the note readable", func() bool {
+		b, err := os.ReadFile(notes[0])
+		return err == nil && json.Unmarshal(b, &n) == nil
+	})
+	if n.Type != "callback_failed" || n.ID != "dead-1" || n.File != "dead.json" || n.Method != "POST" || n.URL != url ||
+		n.Attempts < 2 || n.LastError != "answered 503 Service Unavailable" ||
+		n.Reason != fmt.Sprintf("no 2xx answer within callbacks.max_age (1d): given up after %d attempts", n.Attempts) {
+		t.Errorf("note %+v", n)
+	}
+}

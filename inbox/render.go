@@ -127,6 +127,13 @@ func renderJSON(e *smsagent.Event) ([]byte, error) {
 		d := *e.Duplicate
 		d.Type, d.Time = "duplicate", d.Time.UTC()
 		v = &d
+	case smsagent.EventCallbackFailed:
+		if e.CallbackFailed == nil {
+			return nil, payloadError(e)
+		}
+		n := *e.CallbackFailed
+		n.Type, n.Since, n.GaveUp = "callback_failed", n.Since.UTC(), n.GaveUp.UTC()
+		v = &n
 	default:
 		return nil, fmt.Errorf("unknown event kind %s", e.Kind)
 	}
@@ -253,6 +260,11 @@ func renderSMSTools(e *smsagent.Event) ([]byte, error) {
 			return nil, payloadError(e)
 		}
 		duplicates(&h, e.Duplicate)
+	case smsagent.EventCallbackFailed:
+		if e.CallbackFailed == nil {
+			return nil, payloadError(e)
+		}
+		callbackFailed(&h, e.CallbackFailed)
 	default:
 		return nil, fmt.Errorf("unknown event kind %s", e.Kind)
 	}
@@ -352,6 +364,22 @@ func duplicates(h *headerWriter, d *smsagent.Duplicate) {
 		h.add("Message_id", m.MessageID.String())
 		h.add("To", m.To)
 	}
+}
+
+// callbackFailed notes a callback given up. It has no smstools
+// counterpart; it follows the same header-block layout.
+func callbackFailed(h *headerWriter, n *smsagent.CallbackFailed) {
+	h.add("Message_id", n.MessageID.String())
+	h.addIf("Id", n.ID)
+	h.addIf("File", n.File)
+	h.add("Method", n.Method)
+	h.add("URL", n.URL)
+	h.add("Attempts", strconv.Itoa(n.Attempts))
+	h.add("Owed_since", stamp(n.Since))
+	h.add("Gave_up", stamp(n.GaveUp))
+	h.addIf("Last_error", n.LastError)
+	h.WriteString("\nCALLBACK FAILED\n")
+	h.WriteString(n.Reason + "\n")
 }
 
 // tpStatus maps a final report to the TP-Status octet of 3GPP TS 23.040

@@ -78,6 +78,16 @@ func duplicateEvent() smsagent.Event {
 	}
 }
 
+func callbackFailedEvent() smsagent.Event {
+	return smsagent.Event{
+		Seq: 12, Kind: smsagent.EventCallbackFailed, Time: t0, Subject: "42",
+		CallbackFailed: &smsagent.CallbackFailed{ID: "order-17", MessageID: 42, File: "orders.json", Method: "POST",
+			URL: "http://127.0.0.1:8080/reports?shop=7", Attempts: 23, Since: t0.Add(-24 * time.Hour), GaveUp: t0,
+			LastError: "answered 503 Service Unavailable",
+			Reason:    "no 2xx answer within callbacks.max_age (1d): given up after 23 attempts"},
+	}
+}
+
 func sentReport() smsagent.Event {
 	return smsagent.Event{
 		Seq: 12, Kind: smsagent.EventReport, Time: t0, Subject: "43",
@@ -92,6 +102,7 @@ func TestRender_Golden(t *testing.T) {
 	events := map[string]smsagent.Event{
 		"delivered": deliveredReport(), "unmatched": unmatchedReport(), "mo": moEvent(),
 		"mo-incomplete": incompleteMO(), "duplicate": duplicateEvent(), "sent": sentReport(),
+		"callback-failed": callbackFailedEvent(),
 	}
 	for label, e := range events {
 		for _, f := range []inbox.Format{inbox.FormatJSON, inbox.FormatSMSTools} {

@@ -46,6 +46,9 @@ type CallbackResult struct {
 	Key     []byte
 	Outcome CallbackOutcome
 	Next    time.Time // with CallbackRetry
+	// Error is the last attempt's failure and Reason why it is given up,
+	// with CallbackGiveUp: the note written to inbox/ says both.
+	Error, Reason string
 }
 
 const callbackVersion = 1
@@ -330,6 +333,13 @@ func (o *settleCallbacksOp) apply(w *wtx) error {
 		if err := w.del(b, r.Key); err != nil {
 			return err
 		}
+		if r.Outcome == CallbackGiveUp {
+			// In the same commit as the removal: the note is written
+			// exactly when the call is no longer owed.
+			if err := w.callbackFailed(&cb, &r); err != nil {
+				return err
+			}
+		}
 		if r.Outcome != CallbackRetry {
 			continue
 		}
@@ -341,4 +351,25 @@ func (o *settleCallbacksOp) apply(w *wtx) error {
 		}
 	}
 	return nil
+}
+
+// maxCallbackError bounds the error a give-up note quotes.
+const maxCallbackError = 512
+
+// callbackFailed makes the inbox note of a callback given up.
+func (w *wtx) callbackFailed(cb *Callback, r *CallbackResult) error {
+	note := &smsagent.CallbackFailed{Type: "callback_failed", MessageID: cb.Message, Method: cb.Method, URL: cb.URL,
+		Attempts: cb.Attempts + 1, Since: cb.Created, GaveUp: w.now, LastError: r.Error, Reason: r.Reason}
+	if len(note.LastError) > maxCallbackError {
+		note.LastError = strings.ToValidUTF8(note.LastError[:maxCallbackError], "")
+	}
+	rec, err := w.get(cb.Message)
+	if err != nil {
+		return err
+	}
+	if rec != nil {
+		note.ID, note.File = rec.ClientID, rec.File
+	}
+	return w.addEvent(&smsagent.Event{Kind: smsagent.EventCallbackFailed, Time: w.now, Subject: cb.Message.String(),
+		CallbackFailed: note})
 }

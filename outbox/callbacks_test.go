@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,43 @@ func TestCallbacks_ReportURL(t *testing.T) {
 	}
 	if _, ok, _ := e.s.NextCallback(); ok {
 		t.Errorf("a settled callback came back")
+	}
+}
+
+// TestCallbacks_GiveUpNote: a callback given up is removed and, in the
+// same commit, an inbox event notes it with the last error and the reason.
+func TestCallbacks_GiveUpNote(t *testing.T) {
+	e := newEnv(t)
+	m := msg("+358401234567", "with a dead callback")
+	m.Report, m.ClientID, m.File = true, "cb-2", "orders.json"
+	m.Callback.URL = "http://127.0.0.1:9999/reports"
+	id := e.enqueueOne(m)
+	e.claim(1)
+	e.record(accept(id, 1, 1))
+	e.apply(receipt(fmt.Sprintf("s%d-1", id), smsagent.StateDelivered, "DELIVRD"))
+	e.drainEvents() // the report
+	cbs, err := e.s.DueCallbacks(e.ctx, e.clock.Now(), 10)
+	if err != nil || len(cbs) != 1 {
+		t.Fatalf("DueCallbacks: %+v, %v", cbs, err)
+	}
+	long := strings.Repeat("x", 600)
+	err = e.s.SettleCallbacks(e.ctx, []outbox.CallbackResult{{Key: cbs[0].Key, Outcome: outbox.CallbackGiveUp,
+		Error: "answered 500 Internal Server Error " + long, Reason: "no 2xx answer within callbacks.max_age (1d): given up after 1 attempts"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := e.s.NextCallback(); ok {
+		t.Errorf("a callback left after giving up")
+	}
+	evs := e.drainEvents()
+	if len(evs) != 1 || evs[0].Kind != smsagent.EventCallbackFailed || evs[0].Subject != id.String() {
+		t.Fatalf("events %+v", evs)
+	}
+	n := evs[0].CallbackFailed
+	if n.Type != "callback_failed" || n.ID != "cb-2" || n.MessageID != id || n.File != "orders.json" || n.Method != "POST" ||
+		n.URL != m.Callback.URL || n.Attempts != 1 || !n.Since.Equal(cbs[0].Created) || len(n.LastError) != 512 ||
+		!strings.HasPrefix(n.Reason, "no 2xx answer") {
+		t.Errorf("note %+v", n)
 	}
 }
 

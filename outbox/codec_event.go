@@ -45,6 +45,19 @@ func appendEvent(b []byte, ev *smsagent.Event) []byte {
 			e.str(m.To)
 		}
 		e.time(dup.Time)
+	case smsagent.EventCallbackFailed:
+		n := ev.CallbackFailed
+		e.str(n.Type)
+		e.str(n.ID)
+		e.uvarint(uint64(n.MessageID))
+		e.str(n.File)
+		e.str(n.Method)
+		e.str(n.URL)
+		e.uvarint(uint64(n.Attempts))
+		e.time(n.Since)
+		e.time(n.GaveUp)
+		e.str(n.LastError)
+		e.str(n.Reason)
 	}
 	return e.b
 }
@@ -139,6 +152,20 @@ func decodeEvent(seq uint64, b []byte) (smsagent.Event, error) {
 		}
 		dup.Time = d.time()
 		ev.Duplicate = dup
+	case smsagent.EventCallbackFailed:
+		n := &smsagent.CallbackFailed{}
+		n.Type = d.str()
+		n.ID = d.str()
+		n.MessageID = smsagent.MessageID(d.uvarint())
+		n.File = d.str()
+		n.Method = d.str()
+		n.URL = d.str()
+		n.Attempts = d.small(1 << 30)
+		n.Since = d.time()
+		n.GaveUp = d.time()
+		n.LastError = d.str()
+		n.Reason = d.str()
+		ev.CallbackFailed = n
 	default:
 		d.fail("event kind")
 	}

@@ -156,6 +156,9 @@ func TestEvent_RoundTrip(t *testing.T) {
 			Encoding: "gsm7", Parts: 3, Incomplete: true, Received: tg}},
 		{Seq: 10, Kind: smsagent.EventDuplicate, Time: tg, Subject: "e10", Duplicate: &smsagent.Duplicate{Type: "duplicate",
 			File: "f", Messages: []smsagent.DuplicateEntry{{ID: "a", MessageID: 3, To: "+1"}}, Time: tg}},
+		{Seq: 11, Kind: smsagent.EventCallbackFailed, Time: tg, Subject: "42", CallbackFailed: &smsagent.CallbackFailed{
+			Type: "callback_failed", ID: "c", MessageID: 42, File: "f", Method: "GET", URL: "http://127.0.0.1/x?t=%d",
+			Attempts: 9, Since: tg.Add(-time.Hour), GaveUp: tg, LastError: "refused", Reason: "max_age"}},
 	}
 	for _, ev := range evs {
 		got, err := decodeEvent(ev.Seq, appendEvent(nil, &ev))
