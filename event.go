@@ -19,20 +19,23 @@ const (
 // (or a receipt that matched nothing, with Status "unmatched"). The JSON field
 // names are a public format: change them only with a new format version.
 type Report struct {
-	Type      string          `json:"type"` // always "report"
-	ID        string          `json:"id,omitempty"`
-	MessageID MessageID       `json:"message_id,omitempty"`
-	To        string          `json:"to,omitempty"`
-	From      string          `json:"from,omitempty"`
-	Status    string          `json:"status"`
-	Stat      string          `json:"stat,omitempty"` // receipt stat as the SMSC sent it
-	Err       string          `json:"err,omitempty"`  // receipt err as the SMSC sent it
-	Error     string          `json:"error,omitempty"`
-	Parts     *ReportParts    `json:"parts,omitempty"`
-	Submitted *time.Time      `json:"submitted_at,omitempty"`
-	Done      time.Time       `json:"done_at"`
-	File      string          `json:"file,omitempty"`
-	Meta      json.RawMessage `json:"meta,omitempty"`
+	Type      string    `json:"type"` // always "report"
+	ID        string    `json:"id,omitempty"`
+	MessageID MessageID `json:"message_id,omitempty"`
+	To        string    `json:"to,omitempty"`
+	From      string    `json:"from,omitempty"`
+	Status    string    `json:"status"`
+	// Intermediate marks a report POSTed to report_url before the final
+	// one (report_mask); reports in inbox/ are final and never have it.
+	Intermediate bool            `json:"intermediate,omitempty"`
+	Stat         string          `json:"stat,omitempty"` // receipt stat as the SMSC sent it
+	Err          string          `json:"err,omitempty"`  // receipt err as the SMSC sent it
+	Error        string          `json:"error,omitempty"`
+	Parts        *ReportParts    `json:"parts,omitempty"`
+	Submitted    *time.Time      `json:"submitted_at,omitempty"`
+	Done         time.Time       `json:"done_at"`
+	File         string          `json:"file,omitempty"`
+	Meta         json.RawMessage `json:"meta,omitempty"`
 	// SMSC is the account that accepted the message (of its first
 	// accepted part), or that the last attempt went to, or whose bind an
 	// unmatched receipt came on.

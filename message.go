@@ -145,7 +145,16 @@ type Message struct {
 type Callback struct {
 	URL        string
 	KannelMask int
+	// ReportMask (report_mask) asks for intermediate reports POSTed to
+	// URL besides the final one, in Kannel's dlr-mask bits: 8 when the
+	// SMSC accepts the message, 4 for each intermediate receipt
+	// (ENROUTE, ACCEPTD). 1, 2 and 16 name final reports, which are
+	// always sent.
+	ReportMask int
 }
+
+// ReportMaskBits are the bits report_mask may hold.
+const ReportMaskBits = 1 | 2 | 4 | 8 | 16
 
 // MaxCallbackURLLen bounds a callback URL.
 const MaxCallbackURLLen = 2048
@@ -157,7 +166,16 @@ func (c Callback) Check() error {
 		if c.KannelMask != 0 {
 			return fmt.Errorf("dlr-mask without dlr-url")
 		}
+		if c.ReportMask != 0 {
+			return fmt.Errorf("report_mask without report_url")
+		}
 		return nil
+	}
+	if c.ReportMask&^ReportMaskBits != 0 || c.ReportMask < 0 {
+		return fmt.Errorf("report_mask %d: want a sum of 1, 2, 4, 8 and 16 (Kannel's dlr-mask bits; 4 and 8 ask for intermediate reports)", c.ReportMask)
+	}
+	if c.ReportMask != 0 && c.KannelMask != 0 {
+		return fmt.Errorf("report_mask is for report_url; a dlr-url has dlr-mask")
 	}
 	if len(c.URL) > MaxCallbackURLLen {
 		return fmt.Errorf("report_url longer than %d bytes", MaxCallbackURLLen)

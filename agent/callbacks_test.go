@@ -193,3 +193,40 @@ func TestAgent_e2e_callbackGivenUp(t *testing.T) {
 		t.Errorf("note %+v", n)
 	}
 }
+
+// TestAgent_e2e_reportMask: report_mask 8 POSTs the report when the SMSC
+// accepts the message, marked intermediate, and then the final one.
+func TestAgent_e2e_reportMask(t *testing.T) {
+	sim := testutil.Simulator(t, smsc.Options{ReceiptDelay: 200 * time.Millisecond})
+	rcv := &receiver{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: rcv}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	url := "http://" + ln.Addr().String() + "/reports"
+	cfg := testConfig(t, sim.Addr())
+	start(t, cfg, agent.Options{})
+	drop(t, cfg, "steps.json", `{"id":"steps-1","to":"+358401234567","text":"step by step","report_url":"`+url+`","report_mask":8}`)
+	testutil.Eventually(t, 10*time.Second, "two reports POSTed", func() bool { return len(rcv.taken()) == 2 })
+	// Calls go out concurrently: the order they arrive in is not the
+	// order of the events; the final one is the one not intermediate.
+	var first, last smsagent.Report
+	for _, b := range rcv.taken() {
+		var rep smsagent.Report
+		if err := json.Unmarshal(b, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Intermediate {
+			first = rep
+		} else {
+			last = rep
+		}
+	}
+	if !first.Intermediate || first.Status != "sent" || first.ID != "steps-1" || first.Parts == nil ||
+		first.Parts.Items[0].SMSCID == "" || last.Intermediate || last.Status != "delivered" {
+		t.Errorf("POSTed %s then %s", rcv.taken()[0], rcv.taken()[1])
+	}
+}

@@ -49,6 +49,8 @@ type messageView struct {
 	// ReportURL is Callback.URL; message files give no Kannel mask.
 	ReportURL string `json:"report_url,omitempty"`
 	SMSC      string `json:"smsc,omitempty"`
+	// ReportMask is Callback.ReportMask.
+	ReportMask int `json:"report_mask,omitempty"`
 }
 
 // viewedFields is the number of Message fields: messageView covers all but
@@ -64,7 +66,7 @@ func view(t *testing.T, m smsagent.Message) messageView {
 		ClientID: m.ClientID, To: m.To.Value, ToKind: m.To.Kind.String(), Text: m.Text,
 		Report: m.Report, Encoding: string(m.Encoding), Flash: m.Flash,
 		Priority: m.Priority.String(), Split: m.Split.String(), Meta: m.Meta, File: m.File,
-		ReportURL: m.Callback.URL, SMSC: m.SMSC,
+		ReportURL: m.Callback.URL, SMSC: m.SMSC, ReportMask: m.Callback.ReportMask,
 	}
 	if m.Callback.KannelMask != 0 {
 		t.Errorf("parser set a Kannel mask: %+v", m.Callback)

@@ -163,6 +163,7 @@ const (
 	fMeta
 	fReportURL
 	fSMSC
+	fReportMask
 )
 
 // entry is what one JSON message object says, before it becomes one
@@ -294,6 +295,8 @@ func fieldBit(name string) uint16 {
 		return fReportURL
 	case "smsc":
 		return fSMSC
+	case "report_mask":
+		return fReportMask
 	}
 	return 0
 }
@@ -337,6 +340,14 @@ func (e *entry) value(name string, v []byte, off int) bool {
 		} else {
 			e.msg.Flash = b
 		}
+		return true
+	case "report_mask":
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n&^smsagent.ReportMaskBits != 0 || n < 0 {
+			e.problem(off, name, "%s: want a sum of 1, 2, 4, 8 and 16 (Kannel's dlr-mask bits; 4 and 8 ask for intermediate reports)", v)
+			return false
+		}
+		e.msg.Callback.ReportMask = n
 		return true
 	}
 	s, ok := e.str(name, v, off)

@@ -166,6 +166,33 @@ func receiptText(p smsagent.Part) string {
 	return fmt.Sprintf("id:%s stat:%s err:%s", p.SMSCID, p.Stat, p.Err)
 }
 
+// intermediateCallback queues the call an intermediate event owes: Kannel's
+// GET when the dlr-mask asks for event, or, when report_mask asks, the
+// report as it stands POSTed to report_url, marked intermediate, with the
+// part seq that the event is about deciding stat and err.
+func (w *wtx) intermediateCallback(r *record, event int, text string, seq int) error {
+	cb := r.Callback
+	switch {
+	case cb.URL == "":
+		return nil
+	case cb.KannelMask != 0:
+		return w.kannelCallback(r, event, text)
+	case cb.ReportMask&event == 0, r.Final:
+		// Not asked for; or the message is final already (sent without
+		// a receipt to wait for), and its final report said it all.
+		return nil
+	}
+	rep := buildReport(r, seq, "")
+	rep.Intermediate = true
+	rep.Status = smsagent.StateSent.String()
+	rep.Done = w.now
+	body, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	return w.addCallback(&Callback{Message: r.ID, Method: "POST", URL: cb.URL, Body: body})
+}
+
 // kannelCallback queues a GET of the dlr-url with Kannel's escapes for
 // event, when the mask asks for it.
 func (w *wtx) kannelCallback(r *record, event int, text string) error {

@@ -68,6 +68,50 @@ func TestCallbacks_ReportURL(t *testing.T) {
 	}
 }
 
+// TestCallbacks_ReportMask: report_mask 12 adds, before the final report,
+// a POST when the SMSC accepts the message and one for an intermediate
+// receipt, each the report as it stands, marked intermediate.
+func TestCallbacks_ReportMask(t *testing.T) {
+	e := newEnv(t)
+	m := msg("+358401234567", "tell me everything")
+	m.Report, m.ClientID = true, "cb-3"
+	m.Callback = smsagent.Callback{URL: "http://127.0.0.1:9999/reports", ReportMask: 12}
+	id := e.enqueueOne(m)
+	e.claim(1)
+	e.record(accept(id, 1, 1))
+	enroute := receipt(fmt.Sprintf("s%d-1", id), smsagent.StateSent, "ENROUTE")
+	e.apply(enroute)
+	e.apply(receipt(fmt.Sprintf("s%d-1", id), smsagent.StateDelivered, "DELIVRD"))
+	cbs, err := e.s.DueCallbacks(e.ctx, e.clock.Now(), 10)
+	if err != nil || len(cbs) != 3 {
+		t.Fatalf("DueCallbacks: %d, %v; want 3", len(cbs), err)
+	}
+	want := []struct {
+		status, stat string
+		intermediate bool
+	}{{"sent", "", true}, {"sent", "ENROUTE", true}, {"delivered", "DELIVRD", false}}
+	for i, w := range want {
+		var rep smsagent.Report
+		if err := json.Unmarshal(cbs[i].Body, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if cbs[i].Method != "POST" || rep.ID != "cb-3" || rep.Status != w.status || rep.Stat != w.stat ||
+			rep.Intermediate != w.intermediate {
+			t.Errorf("call %d: %s %s", i+1, cbs[i].Method, cbs[i].Body)
+		}
+	}
+	// Without report_mask only the final report is POSTed.
+	m.Callback.ReportMask, m.ClientID = 0, "cb-4"
+	id = e.enqueueOne(m)
+	e.claim(1)
+	e.record(accept(id, 1, 1))
+	e.apply(receipt(fmt.Sprintf("s%d-1", id), smsagent.StateSent, "ENROUTE"))
+	e.apply(receipt(fmt.Sprintf("s%d-1", id), smsagent.StateDelivered, "DELIVRD"))
+	if cbs, _ := e.s.DueCallbacks(e.ctx, e.clock.Now(), 10); len(cbs) != 4 {
+		t.Errorf("%d calls owed, want the 3 above and 1 final", len(cbs))
+	}
+}
+
 // TestCallbacks_GiveUpNote: a callback given up is removed and, in the
 // same commit, an inbox event notes it with the last error and the reason.
 func TestCallbacks_GiveUpNote(t *testing.T) {

@@ -213,8 +213,9 @@ const (
 // meta (optional), file, last error, then the part count (0 = not split yet)
 // and per part: state, smsc id, index key, stat, err, error, status,
 // submitted, done. Version 2 appends the callback: URL, Kannel mask.
-// Version 3 appends the accounts: the pinned SMSC, the avoided ones (count,
-// names), and per part the account it went to.
+// Version 3 appends the callback's report mask, then the accounts: the
+// pinned SMSC, the avoided ones (count, names), and per part the account
+// it went to.
 func appendRecord(b []byte, r *record) []byte {
 	e := encoder{b: b}
 	e.u8(recordVersion)
@@ -275,6 +276,7 @@ func appendRecord(b []byte, r *record) []byte {
 	}
 	e.str(r.Callback.URL)
 	e.uvarint(uint64(r.Callback.KannelMask))
+	e.uvarint(uint64(r.Callback.ReportMask))
 	e.str(r.SMSC)
 	e.uvarint(uint64(len(r.Avoid)))
 	for _, a := range r.Avoid {
@@ -377,6 +379,7 @@ func decodeRecordV1(d *decoder, v byte) (*record, error) {
 		r.Callback.KannelMask = d.small(127)
 	}
 	if v >= 3 {
+		r.Callback.ReportMask = d.small(127)
 		r.SMSC = d.str()
 		if n := d.small(maxAvoid); n > 0 {
 			r.Avoid = make([]string, n)

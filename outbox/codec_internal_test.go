@@ -53,6 +53,7 @@ func goldenRecordV2() *record {
 // goldenRecordV3 is goldenRecordV2 with what version 3 added.
 func goldenRecordV3() *record {
 	r := goldenRecordV2()
+	r.Callback.ReportMask = 12
 	r.SMSC = "mitto"
 	r.Avoid = []string{"backup", "third"}
 	r.Parts[0].SMSC = "mitto"

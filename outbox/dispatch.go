@@ -352,7 +352,7 @@ func (w *wtx) recordPart(r *record, pr *PartResult) error {
 	if pr.Outcome == OutcomeAccepted && pr.Seq == 1 {
 		// Kannel reports the SMSC's acceptance once a message, for its
 		// first part.
-		if err := w.kannelCallback(r, kannelSMSCAck, "ACK/"); err != nil {
+		if err := w.intermediateCallback(r, kannelSMSCAck, "ACK/", pr.Seq); err != nil {
 			return err
 		}
 	}

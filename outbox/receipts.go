@@ -181,7 +181,7 @@ func (w *wtx) applyReceipt(id smsagent.MessageID, seq int, rc *smsagent.Receipt)
 	if rc.State == smsagent.StateSent || !rc.State.Final() {
 		// Intermediate (ACCEPTD, ENROUTE): the stat is news, the state not;
 		// Kannel calls it buffered.
-		if err := w.kannelCallback(r, kannelBuffered, receiptText(*p)); err != nil {
+		if err := w.intermediateCallback(r, kannelBuffered, receiptText(*p), seq); err != nil {
 			return 0, err
 		}
 		return smsagent.ReceiptMatched, w.save(r, old)
