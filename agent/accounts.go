@@ -142,6 +142,7 @@ func (rt *router) route(r *smsagent.Record, now time.Time) routing {
 		return routing{fail: fmt.Sprintf("no route matches the destination %s", r.To.String())}
 	}
 	tried := 0
+	var soonest time.Duration // the shortest wait of the route's accounts
 	for _, name := range route.SMSCs {
 		ac := rt.byName[name]
 		if ac == nil || slices.Contains(r.Avoid, name) {
@@ -150,6 +151,9 @@ func (rt *router) route(r *smsagent.Record, now time.Time) routing {
 		tried++
 		st := ac.state.Load()
 		if !st.up {
+			if w := downWait(st, now); soonest == 0 || w < soonest {
+				soonest = w
+			}
 			continue
 		}
 		if bound(ac.pool) {
@@ -173,7 +177,7 @@ func (rt *router) route(r *smsagent.Record, now time.Time) routing {
 		return routing{fail: fmt.Sprintf("every SMSC account of its route refused it (%s): %s",
 			strings.Join(r.Avoid, ", "), last)}
 	}
-	return routing{wait: true, until: now.Add(rt.recheck()),
+	return routing{wait: true, until: now.Add(soonest),
 		reason: "every SMSC account of its route is down: " + strings.Join(route.SMSCs, ", ")}
 }
 
@@ -183,8 +187,21 @@ func (rt *router) waitFor(ac *account, now time.Time, failover bool) routing {
 	if bound(ac.pool) {
 		return routing{acct: ac, failover: failover}
 	}
-	return routing{acct: ac, wait: true, until: now.Add(waitRecheck),
+	return routing{acct: ac, wait: true, until: now.Add(downWait(ac.state.Load(), now)),
 		reason: fmt.Sprintf("SMSC account %s is not bound", ac.name)}
+}
+
+// maxDownWait caps downWait.
+const maxDownWait = time.Minute
+
+// downWait is how long a message that waits for an account without a
+// bound session stays in the queue before it is looked at again: a quarter
+// of the time the account has been unbound, from waitRecheck to
+// maxDownWait. A reconnect after a blip is seen within a second; during a
+// long outage the waiting messages cost a commit each a minute, not each
+// second, and are sent at most a minute after the account is back.
+func downWait(st *accountState, now time.Time) time.Duration {
+	return min(max(now.Sub(st.boundChange)/4, waitRecheck), maxDownWait)
 }
 
 // waitRecheck is how long a message that waits for an account which may
@@ -192,13 +209,6 @@ func (rt *router) waitFor(ac *account, now time.Time, failover bool) routing {
 // dispatcher claims nothing while no account is bound, so this costs a
 // commit a second per waiting message only while another account is bound.
 const waitRecheck = time.Second
-
-// recheck is how long a message whose every account is down stays in the
-// queue before it is looked at again: not longer than failover.after, so
-// it waits about as long as a failback takes.
-func (rt *router) recheck() time.Duration {
-	return min(max(rt.after, time.Second), 10*time.Second)
-}
 
 // acceptedBy is the account that accepted a part of r ("" for a part
 // accepted by a release with one account), ok when one did.
