@@ -16,7 +16,9 @@ type Status struct {
 	Queue  QueueStatus     `json:"queue"`
 	Intake IntakeStatus    `json:"intake"`
 	Inbox  InboxStatus     `json:"inbox"`
-	Rates  Rates           `json:"rates"`
+	// Webhooks lists the configured webhooks and their calls.
+	Webhooks []WebhookStatus `json:"webhooks"`
+	Rates    Rates           `json:"rates"`
 	// Health lists conditions an operator must act on, one readable line
 	// each ("smsc: bad credentials, not reconnecting", "intake stalled: no
 	// space left on device"). Empty when all is well. A line is
@@ -40,6 +42,18 @@ type SMSCStatus struct {
 	RefusedSince       time.Time `json:"credentials_refused_since,omitzero"`
 	Refusals           uint64    `json:"refused_binds,omitempty"`
 	CredentialRefusals uint64    `json:"credential_refusals"`
+}
+
+// WebhookStatus is one webhook: its calls since the start, and the last
+// failure. Failing is set while its last call failed.
+type WebhookStatus struct {
+	URL         string    `json:"url"`
+	Delivered   uint64    `json:"delivered"`
+	Retried     uint64    `json:"retried"`
+	GivenUp     uint64    `json:"given_up"`
+	Failing     bool      `json:"failing"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 }
 
 // AccountStatus is one SMSC account: up (messages routed to it go to it)

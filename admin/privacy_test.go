@@ -28,6 +28,8 @@ func statusWithPersonalData() smsagent.Status {
 	st.Binds[1].LastError = "smpp: submit: generic_nack for +358401234567"
 	st.Intake.LastError = `spool: rejected sms-order-+358401234567.json: msgfile: line 1: text "Your code is 1234": too long`
 	st.Inbox.LastError = "inbox: write report for +358401234567: no space left on device"
+	st.Webhooks = []smsagent.WebhookStatus{{URL: "https://crm.test/hook?to=+358401234567", Delivered: 3, Failing: true,
+		LastError: "answered 400 for +358401234567"}}
 	st.Health = []string{
 		"intake stalled: rename .work/1-2-sms-order-+358401234567.json: no space left on device",
 		"smsc: no session bound for 2m0s (last error: generic_nack for +358401234567)",
@@ -56,6 +58,7 @@ func TestServer_StatusWithoutToken(t *testing.T) {
 	want.Binds = []smsagent.BindStatus{full.Binds[0], full.Binds[1]}
 	want.Binds[1].LastError = ""
 	want.Intake.LastError, want.Inbox.LastError = "", ""
+	want.Webhooks = []smsagent.WebhookStatus{{Delivered: 3, Failing: true}}
 	want.Health = []string{"intake stalled", "smsc", "stopping"}
 	want.Redacted = true
 	if g, w := mustJSON(got), mustJSON(want); g != w {

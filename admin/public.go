@@ -20,6 +20,13 @@ func publicStatus(st smsagent.Status) smsagent.Status {
 		b.LastError = ""
 		p.Binds[i] = b
 	}
+	if st.Webhooks != nil {
+		p.Webhooks = make([]smsagent.WebhookStatus, len(st.Webhooks))
+	}
+	for i, w := range st.Webhooks {
+		w.URL, w.LastError = "", ""
+		p.Webhooks[i] = w
+	}
 	p.Intake.LastError = ""
 	p.Inbox.LastError = ""
 	p.Health = make([]string, len(st.Health))

@@ -18,6 +18,8 @@ var statusText = map[string]string{
 	"binds.mode":            "public",  // a bind mode word
 	"binds.state":           "public",  // a bind state word
 	"binds.smsc":            "public",  // an account name from the configuration
+	"webhooks.url":          "private", // may carry a token in its query
+	"webhooks.last_error":   "private", // the endpoint's answer
 	"smscs.name":            "public",  // an account name from the configuration
 	"smscs.state":           "public",  // up | down
 	"smscs.failing_over_to": "public",  // account names from the configuration

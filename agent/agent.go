@@ -149,7 +149,12 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	if err := a.newPools(); err != nil {
 		return nil, err
 	}
-	a.callbacks = newCallbacker(a.store, cfg.Callbacks, a.clock, a.log, a.obs, opts.Version)
+	for i, h := range cfg.Webhooks {
+		if err := a.allow.checkURL(h.URL); err != nil {
+			return nil, fmt.Errorf("agent: webhooks[%d]: %w", i, err)
+		}
+	}
+	a.callbacks = newCallbacker(a.store, cfg.Callbacks, cfg.Webhooks, a.clock, a.log, a.obs, opts.Version)
 	ok = true
 	return a, nil
 }

@@ -3,6 +3,9 @@ package agent
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,11 +15,14 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/config"
 	"github.com/smsagent/smsagent/outbox"
 )
@@ -96,14 +102,15 @@ func (a allowList) control(host string) func(network, address string, _ syscall.
 // stop ends the calls in flight; their callbacks are made again at the
 // next start (at least once).
 type callbacker struct {
-	store  *outbox.Store
-	allow  allowList
-	cfg    config.Callbacks
-	client *http.Client
-	clock  func() time.Time
-	log    *slog.Logger
-	obs    Observer
-	agent  string // User-Agent
+	store    *outbox.Store
+	allow    allowList
+	cfg      config.Callbacks
+	webhooks map[string]*webhook // by URL
+	client   *http.Client
+	clock    func() time.Time
+	log      *slog.Logger
+	obs      Observer
+	agent    string // User-Agent
 }
 
 // maxCalls bounds the calls in flight, maxPerHost those to one host: a
@@ -118,23 +125,29 @@ const (
 // waiting: new ones are made by commits elsewhere.
 const callbackPoll = time.Second
 
-func newCallbacker(store *outbox.Store, cfg config.Callbacks, clock func() time.Time, log *slog.Logger,
-	obs Observer, version string) *callbacker {
+func newCallbacker(store *outbox.Store, cfg config.Callbacks, hooks []config.Webhook, clock func() time.Time,
+	log *slog.Logger, obs Observer, version string) *callbacker {
 	c := &callbacker{store: store, allow: newAllowList(cfg.Allow), cfg: cfg, clock: clock, log: log, obs: obs,
-		agent: "smsagent/" + version}
+		agent: "smsagent/" + version, webhooks: make(map[string]*webhook, len(hooks))}
+	longest := cfg.Timeout
+	for _, h := range hooks {
+		c.webhooks[h.URL] = &webhook{url: h.URL, secret: []byte(h.Secret().Reveal()), timeout: h.Timeout}
+		longest = max(longest, h.Timeout)
+	}
 	tr := &http.Transport{
 		Proxy:                 nil, // a proxy would hide the address the allow list checks
 		MaxIdleConnsPerHost:   2,
 		IdleConnTimeout:       time.Minute,
-		TLSHandshakeTimeout:   cfg.Timeout,
-		ResponseHeaderTimeout: cfg.Timeout,
+		TLSHandshakeTimeout:   longest,
+		ResponseHeaderTimeout: longest,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			host, _, _ := net.SplitHostPort(addr)
 			d := net.Dialer{Timeout: cfg.Timeout, Control: c.allow.control(host)}
 			return d.DialContext(ctx, network, addr)
 		},
 	}
-	c.client = &http.Client{Transport: tr, Timeout: cfg.Timeout,
+	// Each call has its own deadline (callbacks.timeout, or the webhook's).
+	c.client = &http.Client{Transport: tr,
 		// A redirect could lead anywhere; the allow list would still
 		// hold, but a callback is one call to the URL given.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -249,6 +262,16 @@ func (c *callbacker) call(ctx context.Context, cb *outbox.Callback) error {
 	if cb.Method == http.MethodPost {
 		body = bytes.NewReader(cb.Body)
 	}
+	timeout := c.cfg.Timeout
+	var hook *webhook
+	if cb.EventID != "" {
+		if hook = c.webhooks[cb.URL]; hook == nil {
+			return errWebhookGone
+		}
+		timeout = hook.timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, cb.Method, cb.URL, body)
 	if err != nil {
 		return err
@@ -256,6 +279,11 @@ func (c *callbacker) call(ctx context.Context, cb *outbox.Callback) error {
 	req.Header.Set("User-Agent", c.agent)
 	if cb.Method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if hook != nil {
+		req.Header.Set("Smsagent-Event-Id", cb.EventID)
+		req.Header.Set("Smsagent-Event-Type", cb.EventType)
+		req.Header.Set("Smsagent-Signature", Signature(hook.secret, c.clock(), cb.Body))
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
@@ -277,6 +305,9 @@ func (c *callbacker) call(ctx context.Context, cb *outbox.Callback) error {
 // settle decides what follows a call: done, another attempt after the
 // backoff, or, past callbacks.max_age, give up.
 func (c *callbacker) settle(cb *outbox.Callback, err error) outbox.CallbackResult {
+	if cb.EventID != "" {
+		return c.settleWebhook(cb, err)
+	}
 	res := outbox.CallbackResult{Key: cb.Key}
 	now := c.clock()
 	switch {
@@ -314,4 +345,89 @@ func (c *callbacker) backoff(attempts int) time.Duration {
 	}
 	d = min(d, c.cfg.RetryMax)
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// errWebhookGone fails a webhook call whose URL the configuration no longer
+// names: there is no secret to sign it with.
+var errWebhookGone = errors.New("the webhook is no longer configured")
+
+// webhook is one configured webhook and what became of its calls, for the
+// status. The counters and the last error are written by the calls'
+// goroutines, under mu.
+type webhook struct {
+	url     string
+	secret  []byte
+	timeout time.Duration
+
+	mu                         sync.Mutex
+	delivered, retried, gaveUp uint64
+	lastError                  string
+	lastErrorAt                time.Time
+	failing                    bool // the last call failed
+}
+
+// Signature is the Smsagent-Signature header of a webhook call made at
+// now: "t=UNIX,v1=HEX", HEX the HMAC-SHA256 of "UNIX.body" with the secret.
+// A receiver recomputes it and refuses an old t (a replay).
+func Signature(secret []byte, now time.Time, body []byte) string {
+	t := strconv.FormatInt(now.Unix(), 10)
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(t))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return "t=" + t + ",v1=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// settleWebhook is settle for a webhook's call: given up, it is logged,
+// counted and shown in the status; no note goes to inbox/ (the event's
+// file is there).
+func (c *callbacker) settleWebhook(cb *outbox.Callback, err error) outbox.CallbackResult {
+	res := outbox.CallbackResult{Key: cb.Key}
+	now := c.clock()
+	h := c.webhooks[cb.URL]
+	outcome := "delivered"
+	switch {
+	case err == nil:
+		res.Outcome = outbox.CallbackDone
+	case h == nil || now.Sub(cb.Created) >= c.cfg.MaxAge:
+		res.Outcome, outcome = outbox.CallbackGiveUp, "given_up"
+		c.log.Warn("agent: webhook call given up", "url", cb.URL, "event", cb.EventID, "attempts", cb.Attempts+1,
+			"since", cb.Created.Format(time.RFC3339), "err", err)
+	default:
+		res.Outcome, outcome = outbox.CallbackRetry, "retried"
+		res.Next = now.Add(c.backoff(cb.Attempts))
+		c.log.Info("agent: webhook call failed; trying again", "url", cb.URL, "event", cb.EventID,
+			"attempt", cb.Attempts+1, "next", res.Next.Format(time.RFC3339), "err", err)
+	}
+	c.obs.WebhookDone(outcome)
+	if h != nil {
+		h.mu.Lock()
+		switch outcome {
+		case "delivered":
+			h.delivered++
+		case "retried":
+			h.retried++
+		default:
+			h.gaveUp++
+		}
+		h.failing = err != nil
+		if err != nil {
+			h.lastError, h.lastErrorAt = err.Error(), now
+		}
+		h.mu.Unlock()
+	}
+	return res
+}
+
+// webhookStatus is the status of every webhook, in no set order.
+func (c *callbacker) webhookStatus() []smsagent.WebhookStatus {
+	out := make([]smsagent.WebhookStatus, 0, len(c.webhooks))
+	for _, h := range c.webhooks {
+		h.mu.Lock()
+		out = append(out, smsagent.WebhookStatus{URL: h.url, Delivered: h.delivered, Retried: h.retried,
+			GivenUp: h.gaveUp, Failing: h.failing, LastError: h.lastError, LastErrorAt: h.lastErrorAt})
+		h.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b smsagent.WebhookStatus) int { return strings.Compare(a.URL, b.URL) })
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/config"
 	"github.com/smsagent/smsagent/inbox"
 	"github.com/smsagent/smsagent/msgfile"
@@ -43,6 +44,7 @@ func OutboxOptions(cfg *config.Config) outbox.Options {
 		Retention:      cfg.Store.Retention,
 		MaxSize:        int(cfg.Store.MaxSize),
 		LegacyAccount:  legacyAccount(cfg.Accounts()),
+		Webhooks:       webhookTargets(cfg.Webhooks),
 	}
 }
 
@@ -111,4 +113,23 @@ func idRule(r config.MessageIDRule) (dlr.Rule, error) {
 		return 0, fmt.Errorf("agent: smsc.message_id: %w", err)
 	}
 	return rule, nil
+}
+
+// webhookTargets are the webhooks as the outbox needs them: the URL and the
+// event kinds each takes.
+func webhookTargets(hooks []config.Webhook) []outbox.Webhook {
+	var out []outbox.Webhook
+	for _, h := range hooks {
+		t := outbox.Webhook{URL: h.URL}
+		for _, e := range h.Events {
+			switch e {
+			case "report":
+				t.Kinds = append(t.Kinds, smsagent.EventReport)
+			case "mo":
+				t.Kinds = append(t.Kinds, smsagent.EventMO)
+			}
+		}
+		out = append(out, t)
+	}
+	return out
 }

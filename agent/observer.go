@@ -21,6 +21,9 @@ type Observer interface {
 	// CallbackDone is called once per callback call: "delivered",
 	// "retried" or "given_up".
 	CallbackDone(outcome string)
+	// WebhookDone is called once per webhook call: "delivered",
+	// "retried" or "given_up".
+	WebhookDone(outcome string)
 	// FileRejected is called once per file moved to failed/.
 	FileRejected()
 	// SubmitDone is called for every submit_sm response (or generic_nack),
@@ -68,6 +71,7 @@ type NopObserver struct{}
 func (NopObserver) FileAccepted(int)                         {}
 func (NopObserver) RequestAccepted(int)                      {}
 func (NopObserver) CallbackDone(string)                      {}
+func (NopObserver) WebhookDone(string)                       {}
 func (NopObserver) FileRejected()                            {}
 func (NopObserver) SubmitDone(string, string, time.Duration) {}
 func (NopObserver) SubmitTimedOut()                          {}

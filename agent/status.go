@@ -81,6 +81,13 @@ func (a *Agent) Status(ctx context.Context) (smsagent.Status, error) {
 			st.Health = append(st.Health, line)
 		}
 	}
+	st.Webhooks = a.callbacks.webhookStatus()
+	for _, w := range st.Webhooks {
+		if w.Failing {
+			st.Health = append(st.Health, fmt.Sprintf("webhook failing: %s since %s: %s (%d given up)", w.URL,
+				w.LastErrorAt.UTC().Format(time.RFC3339), w.LastError, w.GivenUp))
+		}
+	}
 	if is.Stalled != "" {
 		st.Health = append(st.Health, "intake stalled: "+is.Stalled)
 	}

@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +160,45 @@ func TestReadPassword_envNotForListedAccounts(t *testing.T) {
 	c = mustParse(t, doc(nil))
 	if pw, err := c.Accounts()[0].ReadPassword(); err != nil || pw != "fromenv" {
 		t.Errorf("smsc: password %q %v, want the environment's", pw, err)
+	}
+}
+
+// TestLoad_Webhooks: a webhook's secret is read at load and never shown;
+// each problem names its key.
+func TestLoad_Webhooks(t *testing.T) {
+	noEnv(t)
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "hook.secret")
+	if err := os.WriteFile(secret, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	short := filepath.Join(dir, "short.secret")
+	if err := os.WriteFile(short, []byte("abc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := string(doc(nil))
+	c := mustParse(t, []byte(base+"webhooks:\n  - url: https://crm.test/events\n    events: [report, mo]\n    secret_file: "+secret+"\n"))
+	if len(c.Webhooks) != 1 || c.Webhooks[0].Timeout != 10*time.Second || c.Webhooks[0].Secret().Reveal() != "0123456789abcdef0123" {
+		t.Errorf("webhooks %+v", c.Webhooks)
+	}
+	if strings.Contains(string(c.Effective()), "0123456789abcdef") {
+		t.Errorf("the secret shows in the effective configuration")
+	}
+	for _, tc := range []struct{ hook, problem string }{
+		{"url: ftp://crm.test/x\n    events: [mo]\n    secret_file: " + secret, `webhooks[0].url: "ftp://crm.test/x": want an http:// or https:// URL with a host and no user`},
+		{"url: https://crm.test/x\n    events: []\n    secret_file: " + secret, "webhooks[0].events: required: report, mo, or both"},
+		{"url: https://crm.test/x\n    events: [sent]\n    secret_file: " + secret, `webhooks[0].events: "sent": want report or mo`},
+		{"url: https://crm.test/x\n    events: [mo]", "webhooks[0].secret_file: required: the file of the secret the signature is made with"},
+		{"url: https://crm.test/x\n    events: [mo]\n    secret_file: " + short, "webhooks[0].secret_file: " + short + " holds 3 characters; a signing secret needs at least 16"},
+		{"url: https://crm.test/x\n    events: [mo]\n    timeout: 0s\n    secret_file: " + secret, "webhooks[0].timeout: must be between 1s and 5m, got 0s"},
+	} {
+		_, err := config.Parse([]byte(base + "webhooks:\n  - " + tc.hook + "\n"))
+		if err == nil {
+			t.Errorf("%s: loads", tc.hook)
+			continue
+		}
+		if got := strings.Join(problemsOf(t, err), "\n"); got != tc.problem {
+			t.Errorf("%q:\n got %q\nwant %q", tc.hook, got, tc.problem)
+		}
 	}
 }

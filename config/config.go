@@ -34,7 +34,10 @@ type Config struct {
 	Admin     Admin     `yaml:"admin"`
 	Kannel    Kannel    `yaml:"kannel"`
 	Callbacks Callbacks `yaml:"callbacks"`
-	Log       Log       `yaml:"log"`
+	// Webhooks receive every report and incoming SMS written to inbox/,
+	// signed; they are retried like callbacks.
+	Webhooks []Webhook `yaml:"webhooks"`
+	Log      Log       `yaml:"log"`
 
 	// File is the absolute path of the file the configuration was loaded
 	// from; "" when it was parsed from bytes.
@@ -322,6 +325,24 @@ type Callbacks struct {
 	RetryInitial time.Duration `yaml:"retry_initial"`
 	RetryMax     time.Duration `yaml:"retry_max"`
 }
+
+// Webhook is an endpoint that gets the inbox events it names POSTed as
+// JSON, with an HMAC-SHA256 signature made with the secret.
+type Webhook struct {
+	URL string `yaml:"url"`
+	// Events are the event types it gets: report, mo.
+	Events     []string      `yaml:"events"`
+	SecretFile string        `yaml:"secret_file"`
+	Timeout    time.Duration `yaml:"timeout"`
+
+	secret Secret // read from SecretFile at load
+}
+
+// Secret is the signing secret read from SecretFile.
+func (w *Webhook) Secret() Secret { return w.secret }
+
+// WebhookEvents are the event types a webhook may name.
+var WebhookEvents = []string{"report", "mo"}
 
 // DefaultCallbackAllow is callbacks.allow's default: loopback and the
 // private ranges (RFC 1918, RFC 4193), never the internet.

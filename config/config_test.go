@@ -156,6 +156,7 @@ func TestDefault_EveryKey(t *testing.T) {
 	want := map[string]string{
 		"smsc.name":               "default",
 		"routes":                  "[]",
+		"webhooks":                "[]",
 		"failover.after":          "30s",
 		"failover.on_status":      "[]",
 		"smsc.address":            "smsc.test:2775",

@@ -23,6 +23,7 @@ var (
 	modeType     = reflect.TypeFor[os.FileMode]()
 	secretType   = reflect.TypeFor[Secret]()
 	smscType     = reflect.TypeFor[SMSC]()
+	webhookType  = reflect.TypeFor[Webhook]()
 )
 
 // decodeDocument reads data into c, which holds the defaults, recording
@@ -141,6 +142,9 @@ func decodeSequence(n *yaml.Node, v reflect.Value, path string, ps *problems) {
 			d := Default().SMSC
 			d.listed = true
 			list.Index(i).Set(reflect.ValueOf(d))
+		}
+		if v.Type().Elem() == webhookType {
+			list.Index(i).Set(reflect.ValueOf(Webhook{Timeout: 10 * time.Second}))
 		}
 		decodeValue(item, list.Index(i), fmt.Sprintf("%s[%d]", path, i), ps)
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -42,6 +43,23 @@ func (c *Config) resolve(src source, ps *problems) {
 	c.Admin.TLSKey = abs(c.Admin.TLSKey)
 	for i := range c.Kannel.Users {
 		c.Kannel.Users[i].PasswordFile = abs(c.Kannel.Users[i].PasswordFile)
+	}
+	for i := range c.Webhooks {
+		w := &c.Webhooks[i]
+		w.SecretFile = abs(w.SecretFile)
+		if w.SecretFile == "" {
+			continue
+		}
+		key := fmt.Sprintf("webhooks[%d].secret_file", i)
+		v, err := c.readSecretFile(key, w.SecretFile)
+		switch {
+		case err != nil:
+			ps.add(key, "%v", err)
+		case len(v) < 16:
+			ps.add(key, "%s holds %d characters; a signing secret needs at least 16", w.SecretFile, len(v))
+		default:
+			w.secret = NewSecret(v)
+		}
 	}
 
 	inlineSecret := ""
@@ -409,6 +427,24 @@ func (c *Config) validateCallbacks(ps *problems) {
 	}
 	if cb.RetryMax > 24*time.Hour {
 		ps.add("callbacks.retry_max", "must be at most 1d, got %s", FormatDuration(cb.RetryMax))
+	}
+	for i, w := range c.Webhooks {
+		key := func(k string) string { return fmt.Sprintf("webhooks[%d].%s", i, k) }
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			ps.add(key("url"), "%q: want an http:// or https:// URL with a host and no user", w.URL)
+		}
+		if len(w.Events) == 0 {
+			ps.add(key("events"), "required: report, mo, or both")
+		}
+		for _, e := range w.Events {
+			if !slices.Contains(WebhookEvents, e) {
+				ps.add(key("events"), "%q: want report or mo", e)
+			}
+		}
+		if w.SecretFile == "" {
+			ps.add(key("secret_file"), "required: the file of the secret the signature is made with")
+		}
+		checkDuration(ps, key("timeout"), w.Timeout, time.Second, 5*time.Minute)
 	}
 }
 

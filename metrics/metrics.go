@@ -75,6 +75,7 @@ type Metrics struct {
 	filesAccepted    prometheus.Counter
 	requestsAccepted prometheus.Counter
 	callbacks        *prometheus.CounterVec
+	webhooks         *prometheus.CounterVec
 	filesRejected    prometheus.Counter
 	messagesAccepted prometheus.Counter
 	submits          *boundedCounters
@@ -147,8 +148,14 @@ func New(status StatusSource) *Metrics {
 		Help: "Calls to report_url and dlr-url, by outcome: delivered, retried, given_up.",
 	}, []string{"outcome"})
 	reg.MustRegister(m.callbacks)
+	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "smsagent_webhooks_total",
+		Help: "Webhook calls, by outcome: delivered, retried, given_up.",
+	}, []string{"outcome"})
+	reg.MustRegister(m.webhooks)
 	for _, o := range []string{"delivered", "retried", "given_up"} {
 		m.callbacks.WithLabelValues(o) // every series from the start, at 0
+		m.webhooks.WithLabelValues(o)
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if status != nil {
@@ -186,6 +193,9 @@ func (m *Metrics) RequestAccepted(messages int) {
 
 // CallbackDone counts one callback call by its outcome.
 func (m *Metrics) CallbackDone(outcome string) { m.callbacks.WithLabelValues(outcome).Inc() }
+
+// WebhookDone counts a webhook call by outcome.
+func (m *Metrics) WebhookDone(outcome string) { m.webhooks.WithLabelValues(outcome).Inc() }
 
 // FileRejected counts a file moved to failed/.
 func (m *Metrics) FileRejected() { m.filesRejected.Inc() }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,9 @@ type Callback struct {
 	Body     []byte
 	Created  time.Time
 	Attempts int
+	// EventID and EventType are set for a webhook's call: the event's
+	// name in inbox/ (stable across retries) and its type.
+	EventID, EventType string
 }
 
 // CallbackOutcome is what became of a call.
@@ -51,10 +55,11 @@ type CallbackResult struct {
 	Error, Reason string
 }
 
-const callbackVersion = 1
+// callbackVersion 2 appends the event id and type.
+const callbackVersion = 2
 
 // appendCallback encodes c: version, message id, method, url, body,
-// created, attempts.
+// created, attempts, event id, event type.
 func appendCallback(b []byte, c *Callback) []byte {
 	e := encoder{b: b}
 	e.u8(callbackVersion)
@@ -64,12 +69,15 @@ func appendCallback(b []byte, c *Callback) []byte {
 	e.bytes(c.Body)
 	e.time(c.Created)
 	e.uvarint(uint64(c.Attempts))
+	e.str(c.EventID)
+	e.str(c.EventType)
 	return e.b
 }
 
 func decodeCallback(key, v []byte) (Callback, error) {
 	d := decoder{b: v}
-	if ver := d.u8(); ver != callbackVersion && d.err == nil {
+	ver := d.u8()
+	if (ver < 1 || ver > callbackVersion) && d.err == nil {
 		return Callback{}, corruptf("callback version %d is newer than this release reads", ver)
 	}
 	c := Callback{Key: append([]byte(nil), key...)}
@@ -79,6 +87,10 @@ func decodeCallback(key, v []byte) (Callback, error) {
 	c.Body = append([]byte(nil), d.bytes()...)
 	c.Created = d.time()
 	c.Attempts = d.small(1 << 30)
+	if ver >= 2 {
+		c.EventID = d.str()
+		c.EventType = d.str()
+	}
 	if d.err != nil {
 		return Callback{}, d.err
 	}
@@ -360,7 +372,7 @@ func (o *settleCallbacksOp) apply(w *wtx) error {
 		if err := w.del(b, r.Key); err != nil {
 			return err
 		}
-		if r.Outcome == CallbackGiveUp {
+		if r.Outcome == CallbackGiveUp && cb.EventID == "" {
 			// In the same commit as the removal: the note is written
 			// exactly when the call is no longer owed.
 			if err := w.callbackFailed(&cb, &r); err != nil {
@@ -399,4 +411,47 @@ func (w *wtx) callbackFailed(cb *Callback, r *CallbackResult) error {
 	}
 	return w.addEvent(&smsagent.Event{Kind: smsagent.EventCallbackFailed, Time: w.now, Subject: cb.Message.String(),
 		CallbackFailed: note})
+}
+
+// webhookCalls queues the calls the webhooks that take ev's kind are owed:
+// the event's JSON as its file in inbox/ has it (times in UTC), with the
+// event's file name as its id.
+func (w *wtx) webhookCalls(ev *smsagent.Event) error {
+	var body []byte
+	for _, h := range w.s.opts.Webhooks {
+		if !slices.Contains(h.Kinds, ev.Kind) {
+			continue
+		}
+		if body == nil {
+			var v any
+			switch ev.Kind {
+			case smsagent.EventReport:
+				r := *ev.Report
+				r.Done = r.Done.UTC()
+				if r.Submitted != nil {
+					t := r.Submitted.UTC()
+					r.Submitted = &t
+				}
+				v = &r
+			case smsagent.EventMO:
+				m := *ev.MO
+				m.Received = m.Received.UTC()
+				v = &m
+			default:
+				return nil
+			}
+			var err error
+			if body, err = json.Marshal(v); err != nil {
+				return err
+			}
+		}
+		c := &Callback{Method: "POST", URL: h.URL, Body: body, EventID: ev.FileName(), EventType: ev.Kind.String()}
+		if ev.Report != nil {
+			c.Message = ev.Report.MessageID
+		}
+		if err := w.addCallback(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

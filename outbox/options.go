@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strconv"
 	"time"
+
+	"github.com/smsagent/smsagent"
 )
 
 // Defaults applied by Open to zero Options fields.
@@ -33,6 +35,9 @@ type Options struct {
 	// backoff, parking times); nil means time.Now. Claim and Sweep take their
 	// "now" as an argument instead.
 	Clock func() time.Time
+	// Webhooks get every event of the kinds they name, as a callback made
+	// in the commit that makes the event.
+	Webhooks []Webhook
 	// LegacyAccount is the SMSC account that parts accepted by a release
 	// with one account belong to (their records name none): records are
 	// read with it filled in, so reports, views and the dispatcher see
@@ -198,3 +203,9 @@ func decodeBinary(_ byte, data []byte) (string, string) {
 type globalSource struct{}
 
 func (globalSource) Uint64() uint64 { return rand.Uint64() }
+
+// Webhook is an endpoint the events of Kinds are POSTed to.
+type Webhook struct {
+	URL   string
+	Kinds []smsagent.EventKind
+}

@@ -312,7 +312,7 @@ func (w *wtx) addEvent(ev *smsagent.Event) error {
 	}
 	w.c.Events++
 	w.madeEvents = true
-	return nil
+	return w.webhookCalls(ev)
 }
 
 // flush writes the records changed in this transaction and the counters.
