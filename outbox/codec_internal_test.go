@@ -185,3 +185,22 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	})
 }
+
+// TestCallback_Versions: a callback written by version 1 (no event fields)
+// still decodes; version 2 keeps a webhook's event id and type.
+func TestCallback_Versions(t *testing.T) {
+	c := Callback{Key: []byte("k"), Message: 7, Method: "POST", URL: "http://127.0.0.1/x", Body: []byte(`{"a":1}`),
+		Created: tg, Attempts: 3}
+	v2 := appendCallback(nil, &c)
+	v1 := bytes.Clone(v2[:len(v2)-2]) // the two empty strings version 2 appends
+	v1[0] = 1
+	got, err := decodeCallback([]byte("k"), v1)
+	if err != nil || !reflect.DeepEqual(got, c) {
+		t.Fatalf("version 1: %+v, %v", got, err)
+	}
+	c.EventID, c.EventType = "20261125T181500.123Z-7.report", "report"
+	got, err = decodeCallback([]byte("k"), appendCallback(nil, &c))
+	if err != nil || !reflect.DeepEqual(got, c) {
+		t.Fatalf("version 2: %+v, %v", got, err)
+	}
+}
