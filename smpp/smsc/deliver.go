@@ -54,6 +54,9 @@ type delivery struct {
 	// onFinal runs once the delivery is settled: acknowledged, or given
 	// up after max attempts.
 	onFinal func()
+	// then is queued once this delivery is settled: the final receipt
+	// after an intermediate one (Rule.Intermediate).
+	then *delivery
 }
 
 // deliveryQueue is a heap by due time, then queueing order.
@@ -218,6 +221,13 @@ func (s *Server) settle(c *client, a *account, d *delivery, r smpp.Result) {
 		d.due = time.Now().Add(d.retry)
 		a.pushLocked(d)
 	}
+	if final && d.then != nil {
+		next := d.then
+		next.due = time.Now().Add(s.opts.ReceiptDelay)
+		s.stats.ReceiptsQueued++
+		s.rec.receipt(next.receipt)
+		a.pushLocked(next)
+	}
 	s.mu.Unlock()
 	if final {
 		if d.mo != nil {
@@ -261,8 +271,7 @@ func (s *Server) newReceipt(sub *Submit, receiptID string, rule Rule, now time.T
 		dlvrd = "001"
 	}
 	done := now.Add(s.opts.ReceiptDelay)
-	text := fmt.Sprintf("id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:%03d text:%s",
-		receiptID, dlvrd, now.Format(receiptDate), done.Format(receiptDate), stat, rule.Err, snippet(sub.Text))
+	text := receiptText(receiptID, dlvrd, now, done, stat, rule.Err, sub.Text)
 	dsm := &pdu.DeliverSM{
 		Source:       sub.Dest,
 		Dest:         sub.Source,
@@ -281,6 +290,29 @@ func (s *Server) newReceipt(sub *Submit, receiptID string, rule Rule, now time.T
 			Dest: sub.Dest.Addr, Stat: stat, Text: text,
 		},
 	}
+}
+
+// intermediateReceipt is the receipt rule.Intermediate asks for before
+// final, the final receipt of the same submission, which goes out once
+// this one is settled.
+func (s *Server) intermediateReceipt(sub *Submit, receiptID string, rule Rule, now time.Time, final *delivery) *delivery {
+	state := pdu.StateEnroute
+	if rule.Intermediate == "ACCEPTD" {
+		state = pdu.StateAccepted
+	}
+	text := receiptText(receiptID, "000", now, now, rule.Intermediate, 0, sub.Text)
+	dsm := &pdu.DeliverSM{Source: sub.Dest, Dest: sub.Source, ESMClass: pdu.ESMTypeDeliveryReceipt, ShortMessage: []byte(text)}
+	dsm.TLVs.SetReceiptedMessageID(receiptID)
+	dsm.TLVs.SetMessageState(state)
+	rec := *final.receipt
+	rec.Stat, rec.Text = rule.Intermediate, text
+	return &delivery{pdu: dsm, due: final.due, max: final.max, retry: final.retry, receipt: &rec, then: final}
+}
+
+// receiptText is a receipt's short_message (SMPP 3.4 Appendix B).
+func receiptText(receiptID, dlvrd string, submitted, done time.Time, stat string, errCode int, text string) string {
+	return fmt.Sprintf("id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:%03d text:%s",
+		receiptID, dlvrd, submitted.Format(receiptDate), done.Format(receiptDate), stat, errCode, snippet(text))
 }
 
 // snippet is the receipt's "text:" field: the first 20 characters of the

@@ -204,6 +204,15 @@ type Rule struct {
 	// Err is the receipt's err: value. Default 0 for Delivered, 1
 	// otherwise.
 	Err int
+	// Intermediate, when set, is the stat of a receipt sent before the
+	// final one ("ENROUTE" or "ACCEPTD", message_state ENROUTE or
+	// ACCEPTED), as SMSCs that report progress do. The final receipt is
+	// queued only once the intermediate one is settled, ReceiptDelay
+	// later, so that an ESME with several receiver sessions sees the two
+	// in order. With ReceiptsFirst the submit_sm_resp waits for the
+	// intermediate receipt only; with DuplicateReceipts only the
+	// intermediate receipt is sent twice.
+	Intermediate string
 }
 
 func (o *Options) rule(dest string) Rule {

@@ -327,3 +327,69 @@ func TestServer_InjectReceipt(t *testing.T) {
 		t.Errorf("stats %+v, want 1 queued and 2 sent", st)
 	}
 }
+
+// Rule.Intermediate sends an intermediate receipt first; the final one is
+// queued only once the ESME has answered it, so the two cannot cross even
+// over several receiver sessions.
+func TestServer_receiptIntermediate(t *testing.T) {
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	srv := startServer(t, smsc.Options{Clock: func() time.Time { return now }, Rules: []smsc.Rule{
+		{Prefix: "3581", Outcome: smsc.Undeliverable, Err: 11, Intermediate: "ENROUTE"},
+		{Prefix: "3582", Outcome: smsc.Delivered, Intermediate: "ACCEPTD"},
+	}})
+	in := make(inbox, 4)
+	s := bind(t, srv, smpp.Transceiver, smpp.SessionOptions{Handler: in.handle})
+	for _, c := range []struct {
+		dest         string
+		first, final string
+		firstState   pdu.MessageState
+		finalStatus  dlr.Status
+	}{
+		{"358101234567", "dlvrd:000 submit date:2603040506 done date:2603040506 stat:ENROUTE err:000 text:bad news",
+			"dlvrd:000 submit date:2603040506 done date:2603040506 stat:UNDELIV err:011 text:bad news",
+			pdu.StateEnroute, dlr.Undeliverable},
+		{"358201234567", "dlvrd:000 submit date:2603040506 done date:2603040506 stat:ACCEPTD err:000 text:good news",
+			"dlvrd:001 submit date:2603040506 done date:2603040506 stat:DELIVRD err:000 text:good news",
+			pdu.StateAccepted, dlr.Delivered},
+	} {
+		text := "bad news"
+		if c.finalStatus == dlr.Delivered {
+			text = "good news"
+		}
+		before := srv.Stats().ReceiptsQueued
+		resp, err := s.Submit(ctx10(t), sm(c.dest, text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := in.next(t)
+		if got, want := string(r.PDU.(*pdu.DeliverSM).ShortMessage), "id:"+resp.MessageID+" sub:001 "+c.first; got != want {
+			t.Errorf("first receipt\n got %q\nwant %q", got, want)
+		}
+		if rc := parseReceipt(t, r); rc.ID != resp.MessageID || rc.MessageState != uint8(c.firstState) {
+			t.Errorf("first receipt parsed %+v", rc)
+		}
+		if q := srv.Stats().ReceiptsQueued - before; q != 1 {
+			t.Errorf("%d receipts queued before the intermediate one is answered, want 1", q)
+		}
+		if err := r.Ack(pdu.StatusOK); err != nil {
+			t.Fatal(err)
+		}
+		r = in.next(t)
+		if got, want := string(r.PDU.(*pdu.DeliverSM).ShortMessage), "id:"+resp.MessageID+" sub:001 "+c.final; got != want {
+			t.Errorf("final receipt\n got %q\nwant %q", got, want)
+		}
+		if rc := parseReceipt(t, r); rc.ID != resp.MessageID || rc.Status != c.finalStatus {
+			t.Errorf("final receipt parsed %+v", rc)
+		}
+		if err := r.Ack(pdu.StatusOK); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stats []string
+	for _, rec := range srv.Receipts() {
+		stats = append(stats, rec.Stat)
+	}
+	if want := []string{"ENROUTE", "UNDELIV", "ACCEPTD", "DELIVRD"}; !slices.Equal(stats, want) {
+		t.Errorf("receipts recorded %v, want %v", stats, want)
+	}
+}

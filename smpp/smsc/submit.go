@@ -381,6 +381,9 @@ func (c *client) submit(req smpp.Request, in *incoming) {
 			s.opts.OnAccept(&sub)
 		}
 		if r := s.newReceipt(&sub, rid, rules[i], now); r != nil {
+			if rules[i].Intermediate != "" {
+				r = s.intermediateReceipt(&sub, rid, rules[i], now, r)
+			}
 			receipts = append(receipts, r)
 		}
 	}
