@@ -194,10 +194,16 @@ func TestAgent_e2e_callbackGivenUp(t *testing.T) {
 	}
 }
 
-// TestAgent_e2e_reportMask: report_mask 8 POSTs the report when the SMSC
-// accepts the message, marked intermediate, and then the final one.
+// TestAgent_e2e_reportMask: report_mask 12 POSTs the report when the SMSC
+// accepts the message (8) and when an intermediate receipt comes (4), each
+// marked intermediate with status sent, then the final report; the bodies
+// are exact but for their times, made in that order. The simulator sends
+// the final receipt only once the agent has committed the intermediate
+// one, so the order of creation is fixed; the calls themselves run
+// concurrently, so the receiver may take them in another order.
 func TestAgent_e2e_reportMask(t *testing.T) {
-	sim := testutil.Simulator(t, smsc.Options{ReceiptDelay: 200 * time.Millisecond})
+	sim := testutil.Simulator(t, smsc.Options{ReceiptDelay: 100 * time.Millisecond,
+		Rules: []smsc.Rule{{Prefix: "358", Outcome: smsc.Delivered, Intermediate: "ENROUTE"}}})
 	rcv := &receiver{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -209,24 +215,76 @@ func TestAgent_e2e_reportMask(t *testing.T) {
 	url := "http://" + ln.Addr().String() + "/reports"
 	cfg := testConfig(t, sim.Addr())
 	start(t, cfg, agent.Options{})
-	drop(t, cfg, "steps.json", `{"id":"steps-1","to":"+358401234567","text":"step by step","report_url":"`+url+`","report_mask":8}`)
-	testutil.Eventually(t, 10*time.Second, "two reports POSTed", func() bool { return len(rcv.taken()) == 2 })
-	// Calls go out concurrently: the order they arrive in is not the
-	// order of the events; the final one is the one not intermediate.
-	var first, last smsagent.Report
+	drop(t, cfg, "steps.json", `{"id":"steps-1","to":"+358401234567","text":"step by step","report_url":"`+url+`","report_mask":12}`)
+	testutil.Eventually(t, 10*time.Second, "three reports POSTed", func() bool { return len(rcv.taken()) == 3 })
+	subs := sim.Submits()
+	if len(subs) != 1 {
+		t.Fatalf("%d submits", len(subs))
+	}
+	smscID := subs[0].MessageID
+	// Each body with its times taken out, ordered by done_at (the ACK and
+	// the ENROUTE report have the same one when the receipt beat the
+	// submit_sm_resp to the commit: it waited parked and was applied in the
+	// commit that accepted the part, after the acceptance's report).
+	type posted struct {
+		done time.Time
+		rank int
+		body string
+	}
+	var got []posted
+	var submitted time.Time
 	for _, b := range rcv.taken() {
 		var rep smsagent.Report
 		if err := json.Unmarshal(b, &rep); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", b, err)
 		}
-		if rep.Intermediate {
-			first = rep
-		} else {
-			last = rep
+		if rep.Submitted == nil {
+			t.Fatalf("no submitted_at: %s", b)
+		}
+		submitted = *rep.Submitted
+		body := strings.Replace(string(b), `"submitted_at":"`+rep.Submitted.Format(time.RFC3339Nano)+`"`, `"submitted_at":"S"`, 1)
+		body = strings.Replace(body, `"done_at":"`+rep.Done.Format(time.RFC3339Nano)+`"`, `"done_at":"D"`, 1)
+		body = strings.ReplaceAll(body, smscID, "ID")
+		rank := 2
+		switch {
+		case rep.Intermediate && rep.Stat == "":
+			rank = 0
+		case rep.Intermediate:
+			rank = 1
+		}
+		got = append(got, posted{rep.Done, rank, body})
+	}
+	slices.SortFunc(got, func(a, b posted) int {
+		if c := a.done.Compare(b.done); c != 0 {
+			return c
+		}
+		return a.rank - b.rank
+	})
+	head := `{"type":"report","id":"steps-1","message_id":1,"to":"+358401234567",`
+	tail := `"submitted_at":"S","done_at":"D","file":"steps.json","smsc":"default"}`
+	want := []string{
+		head + `"status":"sent","intermediate":true,` +
+			`"parts":{"count":1,"items":[{"seq":1,"smsc":"default","smsc_id":"ID","status":"sent"}]},` + tail,
+		head + `"status":"sent","intermediate":true,"stat":"ENROUTE","err":"000",` +
+			`"parts":{"count":1,"items":[{"seq":1,"smsc":"default","smsc_id":"ID","status":"sent","stat":"ENROUTE","err":"000"}]},` + tail,
+		head + `"status":"delivered","stat":"DELIVRD","err":"000",` +
+			`"parts":{"count":1,"items":[{"seq":1,"smsc":"default","smsc_id":"ID","status":"delivered","stat":"DELIVRD","err":"000"}]},` + tail,
+	}
+	for i := range want {
+		if got[i].rank != i || got[i].body != want[i] {
+			t.Errorf("POST %d\n got %s\nwant %s", i+1, got[i].body, want[i])
+		}
+		if got[i].done.Before(submitted) {
+			t.Errorf("POST %d done_at %s before submitted_at %s", i+1, got[i].done, submitted)
 		}
 	}
-	if !first.Intermediate || first.Status != "sent" || first.ID != "steps-1" || first.Parts == nil ||
-		first.Parts.Items[0].SMSCID == "" || last.Intermediate || last.Status != "delivered" {
-		t.Errorf("POSTed %s then %s", rcv.taken()[0], rcv.taken()[1])
+	if !got[1].done.Before(got[2].done) {
+		t.Errorf("the final report's done_at %s is not after the ENROUTE one's %s", got[2].done, got[1].done)
+	}
+	// The report in inbox/ is the final one, never marked intermediate.
+	for _, rep := range waitReports(t, cfg, 1, 10*time.Second) {
+		if rep.Intermediate || rep.Status != "delivered" {
+			t.Errorf("inbox report %+v", rep)
+		}
 	}
 }
