@@ -485,7 +485,10 @@ func (p *Pool) AuthFailed() error {
 	if p.auth == nil {
 		return nil
 	}
-	return p.auth
+	// A copy: the probing slot updates the pool's own under p.mu while
+	// the caller reads this one.
+	ae := *p.auth
+	return &ae
 }
 
 // Status describes every slot: transmitters (or transceivers) first, then

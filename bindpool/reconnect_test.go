@@ -266,6 +266,35 @@ func TestPool_credentialsRefusedThenAccepted(t *testing.T) {
 	}
 }
 
+// TestPool_authFailedReadWhileRefused: the error AuthFailed returns can be
+// read (the status page formats it) while the probing slot is refused
+// again and counts the refusal. It was the pool's own record, written under
+// the pool's lock and read without it: the race detector caught the agent's
+// status reading it (go test -race).
+func TestPool_authFailedReadWhileRefused(t *testing.T) {
+	srv := testutil.Simulator(t, smsc.Options{})
+	srv.SetFaults(smsc.Faults{RefuseBinds: pdu.StatusInvPaswd, RefuseBindsCount: 1 << 30})
+	retries := &recorder{delay: time.Millisecond}
+	o := options(srv)
+	o.Sessions, o.AuthBackoff, o.AuthPoll = 1, retries, time.Hour
+	p := startPool(t, o)
+	var first *bindpool.AuthError
+	var firstRefusals uint64
+	testutil.Eventually(t, waitLimit, "twenty retries read meanwhile", func() bool {
+		var ae *bindpool.AuthError
+		if err := p.AuthFailed(); errors.As(err, &ae) {
+			_ = err.Error()
+			if first == nil {
+				first, firstRefusals = ae, ae.Refusals
+			}
+		}
+		return len(retries.Calls()) >= 20
+	})
+	if first == nil || first.Refusals != firstRefusals {
+		t.Fatalf("the first AuthError read said %d refusals, now %+v: want it unchanged by those after it", firstRefusals, first)
+	}
+}
+
 // TestPool_passwordChangedPickedUp: a password rotated where Options.Password
 // reads it (the password file) is tried as soon as it is seen, without
 // waiting out the retry and without a restart.
