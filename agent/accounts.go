@@ -11,7 +11,6 @@ import (
 
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/config"
-	"github.com/smsagent/smsagent/smpp/dlr"
 	"github.com/smsagent/smsagent/smpp/pdu"
 )
 
@@ -315,9 +314,4 @@ func (rt *router) nextUp(ac *account) string {
 		}
 	}
 	return strings.Join(names, ", ")
-}
-
-// accountRule is the message id rule of an account.
-func accountRule(s *config.SMSC) (dlr.Rule, error) {
-	return idRule(s.MessageID)
 }

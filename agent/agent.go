@@ -237,7 +237,7 @@ func (a *Agent) newPools() error {
 		return errors.New("agent: Options.NewPool serves one SMSC account; this configuration has several")
 	}
 	for _, ac := range a.accounts {
-		rule, err := accountRule(ac.cfg)
+		rule, err := idRule(ac.cfg.MessageID)
 		if err != nil {
 			return fmt.Errorf("%w (smsc %s)", err, ac.name)
 		}

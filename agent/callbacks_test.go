@@ -56,14 +56,7 @@ func TestAgent_e2e_reportCallback(t *testing.T) {
 	sim := testutil.Simulator(t, smsc.Options{})
 	rcv := &receiver{}
 	rcv.failing.Store(true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: rcv}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	url := "http://" + ln.Addr().String() + "/reports"
+	url := serveHTTP(t, "127.0.0.1:0", rcv) + "/reports"
 
 	cfg := testConfig(t, sim.Addr(), "callbacks.retry_initial: 20ms", "callbacks.retry_max: 40ms")
 	r := start(t, cfg, agent.Options{})
@@ -121,17 +114,7 @@ func TestAgent_e2e_callbackHostsApart(t *testing.T) {
 		slowTaken.Add(1)
 	})
 	fast := &receiver{}
-	serve := func(h http.Handler) string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{Handler: h}
-		go func() { _ = srv.Serve(ln) }()
-		t.Cleanup(func() { _ = srv.Close() })
-		return "http://" + ln.Addr().String() + "/"
-	}
-	slowURL, fastURL := serve(slow), serve(fast)
+	slowURL, fastURL := serveHTTP(t, "127.0.0.1:0", slow)+"/", serveHTTP(t, "127.0.0.1:0", fast)+"/"
 	defer close(release)
 
 	cfg := testConfig(t, sim.Addr(), "callbacks.timeout: 1m")
@@ -159,14 +142,7 @@ func TestAgent_e2e_callbackGivenUp(t *testing.T) {
 	sim := testutil.Simulator(t, smsc.Options{})
 	rcv := &receiver{}
 	rcv.failing.Store(true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: rcv}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	url := "http://" + ln.Addr().String() + "/reports"
+	url := serveHTTP(t, "127.0.0.1:0", rcv) + "/reports"
 	// The clock jumps past callbacks.max_age (1 day) once the first call
 	// has failed.
 	var offset atomic.Int64
@@ -205,14 +181,7 @@ func TestAgent_e2e_reportMask(t *testing.T) {
 	sim := testutil.Simulator(t, smsc.Options{ReceiptDelay: 100 * time.Millisecond,
 		Rules: []smsc.Rule{{Prefix: "358", Outcome: smsc.Delivered, Intermediate: "ENROUTE"}}})
 	rcv := &receiver{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: rcv}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	url := "http://" + ln.Addr().String() + "/reports"
+	url := serveHTTP(t, "127.0.0.1:0", rcv) + "/reports"
 	cfg := testConfig(t, sim.Addr())
 	start(t, cfg, agent.Options{})
 	drop(t, cfg, "steps.json", `{"id":"steps-1","to":"+358401234567","text":"step by step","report_url":"`+url+`","report_mask":12}`)
@@ -287,4 +256,18 @@ func TestAgent_e2e_reportMask(t *testing.T) {
 			t.Errorf("inbox report %+v", rep)
 		}
 	}
+}
+
+// serveHTTP serves h on addr (loopback; port 0 picks one) until the test
+// ends and returns its base URL, "http://host:port".
+func serveHTTP(t testing.TB, addr string, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
 }

@@ -45,18 +45,7 @@ func accountsConfigOf(t testing.TB, accounts []string, extra string) *config.Con
     receipt_grace: 1s
 `, name, addr)
 	}
-	doc += fmt.Sprintf(`spool:
-  dir: %q
-  settle: 0s
-  rescan_interval: 1s
-store:
-  path: %q
-retry:
-  initial: 100ms
-  max: 200ms
-admin:
-  listen: ""
-`, filepath.Join(dir, "spool"), filepath.Join(dir, "state", "outbox.db")) + extra
+	doc += testFolders(dir) + extra
 	cfg, err := config.Parse([]byte(doc))
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, doc)

@@ -39,7 +39,18 @@ func testConfig(t testing.TB, smscAddr string, extra ...string) *config.Config {
   response_timeout: 1s
   bind_timeout: 1s
   enquire_link: 5s
-spool:
+`, smscAddr) + testFolders(dir)
+	cfg, err := config.Parse([]byte(mergeYAML(doc, extra...)))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// testFolders is the configuration below the accounts: a spool and a
+// database in dir, the shortest retry timings, no admin API.
+func testFolders(dir string) string {
+	return fmt.Sprintf(`spool:
   dir: %q
   settle: 0s
   rescan_interval: 1s
@@ -50,12 +61,7 @@ retry:
   max: 200ms
 admin:
   listen: ""
-`, smscAddr, filepath.Join(dir, "spool"), filepath.Join(dir, "state", "outbox.db"))
-	cfg, err := config.Parse([]byte(mergeYAML(doc, extra...)))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	return cfg
+`, filepath.Join(dir, "spool"), filepath.Join(dir, "state", "outbox.db"))
 }
 
 // mergeYAML replaces or adds "section.key: value" lines given as

@@ -52,7 +52,7 @@ func (a *Agent) Status(ctx context.Context) (smsagent.Status, error) {
 	refused := false
 	for _, ac := range a.accounts {
 		binds := ac.pool.Status()
-		as := a.accountStatus(ac, binds)
+		as := a.accountStatus(ac)
 		for i := range binds {
 			binds[i].SMSC = ac.name
 			if binds[i].State == "bound" {
@@ -128,7 +128,7 @@ func (a *Agent) linkDown(binds []smsagent.BindStatus, now time.Time) string {
 }
 
 // accountStatus is an account's failover state for the status.
-func (a *Agent) accountStatus(ac *account, binds []smsagent.BindStatus) smsagent.AccountStatus {
+func (a *Agent) accountStatus(ac *account) smsagent.AccountStatus {
 	s := ac.state.Load()
 	as := smsagent.AccountStatus{Name: ac.name, State: "up", Since: s.since}
 	if !s.up {

@@ -50,6 +50,9 @@ type Config struct {
 	// smscGiven is set when the file has an smsc: key, which smscs:
 	// excludes.
 	smscGiven bool
+	// routes are EffectiveRoutes, made once at load: Route runs for every
+	// message taken and claimed.
+	routes []Route
 }
 
 // DefaultAccount is the name of the account the smsc: block makes.
@@ -107,6 +110,9 @@ func (c *Config) Account(name string) (*SMSC, bool) {
 func (c *Config) EffectiveRoutes() []Route {
 	if len(c.Routes) > 0 {
 		return c.Routes
+	}
+	if c.routes != nil {
+		return c.routes
 	}
 	accts := c.Accounts()
 	names := make([]string, len(accts))

@@ -522,6 +522,7 @@ func (c *Config) validateAccounts(ps *problems) {
 		c.warn("routes", "every route has destination prefixes: a message to a destination none matches is "+
 			"refused into failed/ (add a last route without to: to send those too)")
 	}
+	c.routes = c.EffectiveRoutes()
 	checkDuration(ps, "failover.after", c.Failover.After, time.Second, time.Hour)
 	c.Failover.statuses = nil
 	for _, name := range c.Failover.OnStatus {

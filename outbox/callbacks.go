@@ -416,6 +416,11 @@ func (w *wtx) callbackFailed(cb *Callback, r *CallbackResult) error {
 // webhookCalls queues the calls the webhooks that take ev's kind are owed:
 // the event's JSON as its file in inbox/ has it (times in UTC), with the
 // event's file name as its id.
+//
+// Crash story: the calls are written in the transaction that makes the
+// event, so a crash leaves both or neither; a call made and not yet
+// settled is made again at the next start (at least once, the receiver
+// takes the event id once).
 func (w *wtx) webhookCalls(ev *smsagent.Event) error {
 	var body []byte
 	for _, h := range w.s.opts.Webhooks {

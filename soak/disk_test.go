@@ -100,7 +100,15 @@ func mustSize(t *testing.T, f *os.File) int64 {
 
 type statusDoc struct {
 	Health []string `json:"health"`
-	Inbox  struct {
+	Binds  []struct {
+		SMSC  string `json:"smsc"`
+		State string `json:"state"`
+	} `json:"binds"`
+	SMSCs []struct {
+		Name  string `json:"name"`
+		State string `json:"state"`
+	} `json:"smscs"`
+	Inbox struct {
 		LastError string `json:"last_error"`
 	} `json:"inbox"`
 }

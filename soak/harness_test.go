@@ -212,7 +212,15 @@ func (r *rig) writeConfig(addr string, smscExtra ...string) {
   bind_timeout: 2s
   enquire_link: 1s
   receipt_grace: 2s
-%sspool:
+%s`, addr, password, sessions, window, indent(smscExtra))
+	r.writeDoc(doc)
+}
+
+// writeDoc writes the configuration: accounts (smsc: or smscs:, and what
+// goes with them) and the rig's folders, admin API and retry timings;
+// retryExtra adds keys to retry:.
+func (r *rig) writeDoc(accounts string, retryExtra ...string) {
+	doc := accounts + fmt.Sprintf(`spool:
   dir: %q
   settle: 0s
   rescan_interval: 1s
@@ -221,12 +229,12 @@ store:
 retry:
   initial: 100ms
   max: 500ms
-admin:
+%sadmin:
   listen: %q
   token: %q
 log:
   level: info
-`, addr, password, sessions, window, indent(smscExtra), r.spool, r.dbPath, r.api, token)
+`, r.spool, r.dbPath, indent(retryExtra), r.api, token)
 	if err := os.WriteFile(r.cfgFile, []byte(doc), 0o600); err != nil {
 		r.t.Fatal(err)
 	}
