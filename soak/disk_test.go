@@ -3,7 +3,6 @@
 package soak_test
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -96,28 +95,4 @@ func mustSize(t *testing.T, f *os.File) int64 {
 		t.Fatal(err)
 	}
 	return fi.Size()
-}
-
-type statusDoc struct {
-	Health []string `json:"health"`
-	Binds  []struct {
-		SMSC  string `json:"smsc"`
-		State string `json:"state"`
-	} `json:"binds"`
-	SMSCs []struct {
-		Name  string `json:"name"`
-		State string `json:"state"`
-	} `json:"smscs"`
-	Inbox struct {
-		LastError string `json:"last_error"`
-	} `json:"inbox"`
-}
-
-func (r *rig) statusJSON() (statusDoc, error) {
-	var st statusDoc
-	_, body, err := r.http("GET", "/api/v1/status", token, nil) // the whole status: last errors and health details
-	if err != nil {
-		return st, err
-	}
-	return st, json.Unmarshal([]byte(body), &st)
 }

@@ -672,3 +672,28 @@ func freeAddr(t *testing.T) string {
 func simOptions() smsc.Options {
 	return smsc.Options{Session: smpp.SessionOptions{Window: simWindow}}
 }
+
+// statusDoc is the part of /api/v1/status the soak tests read.
+type statusDoc struct {
+	Health []string `json:"health"`
+	Binds  []struct {
+		SMSC  string `json:"smsc"`
+		State string `json:"state"`
+	} `json:"binds"`
+	SMSCs []struct {
+		Name  string `json:"name"`
+		State string `json:"state"`
+	} `json:"smscs"`
+	Inbox struct {
+		LastError string `json:"last_error"`
+	} `json:"inbox"`
+}
+
+func (r *rig) statusJSON() (statusDoc, error) {
+	var st statusDoc
+	_, body, err := r.http("GET", "/api/v1/status", token, nil) // the whole status: last errors and health details
+	if err != nil {
+		return st, err
+	}
+	return st, json.Unmarshal([]byte(body), &st)
+}
