@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 FUZZTIME ?= 10s
 BIN := bin
 
-.PHONY: all build demo test test-race test-later test-windows fuzz fuzz-short soak lint fmt vet staticcheck bench cross clean
+.PHONY: all build demo screenshot test test-race test-later test-windows fuzz fuzz-short soak lint fmt vet staticcheck bench cross clean
 
 all: build
 
@@ -73,6 +73,11 @@ fuzz-short:
 
 fuzz:
 	FUZZTIME=5m scripts/fuzz.sh
+
+# The README's picture of the status page, taken by its browser test
+# (headless Debian chromium against an agent and the simulator).
+screenshot:
+	SMSAGENT_REQUIRE_BROWSER=1 $(GO) test ./admin -run '^TestStatusPage_browser$$' -count=1 -args -screenshot=$(CURDIR)/docs/status-page.png
 
 lint: fmt vet staticcheck
 

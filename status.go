@@ -18,7 +18,9 @@ type Status struct {
 	Inbox  InboxStatus     `json:"inbox"`
 	// Webhooks lists the configured webhooks and their calls.
 	Webhooks []WebhookStatus `json:"webhooks"`
-	Rates    Rates           `json:"rates"`
+	// Hooks is the event command's runs; nil without hooks.command.
+	Hooks *HookStatus `json:"hooks,omitempty"`
+	Rates Rates       `json:"rates"`
 	// Health lists conditions an operator must act on, one readable line
 	// each ("smsc: bad credentials, not reconnecting", "intake stalled: no
 	// space left on device"). Empty when all is well. A line is
@@ -52,6 +54,20 @@ type WebhookStatus struct {
 	Retried     uint64    `json:"retried"`
 	GivenUp     uint64    `json:"given_up"`
 	Failing     bool      `json:"failing"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+}
+
+// HookStatus is the event command (hooks.command): its runs since the
+// start and the last failure. Failing is set while its last run failed.
+type HookStatus struct {
+	Command     string    `json:"command"` // the program
+	Running     int       `json:"running"`
+	Ran         uint64    `json:"ran"`
+	Retried     uint64    `json:"retried"`
+	GivenUp     uint64    `json:"given_up"`
+	Failing     bool      `json:"failing"`
+	LastRunAt   time.Time `json:"last_run_at,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 }
@@ -115,4 +131,17 @@ type Rates struct {
 	FilesPerSec    float64 `json:"files_per_sec"`
 	SubmitsPerSec  float64 `json:"submits_per_sec"`
 	ReceiptsPerSec float64 `json:"receipts_per_sec"`
+}
+
+// Series is the agent's recent activity, for the status page's charts:
+// per-second rates over consecutive steps of the last hour, oldest first,
+// kept in memory (not across restarts). Times are the ends of the steps;
+// the last point is the step in progress.
+type Series struct {
+	StepSeconds int         `json:"step_seconds"`
+	Times       []time.Time `json:"times"`
+	Submits     []float64   `json:"submits_per_sec"`
+	Receipts    []float64   `json:"receipts_per_sec"`
+	MO          []float64   `json:"mo_per_sec"`
+	Files       []float64   `json:"files_per_sec"`
 }

@@ -28,6 +28,11 @@ type StatusSource interface {
 	Status(ctx context.Context) (smsagent.Status, error)
 }
 
+// SeriesSource gives the last hour's activity; the agent satisfies it.
+type SeriesSource interface {
+	Series() smsagent.Series
+}
+
 // Page sizes of List.
 const (
 	DefaultListLimit = 100
@@ -44,6 +49,8 @@ type ListParams struct {
 	// Limit is the page size: 0 means DefaultListLimit, at most
 	// MaxListLimit.
 	Limit int
+	// Newest lists newest first, ids below After (order=newest).
+	Newest bool
 }
 
 // Error is a queue command's failure in the terms of the API: an HTTP status
@@ -93,7 +100,7 @@ func (l Local) List(ctx context.Context, p ListParams) (Page, error) {
 	if limit < 1 || limit > MaxListLimit {
 		return Page{}, badRequest("limit must be between 1 and %d, got %d", MaxListLimit, p.Limit)
 	}
-	rs, err := l.Queue.List(ctx, outbox.ListQuery{State: p.State, After: p.After, Limit: limit})
+	rs, err := l.Queue.List(ctx, outbox.ListQuery{State: p.State, After: p.After, Limit: limit, Newest: p.Newest})
 	if err != nil {
 		return Page{}, queueError(err, 0)
 	}

@@ -114,7 +114,8 @@ func TestServer_OpenEndpointsCarryNoPersonalData(t *testing.T) {
 			_, _ = w.Write([]byte("smsagent_health_problems 3\n"))
 		})
 	})
-	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/api/v1/status", "/api/v1/queue/stats"} {
+	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/api/v1/status", "/api/v1/queue/stats", "/api/v1/series",
+		"/"} {
 		a := s.do(t, "GET", p, "", nil)
 		for _, d := range personal {
 			if strings.Contains(a.body, d) {

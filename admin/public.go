@@ -27,6 +27,11 @@ func publicStatus(st smsagent.Status) smsagent.Status {
 		w.URL, w.LastError = "", ""
 		p.Webhooks[i] = w
 	}
+	if st.Hooks != nil {
+		h := *st.Hooks
+		h.Command, h.LastError = "", ""
+		p.Hooks = &h
+	}
 	p.Intake.LastError = ""
 	p.Inbox.LastError = ""
 	p.Health = make([]string, len(st.Health))

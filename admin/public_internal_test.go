@@ -20,6 +20,8 @@ var statusText = map[string]string{
 	"binds.smsc":            "public",  // an account name from the configuration
 	"webhooks.url":          "private", // may carry a token in its query
 	"webhooks.last_error":   "private", // the endpoint's answer
+	"hooks.command":         "private", // a path on this machine
+	"hooks.last_error":      "private", // the command's failure, with its path
 	"smscs.name":            "public",  // an account name from the configuration
 	"smscs.state":           "public",  // up | down
 	"smscs.failing_over_to": "public",  // account names from the configuration

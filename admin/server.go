@@ -54,6 +54,9 @@ type Options struct {
 	// MaxRequestSize bounds that body (admin.max_request_size); zero is
 	// DefaultMaxRequestSize. Every other call takes at most 64 KiB.
 	MaxRequestSize int64
+	// Series serves /api/v1/series, the status page's charts; nil answers
+	// 404.
+	Series SeriesSource
 	// Metrics serves /metrics; nil answers 404.
 	Metrics http.Handler
 	// Ready says why the agent is not ready to work (/readyz); nil means
@@ -249,6 +252,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/api/v1/queue/retry-failed", s.route(post, private, s.retryFailed))
 	mux.Handle(submitPath, s.routeBody(post, private, s.submit))
 	mux.Handle("/api/v1/messages/{id}", s.route(get, private, s.messageState))
+	mux.Handle("/api/v1/series", s.route(get, open, s.series))
+	mux.Handle("/{$}", s.page("ui/index.html"))
+	mux.Handle("/ui/{file}", s.page(""))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	}))
@@ -429,6 +435,15 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// series answers the status page's charts: rates, no personal data.
+func (s *Server) series(w http.ResponseWriter, r *http.Request) error {
+	if s.opts.Series == nil {
+		return &Error{Status: http.StatusNotFound, Message: "no series: this server has no agent's activity to show"}
+	}
+	writeJSON(w, http.StatusOK, s.opts.Series.Series())
+	return nil
+}
+
 func (s *Server) list(w http.ResponseWriter, r *http.Request) error {
 	p, err := parseListParams(r.URL.Query())
 	if err != nil {
@@ -529,8 +544,16 @@ func parseListParams(q url.Values) (ListParams, error) {
 				return p, badRequest("limit must be between 1 and %d, got %q", MaxListLimit, v)
 			}
 			p.Limit = n
+		case "order":
+			switch v {
+			case "oldest":
+			case "newest":
+				p.Newest = true
+			default:
+				return p, badRequest("order: %q: want oldest (the default) or newest", v)
+			}
 		default:
-			return p, badRequest("unknown parameter %q (want state, after, limit)", k)
+			return p, badRequest("unknown parameter %q (want state, after, limit, order)", k)
 		}
 	}
 	return p, nil

@@ -194,7 +194,7 @@ func TestServer_Errors(t *testing.T) {
 		{"GET", "/api/v1/queue/0", 400, `invalid message id "0": want a positive decimal number`},
 		{"POST", "/api/v1/queue/-1/cancel", 400, `invalid message id "-1": want a positive decimal number`},
 		{"GET", "/api/v1/queue?state=lost", 400, `state: unknown state "lost"`},
-		{"GET", "/api/v1/queue?status=failed", 400, `unknown parameter "status" (want state, after, limit)`},
+		{"GET", "/api/v1/queue?status=failed", 400, `unknown parameter "status" (want state, after, limit, order)`},
 		{"GET", "/api/v1/queue?limit=0", 400, `limit must be between 1 and 1000, got "0"`},
 		{"GET", "/api/v1/queue?limit=1001", 400, `limit must be between 1 and 1000, got "1001"`},
 		{"GET", "/api/v1/queue?after=x", 400, `after: "x" is not a message id`},

@@ -98,6 +98,7 @@ type Agent struct {
 	parseOpts msgfile.Options
 
 	callbacks *callbacker
+	hook      *eventHook // nil without hooks.command
 
 	dispatcher *dispatcher
 	settler    *settler
@@ -154,7 +155,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 			return nil, fmt.Errorf("agent: webhooks[%d]: %w", i, err)
 		}
 	}
-	a.callbacks = newCallbacker(a.store, cfg.Callbacks, cfg.Webhooks, a.clock, a.log, a.obs, opts.Version)
+	a.callbacks = newCallbacker(a.store, cfg.Callbacks, cfg.Webhooks, a.hook, a.clock, a.log, a.obs, opts.Version)
 	ok = true
 	return a, nil
 }
@@ -360,7 +361,8 @@ func (a *Agent) newIntake() error {
 
 // newWriter makes the inbox writer of reports and incoming SMS.
 func (a *Agent) newWriter() error {
-	src := &eventSource{store: a.store, obs: a.obs}
+	a.hook = newEventHook(a.cfg.Hooks, a.layout.Inbox)
+	src := &eventSource{store: a.store, obs: a.obs, hook: a.hook, rates: a.rates}
 	src.reportObs, _ = a.obs.(ReportObserver)
 	var err error
 	a.writer, err = inbox.New(src, inbox.Options{
@@ -407,6 +409,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer endLife()
 	defer context.AfterFunc(force, endLife)()
 
+	// The charts' first sample, before anything is counted: the first
+	// step then shows what happened in it.
+	a.rates.sample(a.clock())
 	// Intake first: a folder it cannot watch is the one failure that keeps
 	// the agent from starting, and nothing else has begun yet.
 	if err := a.intake.Start(); err != nil {

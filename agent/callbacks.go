@@ -106,6 +106,7 @@ type callbacker struct {
 	allow    allowList
 	cfg      config.Callbacks
 	webhooks map[string]*webhook // by URL
+	hook     *eventHook          // nil without hooks.command
 	client   *http.Client
 	clock    func() time.Time
 	log      *slog.Logger
@@ -125,10 +126,10 @@ const (
 // waiting: new ones are made by commits elsewhere.
 const callbackPoll = time.Second
 
-func newCallbacker(store *outbox.Store, cfg config.Callbacks, hooks []config.Webhook, clock func() time.Time,
-	log *slog.Logger, obs Observer, version string) *callbacker {
+func newCallbacker(store *outbox.Store, cfg config.Callbacks, hooks []config.Webhook, hook *eventHook,
+	clock func() time.Time, log *slog.Logger, obs Observer, version string) *callbacker {
 	c := &callbacker{store: store, allow: newAllowList(cfg.Allow), cfg: cfg, clock: clock, log: log, obs: obs,
-		agent: "smsagent/" + version, webhooks: make(map[string]*webhook, len(hooks))}
+		agent: "smsagent/" + version, webhooks: make(map[string]*webhook, len(hooks)), hook: hook}
 	longest := cfg.Timeout
 	for _, h := range hooks {
 		c.webhooks[h.URL] = &webhook{url: h.URL, secret: []byte(h.Secret().Reveal()), timeout: h.Timeout}
@@ -165,8 +166,8 @@ func (c *callbacker) run(ctx context.Context) {
 		host string
 		res  outbox.CallbackResult
 	}
-	finished := make(chan done, maxCalls)
-	inFlight := map[string]bool{} // by key
+	finished := make(chan done, maxCalls+c.hookLimit()) // room for every call in flight: a stop never blocks one
+	inFlight := map[string]bool{}                       // by key
 	perHost := map[string]int{}
 	var wg sync.WaitGroup
 	defer wg.Wait() // calls cut short by ctx are made again at the next start
@@ -200,7 +201,7 @@ func (c *callbacker) run(ctx context.Context) {
 			}
 		case <-timer.C:
 		}
-		if len(inFlight) >= maxCalls {
+		if len(inFlight)-perHost[hookHost] >= maxCalls && perHost[hookHost] >= c.hookLimit() {
 			wait = callbackPoll
 			continue
 		}
@@ -215,12 +216,14 @@ func (c *callbacker) run(ctx context.Context) {
 		started := 0
 		for i := range due {
 			cb := due[i]
-			host := hostOf(cb.URL)
-			if inFlight[string(cb.Key)] || perHost[host] >= maxPerHost {
+			host, limit := hostOf(cb.URL), maxPerHost
+			if cb.Method == outbox.MethodHook {
+				host, limit = hookHost, c.hookLimit()
+			} else if len(inFlight)-perHost[hookHost] >= maxCalls {
 				continue
 			}
-			if len(inFlight) >= maxCalls {
-				break
+			if inFlight[string(cb.Key)] || perHost[host] >= limit {
+				continue
 			}
 			inFlight[string(cb.Key)] = true
 			perHost[host]++
@@ -241,6 +244,14 @@ func (c *callbacker) run(ctx context.Context) {
 // one dead host still let the others through.
 const callbackPage = 256
 
+// hookLimit is how many runs of the event command may be made at once.
+func (c *callbacker) hookLimit() int {
+	if c.hook == nil {
+		return 1 // runs owed from an earlier configuration fail at once
+	}
+	return c.hook.cfg.Concurrency
+}
+
 func hostOf(raw string) string {
 	if u, err := url.Parse(raw); err == nil {
 		return strings.ToLower(u.Host)
@@ -258,6 +269,9 @@ func (c *callbacker) untilNext() time.Duration {
 
 // call makes one call; nil when the receiver took it.
 func (c *callbacker) call(ctx context.Context, cb *outbox.Callback) error {
+	if cb.Method == outbox.MethodHook {
+		return c.runHook(ctx, cb)
+	}
 	var body io.Reader
 	if cb.Method == http.MethodPost {
 		body = bytes.NewReader(cb.Body)
@@ -305,6 +319,9 @@ func (c *callbacker) call(ctx context.Context, cb *outbox.Callback) error {
 // settle decides what follows a call: done, another attempt after the
 // backoff, or, past callbacks.max_age, give up.
 func (c *callbacker) settle(cb *outbox.Callback, err error) outbox.CallbackResult {
+	if cb.Method == outbox.MethodHook {
+		return c.settleHook(cb, err)
+	}
 	if cb.EventID != "" {
 		return c.settleWebhook(cb, err)
 	}

@@ -9,23 +9,35 @@ import (
 )
 
 // eventSource is the outbox as the inbox writer sees it: what it reports
-// written is counted for the metrics. The writer reads a page, writes it,
-// then reports it, one page at a time, on its one goroutine.
+// written is counted for the metrics and owes the event command's runs.
+// The writer reads events, writes them, then reports them, on its one
+// goroutine. What the reports need of an event read is kept by sequence
+// until it is reported written: a page, or with NDJSON a batch, which
+// may span several reads (so nothing is cleared at a read).
 type eventSource struct {
 	store *outbox.Store
 	obs   Observer
-	mo    map[uint64]int // complete incoming SMS of the page: seq → parts
-	// reports are the page's reports by seq, kept only for a
-	// ReportObserver (reportObs not nil).
+	rates *rates         // counts the incoming SMS written, for the charts
+	mo    map[uint64]int // complete incoming SMS read: seq → parts
+	// reports are the reports read by seq, kept only for a ReportObserver
+	// (reportObs not nil).
 	reportObs ReportObserver
 	reports   map[uint64]*smsagent.Report
+	// hook is the event command; hooked the events read it runs for.
+	hook   *eventHook
+	hooked map[uint64]*smsagent.Event
 }
 
 func (s *eventSource) Events(ctx context.Context, after uint64, max int) ([]smsagent.Event, error) {
 	evs, err := s.store.Events(ctx, after, max)
-	clear(s.mo)
-	clear(s.reports)
-	for _, e := range evs {
+	for i := range evs {
+		e := &evs[i]
+		if s.hook.takes(e.Kind) {
+			if s.hooked == nil {
+				s.hooked = make(map[uint64]*smsagent.Event)
+			}
+			s.hooked[e.Seq] = e
+		}
 		if s.reportObs != nil && e.Kind == smsagent.EventReport && e.Report != nil {
 			if s.reports == nil {
 				s.reports = make(map[uint64]*smsagent.Report)
@@ -42,17 +54,27 @@ func (s *eventSource) Events(ctx context.Context, after uint64, max int) ([]smsa
 	return evs, err
 }
 
-func (s *eventSource) EventsWritten(ctx context.Context, seqs []uint64) error {
-	if err := s.store.EventsWritten(ctx, seqs); err != nil {
+func (s *eventSource) EventsWritten(ctx context.Context, seqs []uint64, files []string) error {
+	var runs []outbox.HookRun
+	for i, seq := range seqs {
+		if e, ok := s.hooked[seq]; ok && files[i] != "" {
+			runs = append(runs, s.hook.runFor(e, files[i]))
+		}
+	}
+	if err := s.store.EventsWritten(ctx, seqs, runs...); err != nil {
 		return err
 	}
 	s.obs.ReportsWritten(len(seqs))
 	for _, seq := range seqs {
+		delete(s.hooked, seq)
 		if parts, ok := s.mo[seq]; ok {
 			s.obs.MOReceived(parts)
+			s.rates.mo.Add(1)
+			delete(s.mo, seq)
 		}
 		if r, ok := s.reports[seq]; ok {
 			s.reportObs.ReportWritten(r)
+			delete(s.reports, seq)
 		}
 	}
 	return nil

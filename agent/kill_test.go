@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(childEnv); path != "" {
 		os.Exit(childAgent(path))
 	}
+	if len(os.Args) > 1 && os.Args[1] == hookArg {
+		os.Exit(eventCommand(os.Args[2:]))
+	}
 	os.Exit(m.Run())
 }
 

@@ -24,6 +24,9 @@ type Observer interface {
 	// WebhookDone is called once per webhook call: "delivered",
 	// "retried" or "given_up".
 	WebhookDone(outcome string)
+	// HookDone is called once per run of the event command: "ran",
+	// "retried" or "given_up".
+	HookDone(outcome string)
 	// FileRejected is called once per file moved to failed/.
 	FileRejected()
 	// SubmitDone is called for every submit_sm response (or generic_nack),
@@ -72,6 +75,7 @@ func (NopObserver) FileAccepted(int)                         {}
 func (NopObserver) RequestAccepted(int)                      {}
 func (NopObserver) CallbackDone(string)                      {}
 func (NopObserver) WebhookDone(string)                       {}
+func (NopObserver) HookDone(string)                          {}
 func (NopObserver) FileRejected()                            {}
 func (NopObserver) SubmitDone(string, string, time.Duration) {}
 func (NopObserver) SubmitTimedOut()                          {}

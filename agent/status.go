@@ -11,6 +11,10 @@ import (
 	"github.com/smsagent/smsagent/spool"
 )
 
+// Series is the last hour's activity as rates per ten seconds, for the
+// status page's charts.
+func (a *Agent) Series() smsagent.Series { return a.rates.series(a.clock()) }
+
 // linkDownAlarm is how long every session may be down before the status
 // lists it as a health problem: reconnecting takes a few seconds, a site
 // whose link comes and goes should not raise an alarm each time.
@@ -87,6 +91,10 @@ func (a *Agent) Status(ctx context.Context) (smsagent.Status, error) {
 			st.Health = append(st.Health, fmt.Sprintf("webhook failing: %s since %s: %s (%d given up)", w.URL,
 				w.LastErrorAt.UTC().Format(time.RFC3339), w.LastError, w.GivenUp))
 		}
+	}
+	if st.Hooks = a.callbacks.hookStatus(); st.Hooks != nil && st.Hooks.Failing {
+		st.Health = append(st.Health, fmt.Sprintf("event command failing: %s since %s: %s (%d given up)",
+			st.Hooks.Command, st.Hooks.LastErrorAt.UTC().Format(time.RFC3339), st.Hooks.LastError, st.Hooks.GivenUp))
 	}
 	if is.Stalled != "" {
 		st.Health = append(st.Health, "intake stalled: "+is.Stalled)

@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/smsagent/smsagent"
 )
 
 // sentTimesCap bounds the acceptance times kept for SubmitToReceipt.
@@ -58,25 +61,44 @@ const rateWindow = time.Minute
 // minute. Counters are bumped from anywhere; sample runs on the
 // housekeeping goroutine; average from Status callers.
 type rates struct {
-	files, submits, receipts atomic.Uint64
+	files, submits, receipts, mo atomic.Uint64
 
 	mu      sync.Mutex
 	samples []rateSample // oldest first, spanning at most rateWindow
+	// history has a sample per seriesStep, oldest first, spanning at most
+	// seriesSteps steps: the status page's charts. Its memory is fixed
+	// (seriesSteps+1 samples of 40 bytes).
+	history []rateSample
 }
 
+// The status page's charts cover the last hour in steps of ten seconds.
+const (
+	seriesStep  = 10 * time.Second
+	seriesSteps = 360
+)
+
 type rateSample struct {
-	at                       time.Time
-	files, submits, receipts uint64
+	at                           time.Time
+	files, submits, receipts, mo uint64
 }
 
 func (r *rates) now(t time.Time) rateSample {
-	return rateSample{at: t, files: r.files.Load(), submits: r.submits.Load(), receipts: r.receipts.Load()}
+	return rateSample{at: t, files: r.files.Load(), submits: r.submits.Load(), receipts: r.receipts.Load(),
+		mo: r.mo.Load()}
 }
 
 func (r *rates) sample(t time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.samples = append(r.samples, r.now(t))
+	cur := r.now(t)
+	if n := len(r.history); n == 0 || t.Sub(r.history[n-1].at) >= seriesStep {
+		if n == seriesSteps+1 {
+			copy(r.history, r.history[1:])
+			r.history = r.history[:n-1]
+		}
+		r.history = append(r.history, cur)
+	}
+	r.samples = append(r.samples, cur)
 	// Keep one sample at least rateWindow old, so the average spans the
 	// whole minute once the agent has run that long.
 	for len(r.samples) > 2 && !r.samples[1].at.After(t.Add(-rateWindow)) {
@@ -98,6 +120,32 @@ func (r *rates) average(t time.Time) (files, submits, receipts float64) {
 	}
 	return float64(cur.files-old.files) / secs, float64(cur.submits-old.submits) / secs,
 		float64(cur.receipts-old.receipts) / secs
+}
+
+// series is the history as rates per second between consecutive samples,
+// and from the last one to t (the step in progress).
+func (r *rates) series(t time.Time) smsagent.Series {
+	r.mu.Lock()
+	h := append(slices.Clip(r.history), r.now(t))
+	r.mu.Unlock()
+	s := smsagent.Series{StepSeconds: int(seriesStep / time.Second)}
+	n := max(len(h)-1, 0)
+	s.Times = make([]time.Time, 0, n)
+	s.Submits, s.Receipts = make([]float64, 0, n), make([]float64, 0, n)
+	s.MO, s.Files = make([]float64, 0, n), make([]float64, 0, n)
+	for i := 1; i < len(h); i++ {
+		a, b := h[i-1], h[i]
+		secs := b.at.Sub(a.at).Seconds()
+		if secs <= 0 {
+			continue
+		}
+		s.Times = append(s.Times, b.at.UTC())
+		s.Submits = append(s.Submits, float64(b.submits-a.submits)/secs)
+		s.Receipts = append(s.Receipts, float64(b.receipts-a.receipts)/secs)
+		s.MO = append(s.MO, float64(b.mo-a.mo)/secs)
+		s.Files = append(s.Files, float64(b.files-a.files)/secs)
+	}
+	return s
 }
 
 // Health lines by source; the snapshot lists the ones set.

@@ -37,7 +37,9 @@ type Config struct {
 	// Webhooks receive every report and incoming SMS written to inbox/,
 	// signed; they are retried like callbacks.
 	Webhooks []Webhook `yaml:"webhooks"`
-	Log      Log       `yaml:"log"`
+	// Hooks run a command after each event's file is durable in inbox/.
+	Hooks Hooks `yaml:"hooks"`
+	Log   Log   `yaml:"log"`
 
 	// File is the absolute path of the file the configuration was loaded
 	// from; "" when it was parsed from bytes.
@@ -350,6 +352,35 @@ func (w *Webhook) Secret() Secret { return w.secret }
 // WebhookEvents are the event types a webhook may name.
 var WebhookEvents = []string{"report", "mo"}
 
+// Hooks is the event command (smstools3's eventhandler): a program run
+// after each report or incoming SMS is durable in inbox/, never through a
+// shell, with the event in its arguments and environment.
+type Hooks struct {
+	// Command is the program and its arguments; empty runs nothing. The
+	// arguments may hold {type} (report or mo), {file} (the absolute path
+	// of the event's file in inbox/) and {id} (the event's id: its file
+	// name, stable across retries).
+	Command []string `yaml:"command"`
+	// Events are the event types it runs for: report, mo.
+	Events []string `yaml:"events"`
+	// Concurrency bounds the commands running at once.
+	Concurrency int `yaml:"concurrency"`
+	// Timeout bounds one run; past it the command is killed with its
+	// process group (its job object on Windows).
+	Timeout time.Duration `yaml:"timeout"`
+	// Retries is how many times a run that failed (non-zero exit, timeout,
+	// not started) is made again, RetryInitial apart and doubling, before
+	// it is given up (logged and counted).
+	Retries      int           `yaml:"retries"`
+	RetryInitial time.Duration `yaml:"retry_initial"`
+	// OutputLimit bounds what is kept of a run's output (stdout and
+	// stderr) for the log; the rest is read and dropped.
+	OutputLimit ByteSize `yaml:"output_limit"`
+}
+
+// HookPlaceholders are the words hooks.command's arguments may hold.
+var HookPlaceholders = []string{"{type}", "{file}", "{id}"}
+
 // DefaultCallbackAllow is callbacks.allow's default: loopback and the
 // private ranges (RFC 1918, RFC 4193), never the internet.
 var DefaultCallbackAllow = []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
@@ -573,6 +604,14 @@ func Default() *Config {
 			MaxAge:       24 * time.Hour,
 			RetryInitial: 10 * time.Second,
 			RetryMax:     10 * time.Minute,
+		},
+		Hooks: Hooks{
+			Events:       slices.Clone(WebhookEvents),
+			Concurrency:  4,
+			Timeout:      30 * time.Second,
+			Retries:      3,
+			RetryInitial: 10 * time.Second,
+			OutputLimit:  4 * KiB,
 		},
 		Log: Log{
 			Level:  LevelInfo,

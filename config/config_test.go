@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -217,6 +218,13 @@ func TestDefault_EveryKey(t *testing.T) {
 		"callbacks.max_age":       "1d",
 		"callbacks.retry_initial": "10s",
 		"callbacks.retry_max":     "10m",
+		"hooks.command":           "[]",
+		"hooks.events":            "- report\n- mo",
+		"hooks.concurrency":       "4",
+		"hooks.timeout":           "30s",
+		"hooks.retries":           "3",
+		"hooks.retry_initial":     "10s",
+		"hooks.output_limit":      "4KiB",
 		"log.level":               "info",
 		"log.format":              "text",
 	}
@@ -290,6 +298,13 @@ func TestParse_Problems(t *testing.T) {
 		{map[string]string{"spool.settle": "2m"}, "spool.settle: must be between 0s and 1m, got 2m"},
 		{map[string]string{"spool.max_file_size": "64MB"}, `spool.max_file_size: "64MB" is not a size (use bytes or KiB, MiB, GiB, e.g. 64MiB)`},
 		{map[string]string{"spool.max_file_size": "2GiB"}, "spool.max_file_size: must be between 1KiB and 1GiB, got 2GiB"},
+		{map[string]string{"hooks.command": `[""]`}, "hooks.command: the first item is the program to run and cannot be empty"},
+		{map[string]string{"hooks.command": "[/bin/true]", "hooks.events": "[sent]"}, `hooks.events: "sent": want report or mo`},
+		{map[string]string{"hooks.command": "[/bin/true]", "hooks.events": "[]"}, "hooks.events: required: report, mo, or both"},
+		{map[string]string{"hooks.command": "[/bin/true]", "hooks.concurrency": "0"}, "hooks.concurrency: must be between 1 and 64, got 0"},
+		{map[string]string{"hooks.command": "[/bin/true]", "hooks.timeout": "10ms"}, "hooks.timeout: must be between 100ms and 1h, got 10ms"},
+		{map[string]string{"hooks.command": "[/bin/true]", "hooks.retries": "-1"}, "hooks.retries: must be between 0 and 100, got -1"},
+		{map[string]string{"hooks.command": "[/bin/true]", "hooks.output_limit": "2MiB"}, "hooks.output_limit: must be between 0 and 1MiB, got 2MiB"},
 		{map[string]string{"spool.charset": "latin1"}, `spool.charset: must be one of utf-8, iso-8859-15; got "latin1"`},
 		{map[string]string{"spool.inbox_format": "xml"}, `spool.inbox_format: must be one of json, smstools, ndjson; got "xml"`},
 		{map[string]string{"spool.file_mode": `"0440"`}, "spool.file_mode: must let the owner read and write (0600), got 0440"},
@@ -469,6 +484,7 @@ func TestLoad_RelativePaths(t *testing.T) {
 		"spool.dir":          "spool",
 		"store.path":         "../state/q.db",
 		"smsc.password_file": "pw",
+		"hooks.command":      `["bin/on-event", "{file}", "./x"]`,
 	})), 0o600)
 	c, err := config.Load(file)
 	if err != nil {
@@ -482,6 +498,11 @@ func TestLoad_RelativePaths(t *testing.T) {
 	}
 	if want := filepath.Join(dir, "state", "q.db"); c.Store.Path != want {
 		t.Errorf("store.path = %q, want %q", c.Store.Path, want)
+	}
+	// The program is found from the file's folder; its arguments are
+	// passed as written.
+	if want := []string{filepath.Join(dir, "etc", "bin", "on-event"), "{file}", "./x"}; !slices.Equal(c.Hooks.Command, want) {
+		t.Errorf("hooks.command = %q, want %q", c.Hooks.Command, want)
 	}
 	if want := filepath.Join(dir, "state", "admin.token"); c.Admin.TokenFile != want || !c.Admin.GenerateToken {
 		t.Errorf("admin.token_file = %q (generate %v), want %q", c.Admin.TokenFile, c.Admin.GenerateToken, want)

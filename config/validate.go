@@ -39,6 +39,11 @@ func (c *Config) resolve(src source, ps *problems) {
 		a.PasswordFile = abs(a.PasswordFile)
 	}
 	c.Admin.TokenFile = abs(c.Admin.TokenFile)
+	if len(c.Hooks.Command) > 0 && strings.ContainsAny(c.Hooks.Command[0], `/\`) {
+		// A program named with a folder is found from the configuration's
+		// folder; a bare name is looked up in PATH when it runs.
+		c.Hooks.Command[0] = abs(c.Hooks.Command[0])
+	}
 	c.Admin.TLSCert = abs(c.Admin.TLSCert)
 	c.Admin.TLSKey = abs(c.Admin.TLSKey)
 	for i := range c.Kannel.Users {
@@ -298,6 +303,7 @@ func (c *Config) validate(ps *problems) {
 
 	c.validateKannel(ps)
 	c.validateCallbacks(ps)
+	c.validateHooks(ps)
 
 	checkEnum(ps, "log.level", c.Log.Level, LevelDebug, LevelInfo, LevelWarn, LevelError)
 	checkEnum(ps, "log.format", c.Log.Format, LogText, LogJSON)
@@ -445,6 +451,41 @@ func (c *Config) validateCallbacks(ps *problems) {
 			ps.add(key("secret_file"), "required: the file of the secret the signature is made with")
 		}
 		checkDuration(ps, key("timeout"), w.Timeout, time.Second, 5*time.Minute)
+	}
+}
+
+// validateHooks checks the event command.
+func (c *Config) validateHooks(ps *problems) {
+	h := &c.Hooks
+	if len(h.Command) == 0 {
+		return
+	}
+	if h.Command[0] == "" {
+		ps.add("hooks.command", "the first item is the program to run and cannot be empty")
+	}
+	for i, a := range h.Command {
+		if strings.ContainsRune(a, 0) {
+			ps.add(fmt.Sprintf("hooks.command[%d]", i), "holds a NUL byte")
+		}
+	}
+	if len(h.Events) == 0 {
+		ps.add("hooks.events", "required: report, mo, or both")
+	}
+	for _, e := range h.Events {
+		if !slices.Contains(WebhookEvents, e) {
+			ps.add("hooks.events", "%q: want report or mo", e)
+		}
+	}
+	if h.Concurrency < 1 || h.Concurrency > 64 {
+		ps.add("hooks.concurrency", "must be between 1 and 64, got %d", h.Concurrency)
+	}
+	checkDuration(ps, "hooks.timeout", h.Timeout, 100*time.Millisecond, time.Hour)
+	if h.Retries < 0 || h.Retries > 100 {
+		ps.add("hooks.retries", "must be between 0 and 100, got %d", h.Retries)
+	}
+	checkDuration(ps, "hooks.retry_initial", h.RetryInitial, 10*time.Millisecond, time.Hour)
+	if h.OutputLimit < 0 || h.OutputLimit > MiB {
+		ps.add("hooks.output_limit", "must be between 0 and 1MiB, got %s", h.OutputLimit)
 	}
 }
 

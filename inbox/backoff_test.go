@@ -31,7 +31,7 @@ func (s *downSource) Events(context.Context, uint64, int) ([]smsagent.Event, err
 	return nil, nil
 }
 
-func (s *downSource) EventsWritten(context.Context, []uint64) error { return nil }
+func (s *downSource) EventsWritten(context.Context, []uint64, []string) error { return nil }
 
 // TestWriter_Backoff checks the retry delays double from RetryMin up to
 // RetryMax, and that health clears once the Source answers again even with

@@ -210,7 +210,11 @@ func (w *Writer) closeBatch(ctx context.Context, b *batch) error {
 			return fmt.Errorf("inbox: %w", err)
 		}
 	}
-	if err := w.src.EventsWritten(ctx, b.seqs); err != nil {
+	names := make([]string, len(b.seqs))
+	for i := range names {
+		names[i] = b.name
+	}
+	if err := w.src.EventsWritten(ctx, b.seqs, names); err != nil {
 		return fmt.Errorf("%w: %w", errMarkPending, err)
 	}
 	if err := w.moveIn(b.path, b.name); err != nil {

@@ -101,6 +101,13 @@ func TestWriter_NDJSON(t *testing.T) {
 			t.Fatalf("event %d is message %d: lost, doubled or out of order", i+1, id)
 		}
 	}
+	for name, ids := range files {
+		for _, id := range ids {
+			if f := src.fileOf(uint64(id)); f != name {
+				t.Fatalf("event %d is in %s, said to be in %q", id, name, f)
+			}
+		}
+	}
 	if !strings.HasSuffix(names[0], "-e1-e1000.events.ndjson") {
 		t.Errorf("first file %q", names[0])
 	}

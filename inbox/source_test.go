@@ -15,14 +15,22 @@ import (
 type memSource struct {
 	mu      sync.Mutex
 	events  []smsagent.Event
-	marks   [][]uint64 // every EventsWritten call
-	failAck error      // returned by EventsWritten while set
+	marks   [][]uint64        // every EventsWritten call
+	files   map[uint64]string // the file each event was said to be in
+	failAck error             // returned by EventsWritten while set
 	done    chan struct{}
 	total   int // close done once this many events are written
 	written int
 }
 
 var _ inbox.Source = (*memSource)(nil)
+
+// fileOf is the file EventsWritten named for seq.
+func (s *memSource) fileOf(seq uint64) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.files[seq]
+}
 
 func newSource(events ...smsagent.Event) *memSource {
 	return &memSource{events: slices.Clone(events), done: make(chan struct{}), total: len(events)}
@@ -40,11 +48,17 @@ func (s *memSource) Events(_ context.Context, after uint64, max int) ([]smsagent
 	return out, nil
 }
 
-func (s *memSource) EventsWritten(_ context.Context, seqs []uint64) error {
+func (s *memSource) EventsWritten(_ context.Context, seqs []uint64, files []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failAck != nil {
 		return s.failAck
+	}
+	if s.files == nil {
+		s.files = make(map[uint64]string)
+	}
+	for i, seq := range seqs {
+		s.files[seq] = files[i]
 	}
 	s.marks = append(s.marks, slices.Clone(seqs))
 	s.events = slices.DeleteFunc(s.events, func(e smsagent.Event) bool { return slices.Contains(seqs, e.Seq) })

@@ -22,8 +22,11 @@ type Source interface {
 	// Events returns up to max pending events with Seq > after, in Seq
 	// order.
 	Events(ctx context.Context, after uint64, max int) ([]smsagent.Event, error)
-	// EventsWritten forgets events whose files are durable.
-	EventsWritten(ctx context.Context, seqs []uint64) error
+	// EventsWritten forgets events whose files are durable. files[i] is
+	// the name in Dir of the file that holds seqs[i] ("" for an event
+	// dropped as unwritable); with FormatNDJSON that is the batch's file,
+	// which is renamed in right after this call.
+	EventsWritten(ctx context.Context, seqs []uint64, files []string) error
 }
 
 // File is what the Writer needs of a file it creates.
@@ -237,14 +240,19 @@ func (w *Writer) Run(ctx context.Context) error {
 			}
 		}
 		seqs := make([]uint64, len(events))
+		names := make([]string, len(events))
+		byseq := make(map[uint64]string, len(files))
+		for _, f := range files {
+			byseq[f.seq] = f.name
+		}
 		for i, e := range events {
-			seqs[i] = e.Seq
+			seqs[i], names[i] = e.Seq, byseq[e.Seq]
 			after = max(after, e.Seq)
 		}
 		// Crash story: the files are durable; a crash before this commit
 		// makes the next run write the same names with the same bytes.
 		for {
-			err := w.src.EventsWritten(ctx, seqs)
+			err := w.src.EventsWritten(ctx, seqs, names)
 			if err == nil {
 				break
 			}

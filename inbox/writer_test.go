@@ -85,6 +85,9 @@ func TestWriter_WritesEveryKind(t *testing.T) {
 			if err != nil || !bytes.Equal(got, want) {
 				t.Errorf("%s: %v\n%s\nwant\n%s", name, err, got, want)
 			}
+			if f := src.fileOf(e.Seq); f != name {
+				t.Errorf("event %d written to %s, said to be in %q", e.Seq, name, f)
+			}
 		}
 		if n := len(listDir(t, dir)); n != len(events) {
 			t.Errorf("%d files in inbox, want %d", n, len(events))

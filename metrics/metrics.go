@@ -76,6 +76,7 @@ type Metrics struct {
 	requestsAccepted prometheus.Counter
 	callbacks        *prometheus.CounterVec
 	webhooks         *prometheus.CounterVec
+	hooks            *prometheus.CounterVec
 	filesRejected    prometheus.Counter
 	messagesAccepted prometheus.Counter
 	submits          *boundedCounters
@@ -157,6 +158,14 @@ func New(status StatusSource) *Metrics {
 		m.callbacks.WithLabelValues(o) // every series from the start, at 0
 		m.webhooks.WithLabelValues(o)
 	}
+	m.hooks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "smsagent_hooks_total",
+		Help: "Runs of the event command (hooks.command), by outcome: ran (exit 0), retried, given_up.",
+	}, []string{"outcome"})
+	reg.MustRegister(m.hooks)
+	for _, o := range []string{"ran", "retried", "given_up"} {
+		m.hooks.WithLabelValues(o)
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if status != nil {
 		reg.MustRegister(newStatusCollector(status))
@@ -196,6 +205,9 @@ func (m *Metrics) CallbackDone(outcome string) { m.callbacks.WithLabelValues(out
 
 // WebhookDone counts a webhook call by outcome.
 func (m *Metrics) WebhookDone(outcome string) { m.webhooks.WithLabelValues(outcome).Inc() }
+
+// HookDone counts a run of the event command by outcome.
+func (m *Metrics) HookDone(outcome string) { m.hooks.WithLabelValues(outcome).Inc() }
 
 // FileRejected counts a file moved to failed/.
 func (m *Metrics) FileRejected() { m.filesRejected.Inc() }

@@ -28,10 +28,19 @@ type Callback struct {
 	Body     []byte
 	Created  time.Time
 	Attempts int
-	// EventID and EventType are set for a webhook's call: the event's
-	// name in inbox/ (stable across retries) and its type.
+	// EventID and EventType are set for a webhook's call and a hook run:
+	// the event's name in inbox/ (stable across retries) and its type.
 	EventID, EventType string
+	// File is, for a hook run (Method MethodHook), the event's file in
+	// inbox/; Body is then the JSON object of the variables the command
+	// gets in its environment.
+	File string
 }
+
+// MethodHook is the Method of a run of the event command (hooks:), kept
+// and retried with the calls: it is owed from the commit that records the
+// event's file durable.
+const MethodHook = "HOOK"
 
 // CallbackOutcome is what became of a call.
 type CallbackOutcome uint8
@@ -55,11 +64,11 @@ type CallbackResult struct {
 	Error, Reason string
 }
 
-// callbackVersion 2 appends the event id and type.
-const callbackVersion = 2
+// callbackVersion 2 appends the event id and type, 3 the file.
+const callbackVersion = 3
 
 // appendCallback encodes c: version, message id, method, url, body,
-// created, attempts, event id, event type.
+// created, attempts, event id, event type, file.
 func appendCallback(b []byte, c *Callback) []byte {
 	e := encoder{b: b}
 	e.u8(callbackVersion)
@@ -71,6 +80,7 @@ func appendCallback(b []byte, c *Callback) []byte {
 	e.uvarint(uint64(c.Attempts))
 	e.str(c.EventID)
 	e.str(c.EventType)
+	e.str(c.File)
 	return e.b
 }
 
@@ -90,6 +100,9 @@ func decodeCallback(key, v []byte) (Callback, error) {
 	if ver >= 2 {
 		c.EventID = d.str()
 		c.EventType = d.str()
+	}
+	if ver >= 3 {
+		c.File = d.str()
 	}
 	if d.err != nil {
 		return Callback{}, d.err

@@ -40,19 +40,37 @@ func (s *Store) Events(ctx context.Context, after uint64, max int) ([]smsagent.E
 // EventsWritten removes events whose files the inbox writer has made
 // durable. Unknown sequences (already removed) are ignored, so a repeat
 // after a crash is harmless.
-func (s *Store) EventsWritten(ctx context.Context, seqs []uint64) error {
+//
+// hooks are the event command's runs owed for some of them, queued with
+// the callbacks in the same commit, each only if its event was still
+// there. Crash story: the file is durable before this commit; a crash
+// before it writes the file again (same name, same bytes) and owes the run
+// then; a crash after it leaves the run owed, made at the next start (at
+// least once: a run cut short by the crash is made again).
+func (s *Store) EventsWritten(ctx context.Context, seqs []uint64, hooks ...HookRun) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	if err := s.do(ctx, &writtenOp{seqs: seqs}); err != nil {
+	if err := s.do(ctx, &writtenOp{seqs: seqs, hooks: hooks}); err != nil {
 		return fmt.Errorf("outbox: events written: %w", err)
 	}
 	return nil
 }
 
-type writtenOp struct{ seqs []uint64 }
+// HookRun is a run of the event command owed for the event Seq once its
+// file is durable: Run's Method is MethodHook.
+type HookRun struct {
+	Seq uint64
+	Run Callback
+}
+
+type writtenOp struct {
+	seqs  []uint64
+	hooks []HookRun
+}
 
 func (o *writtenOp) apply(w *wtx) error {
+	removed := make(map[uint64]bool, len(o.hooks))
 	for _, seq := range o.seqs {
 		k := be64(nil, seq)
 		if w.value(w.events, k) == nil {
@@ -62,6 +80,20 @@ func (o *writtenOp) apply(w *wtx) error {
 			return err
 		}
 		w.c.Events--
+		if len(o.hooks) > 0 {
+			removed[seq] = true
+		}
+	}
+	for i := range o.hooks {
+		h := &o.hooks[i]
+		if !removed[h.Seq] {
+			continue
+		}
+		run := h.Run // addCallback sets Created; the caller's copy stays as given
+		run.Method = MethodHook
+		if err := w.addCallback(&run); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -40,14 +40,17 @@ type ListQuery struct {
 	After smsagent.MessageID
 	// Limit is the page size: default 100, at most MaxListLimit.
 	Limit int
+	// Newest lists the newest first: ids below After (every id when 0),
+	// descending. The status page shows the latest failures this way.
+	Newest bool
 }
 
 // MaxListLimit caps ListQuery.Limit so a page never loads the whole queue.
 const MaxListLimit = 10000
 
-// List returns one page of messages with ids greater than q.After. Only
-// the records of the page are decoded; a state filter skips the others by
-// their header.
+// List returns one page of messages with ids greater than q.After (or,
+// with q.Newest, smaller, newest first). Only the records of the page are
+// decoded; a state filter skips the others by their header.
 func (s *Store) List(ctx context.Context, q ListQuery) ([]smsagent.Record, error) {
 	limit := q.Limit
 	if limit <= 0 {
@@ -57,7 +60,26 @@ func (s *Store) List(ctx context.Context, q ListQuery) ([]smsagent.Record, error
 	var out []smsagent.Record
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bktMessages).Cursor()
-		for k, v := c.Seek(idKey(q.After + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+		var k, v []byte
+		next := c.Next
+		switch {
+		case !q.Newest:
+			k, v = c.Seek(idKey(q.After + 1))
+		case q.After == 0:
+			k, v = c.Last()
+		default:
+			// The largest id below After: before the first at or above
+			// it, or the last when there is none.
+			if k, _ = c.Seek(idKey(q.After)); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		}
+		if q.Newest {
+			next = c.Prev
+		}
+		for ; k != nil && len(out) < limit; k, v = next() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

@@ -39,6 +39,33 @@ func TestStore_List(t *testing.T) {
 	if len(all) != 30 {
 		t.Fatalf("unfiltered %d", len(all))
 	}
+
+	// Newest first: the queued ones 30..11, in pages below After.
+	got = nil
+	q = outbox.ListQuery{State: smsagent.StateQueued, Limit: 7, Newest: true}
+	for {
+		page, err := e.s.List(e.ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, ids(page)...)
+		q.After = page[len(page)-1].ID
+	}
+	if len(got) != 20 || got[0] != 30 || got[19] != 11 ||
+		!slices.IsSortedFunc(got, func(a, b smsagent.MessageID) int { return int(b) - int(a) }) {
+		t.Fatalf("newest first: %v", got)
+	}
+	// After beyond the last id starts at the last; After at the first id
+	// lists nothing below it.
+	if page, _ := e.s.List(e.ctx, outbox.ListQuery{After: 1000, Limit: 1, Newest: true}); len(page) != 1 || page[0].ID != 30 {
+		t.Fatalf("after 1000: %v", ids(page))
+	}
+	if page, _ := e.s.List(e.ctx, outbox.ListQuery{After: 1, Newest: true}); len(page) != 0 {
+		t.Fatalf("below 1: %v", ids(page))
+	}
 }
 
 func TestStore_Retry(t *testing.T) {

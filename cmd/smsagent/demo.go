@@ -359,7 +359,7 @@ func (d *demo) run(ctx, force context.Context, log *slog.Logger, adminLn, kannel
 	if err := fsutil.SyncDir(filepath.Dir(d.file)); err != nil {
 		return errors.Join(fmt.Errorf("demo: %w", err), ag.Close(context.Background()))
 	}
-	o := admin.Options{Token: d.cfg.Admin.Token.Reveal(), Queue: ag.Queue(), Status: ag, Metrics: m,
+	o := admin.Options{Token: d.cfg.Admin.Token.Reveal(), Queue: ag.Queue(), Status: ag, Series: ag, Metrics: m,
 		Ready: ag.Ready, Logger: log, Submit: ag, MaxRequestSize: int64(d.cfg.Admin.MaxRequestSize)}
 	if d.cfg.Admin.GenerateToken {
 		o.TokenFile = d.cfg.Admin.TokenFile

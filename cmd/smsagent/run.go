@@ -64,7 +64,7 @@ func serveAgent(ctx context.Context, cfg *config.Config, log *slog.Logger, versi
 	var api *admin.Server
 	if cfg.Admin.Listen != "" {
 		o := admin.Options{Listen: cfg.Admin.Listen, Token: cfg.Admin.Token.Reveal(), Queue: ag.Queue(),
-			Status: ag, Metrics: m, Ready: ag.Ready, Logger: log, TLSCert: cfg.Admin.TLSCert, TLSKey: cfg.Admin.TLSKey,
+			Status: ag, Series: ag, Metrics: m, Ready: ag.Ready, Logger: log, TLSCert: cfg.Admin.TLSCert, TLSKey: cfg.Admin.TLSKey,
 			Submit: ag, MaxRequestSize: int64(cfg.Admin.MaxRequestSize)}
 		if cfg.Admin.GenerateToken {
 			o.TokenFile = cfg.Admin.TokenFile

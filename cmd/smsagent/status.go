@@ -122,6 +122,21 @@ func printStatus(w io.Writer, st smsagent.Status, now time.Time) error {
 		inbox += "; last error: " + cell(st.Inbox.LastError, 0)
 	}
 	fmt.Fprintf(tw, "inbox:\t%s\n", inbox)
+	for _, h := range st.Webhooks {
+		line := fmt.Sprintf("%s: %d delivered, %d retried, %d given up", dash(cell(h.URL, 80)), h.Delivered, h.Retried, h.GivenUp)
+		if h.Failing {
+			line += "; FAILING" + errorTail(h.LastError)
+		}
+		fmt.Fprintf(tw, "webhook:\t%s\n", line)
+	}
+	if h := st.Hooks; h != nil {
+		line := fmt.Sprintf("%s: %d ran, %d retried, %d given up, %d running", dash(cell(h.Command, 80)), h.Ran, h.Retried,
+			h.GivenUp, h.Running)
+		if h.Failing {
+			line += "; FAILING" + errorTail(h.LastError)
+		}
+		fmt.Fprintf(tw, "hooks:\t%s\n", line)
+	}
 	if len(st.Health) == 0 {
 		fmt.Fprintf(tw, "health:\tok\n")
 	} else {
@@ -138,6 +153,15 @@ func printStatus(w io.Writer, st smsagent.Status, now time.Time) error {
 			"run as root or the agent's user\n")
 	}
 	return tw.Flush()
+}
+
+// errorTail is ": " and the error, or nothing without one (the redacted
+// view).
+func errorTail(err string) string {
+	if err == "" {
+		return ""
+	}
+	return ": " + cell(err, 0)
 }
 
 // queueLine lists the states that hold messages, in life order.
