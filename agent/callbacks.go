@@ -206,6 +206,15 @@ func (c *callbacker) run(ctx context.Context) {
 			continue
 		}
 		due, err := c.store.DueCallbacks(ctx, c.clock(), callbackPage)
+		if err == nil && c.hook != nil || err == nil && len(due) < callbackPage {
+			// Runs are read apart from the calls: a backlog of one
+			// never fills the other's page. Without a command, runs
+			// left owed by an earlier configuration are read when the
+			// calls leave room, and given up.
+			var runs []outbox.Callback
+			runs, err = c.store.DueHookRuns(ctx, c.clock(), callbackPage)
+			due = append(due, runs...)
+		}
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, outbox.ErrClosed) {
 				c.log.Error("agent: reading due callbacks", "err", err)

@@ -158,7 +158,7 @@ func (c *callbacker) runHook(ctx context.Context, cb *outbox.Callback) error {
 // hooks.retry_initial apart and doubling (with jitter), then given up:
 // logged, counted and shown in the status.
 func (c *callbacker) settleHook(cb *outbox.Callback, err error) outbox.CallbackResult {
-	res := outbox.CallbackResult{Key: cb.Key}
+	res := outbox.CallbackResult{Key: cb.Key, Hook: true}
 	now := c.clock()
 	h := c.hook
 	outcome := "ran"

@@ -54,9 +54,13 @@ const (
 	CallbackGiveUp
 )
 
-// CallbackResult settles one Callback returned by DueCallbacks.
+// CallbackResult settles one Callback returned by DueCallbacks or
+// DueHookRuns.
 type CallbackResult struct {
-	Key     []byte
+	Key []byte
+	// Hook is set for a run of the event command (Method MethodHook),
+	// which is kept apart from the calls.
+	Hook    bool
 	Outcome CallbackOutcome
 	Next    time.Time // with CallbackRetry
 	// Error is the last attempt's failure and Reason why it is given up,
@@ -115,9 +119,18 @@ func callbackKey(due time.Time, seq uint64) []byte {
 	return be64(be64(make([]byte, 0, 16), timeKey(due)), seq)
 }
 
-// addCallback queues a call due now.
+// callbackBucket is where c is kept: runs of the event command apart from
+// the calls.
+func callbackBucket(hook bool) []byte {
+	if hook {
+		return bktHookRuns
+	}
+	return bktCallbacks
+}
+
+// addCallback queues a call (or a run) due now.
 func (w *wtx) addCallback(c *Callback) error {
-	b := w.tx.Bucket(bktCallbacks)
+	b := w.tx.Bucket(callbackBucket(c.Method == MethodHook))
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err
@@ -311,14 +324,32 @@ func plusForm(n string) string {
 
 // DueCallbacks returns at most max callbacks due at now, earliest first.
 func (s *Store) DueCallbacks(ctx context.Context, now time.Time, max int) ([]Callback, error) {
+	out, err := s.due(ctx, bktCallbacks, now, max)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: due callbacks: %w", err)
+	}
+	return out, nil
+}
+
+// DueHookRuns returns at most max runs of the event command due at now,
+// earliest first.
+func (s *Store) DueHookRuns(ctx context.Context, now time.Time, max int) ([]Callback, error) {
+	out, err := s.due(ctx, bktHookRuns, now, max)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: due hook runs: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) due(ctx context.Context, bucket []byte, now time.Time, max int) ([]Callback, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var out []Callback
 	err := s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bktCallbacks)
+		b := tx.Bucket(bucket)
 		if b == nil {
-			return nil // a read-only open of a file from before schema 4
+			return nil // a read-only open of a file from before the bucket's schema
 		}
 		c := b.Cursor()
 		limit := timeKey(now)
@@ -334,22 +365,25 @@ func (s *Store) DueCallbacks(ctx context.Context, now time.Time, max int) ([]Cal
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("outbox: due callbacks: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
-// NextCallback is when the earliest callback is due; ok is false when none
-// waits. It reads one key: the worker asks every time it goes idle.
+// NextCallback is when the earliest callback or hook run is due; ok is
+// false when none waits. It reads a key of each bucket: the worker asks
+// every time it goes idle.
 func (s *Store) NextCallback() (next time.Time, ok bool, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bktCallbacks)
-		if b == nil {
-			return nil
-		}
-		if k, _ := b.Cursor().First(); len(k) == 16 {
-			next, ok = time.Unix(0, int64(beUint64(k[:8]))).UTC(), true
+		for _, name := range [][]byte{bktCallbacks, bktHookRuns} {
+			b := tx.Bucket(name)
+			if b == nil {
+				continue
+			}
+			if k, _ := b.Cursor().First(); len(k) == 16 {
+				t := time.Unix(0, int64(beUint64(k[:8]))).UTC()
+				if !ok || t.Before(next) {
+					next, ok = t, true
+				}
+			}
 		}
 		return nil
 	})
@@ -372,8 +406,8 @@ func (s *Store) SettleCallbacks(ctx context.Context, rs []CallbackResult) error 
 type settleCallbacksOp struct{ rs []CallbackResult }
 
 func (o *settleCallbacksOp) apply(w *wtx) error {
-	b := w.tx.Bucket(bktCallbacks)
 	for _, r := range o.rs {
+		b := w.tx.Bucket(callbackBucket(r.Hook))
 		v := b.Get(r.Key)
 		if v == nil {
 			continue

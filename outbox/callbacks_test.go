@@ -191,3 +191,68 @@ func TestCallbacks_Kannel(t *testing.T) {
 		}
 	}
 }
+
+// TestHookRuns_OwedWhenWrittenApartFromCalls: EventsWritten owes the runs
+// given for events still pending, once (a repeat owes nothing), in their
+// own bucket: a backlog of runs hides no call from DueCallbacks, and a
+// settled run leaves the calls alone.
+func TestHookRuns_OwedWhenWrittenApartFromCalls(t *testing.T) {
+	e := newEnv(t)
+	m := msg("+358401234567", "with a callback")
+	m.Report, m.ClientID = true, "cb-1"
+	m.Callback.URL = "http://127.0.0.1:9999/reports"
+	id := e.enqueueOne(m)
+	e.claim(1)
+	e.record(accept(id, 1, 1))
+	e.apply(receipt(fmt.Sprintf("s%d-1", id), smsagent.StateDelivered, "DELIVRD"))
+	evs, err := e.s.Events(e.ctx, 0, 10)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("events: %v, %v", evs, err)
+	}
+	var runs []outbox.HookRun
+	for i := range 300 { // more than a page of the worker's
+		runs = append(runs, outbox.HookRun{Seq: evs[0].Seq, Run: outbox.Callback{Method: outbox.MethodHook,
+			Message: id, EventID: fmt.Sprintf("ev-%d", i), EventType: "report", File: "/spool/inbox/x.json",
+			Body: []byte(`{"SMSAGENT_STATUS":"delivered"}`)}})
+	}
+	if err := e.s.EventsWritten(e.ctx, []uint64{evs[0].Seq}, runs...); err != nil {
+		t.Fatal(err)
+	}
+	// Written again after a crash: the event is gone, nothing more owed.
+	if err := e.s.EventsWritten(e.ctx, []uint64{evs[0].Seq}, runs...); err != nil {
+		t.Fatal(err)
+	}
+	calls, _ := e.s.DueCallbacks(e.ctx, e.clock.Now(), 256)
+	if len(calls) != 1 || calls[0].Method != "POST" {
+		t.Fatalf("calls due behind 300 runs: %+v", calls)
+	}
+	due, err := e.s.DueHookRuns(e.ctx, e.clock.Now(), 1000)
+	if err != nil || len(due) != 300 {
+		t.Fatalf("DueHookRuns: %d, %v", len(due), err)
+	}
+	r := due[0]
+	if r.Method != outbox.MethodHook || r.EventID != "ev-0" || r.File != "/spool/inbox/x.json" || r.Attempts != 0 ||
+		string(r.Body) != `{"SMSAGENT_STATUS":"delivered"}` || !r.Created.Equal(e.clock.Now()) {
+		t.Errorf("run %+v", r)
+	}
+	next := e.clock.Now().Add(time.Minute)
+	err = e.s.SettleCallbacks(e.ctx, []outbox.CallbackResult{
+		{Key: due[0].Key, Hook: true, Outcome: outbox.CallbackRetry, Next: next},
+		{Key: due[1].Key, Hook: true, Outcome: outbox.CallbackGiveUp, Error: "exit status 1", Reason: "retries used"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := e.s.DueHookRuns(e.ctx, next, 1000); len(due) != 299 || due[298].EventID != "ev-0" || due[298].Attempts != 1 {
+		t.Fatalf("after a retry and a give-up: %d runs", len(due))
+	}
+	if calls, _ := e.s.DueCallbacks(e.ctx, e.clock.Now(), 256); len(calls) != 1 {
+		t.Errorf("settling runs touched the calls: %+v", calls)
+	}
+	if evs, _ := e.s.Events(e.ctx, 0, 10); len(evs) != 0 {
+		t.Errorf("a run given up left an event: %+v", evs)
+	}
+	if err := e.s.Check(); err != nil {
+		t.Error(err)
+	}
+}

@@ -71,6 +71,9 @@
 //	mo-fp        fingerprint → [age][version][answered][flags: prompt,
 //	             lost]: the latest stored copy of a deliver_sm (schema 1:
 //	             [age] alone);  mo-fp-age [age][fingerprint] → ∅
+//	callbacks    [due][seq] → call owed (report_url, dlr-url, webhooks)
+//	hook-runs    [due][seq] → run of the event command owed (the same
+//	             encoding), apart so neither kind's backlog hides the other
 //
 // Every record is in exactly one of due, sending, awaiting and done, and
 // every index changes in the same transaction as its record; Check

@@ -41,8 +41,8 @@ func (s *Store) Events(ctx context.Context, after uint64, max int) ([]smsagent.E
 // durable. Unknown sequences (already removed) are ignored, so a repeat
 // after a crash is harmless.
 //
-// hooks are the event command's runs owed for some of them, queued with
-// the callbacks in the same commit, each only if its event was still
+// hooks are the event command's runs owed for some of them, queued (in
+// the hook-runs bucket) in the same commit, each only if its event was still
 // there. Crash story: the file is durable before this commit; a crash
 // before it writes the file again (same name, same bytes) and owes the run
 // then; a crash after it leaves the run owed, made at the next start (at

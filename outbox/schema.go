@@ -32,12 +32,13 @@ var (
 	bktMOPrint    = []byte("mo-fp")
 	bktMOPrintAge = []byte("mo-fp-age")
 	bktCallbacks  = []byte("callbacks")
+	bktHookRuns   = []byte("hook-runs")
 )
 
 var allBuckets = [][]byte{
 	bktMeta, bktMessages, bktDue, bktSending, bktAwaiting, bktDone, bktExpiry,
 	bktSMSC, bktClient, bktTaken, bktTakenAge, bktEvents, bktOrphans,
-	bktOrphanKeys, bktMO, bktMOAge, bktMOPrint, bktMOPrintAge, bktCallbacks,
+	bktOrphanKeys, bktMO, bktMOAge, bktMOPrint, bktMOPrintAge, bktCallbacks, bktHookRuns,
 }
 
 // schemaVersion is the layout of buckets and keys, and of the index
@@ -55,7 +56,10 @@ var allBuckets = [][]byte{
 //	   is. An older smsagent would take the longer values for damage.
 //	4: the callbacks bucket (HTTP calls owed to report_url and dlr-url),
 //	   created empty on upgrade.
-const schemaVersion = 4
+//	5: the hook-runs bucket (runs of the event command owed), created
+//	   empty on upgrade: apart from the calls, so that a backlog of runs
+//	   never hides due calls from the worker's page, nor the reverse.
+const schemaVersion = 5
 
 var (
 	metaSchema   = []byte("schema")
@@ -261,9 +265,9 @@ func initSchema(tx *bolt.Tx) error {
 		}
 	}
 	if meta == nil || older {
-		// Versions 1 → 2 → 3 → 4 convert nothing: mo-fp and smsc values
-		// of either form are read (decodePrint, parseSMSCValue), and the
-		// callbacks bucket was created above. Writing the version keeps
+		// Versions 1 → 2 → 3 → 4 → 5 convert nothing: mo-fp and smsc
+		// values of either form are read (decodePrint, parseSMSCValue),
+		// and the callbacks and hook-runs buckets were created above. Writing the version keeps
 		// an older smsagent from misreading the entries this one writes.
 		meta = tx.Bucket(bktMeta)
 		if err := meta.Put(metaSchema, binary.BigEndian.AppendUint32(nil, schemaVersion)); err != nil {
@@ -294,7 +298,7 @@ func checkSchema(tx *bolt.Tx) error {
 		return fmt.Errorf("%w: schema version %d, this smsagent reads 1 to %d", ErrSchema, n, schemaVersion)
 	}
 	for _, name := range allBuckets {
-		if n < 4 && bytes.Equal(name, bktCallbacks) {
+		if n < 4 && bytes.Equal(name, bktCallbacks) || n < 5 && bytes.Equal(name, bktHookRuns) {
 			continue // made by the upgrade a writing open does
 		}
 		if tx.Bucket(name) == nil {
