@@ -23,7 +23,7 @@ type simCmd struct {
 	IDs          string        `name:"ids" default:"hex" enum:"hex,dec" help:"Style of message ids in submit_sm_resp: hex or dec."`
 	ReceiptIDs   string        `name:"receipt-ids" default:"same" enum:"same,hex,dec" help:"Style of ids in receipts: same as submit_sm_resp, hex or dec."`
 	ReceiptDelay time.Duration `default:"1s" help:"Delay between a submit and its delivery receipt."`
-	Rule         []string      `placeholder:"PREFIX=OUTCOME" help:"Fate of destinations starting with PREFIX (repeatable): delivered, undeliverable, expired, rejected, no-receipt, or a command_status to refuse the submit with (ESME_RINVDSTADR, 0x58). First match wins; default delivered."`
+	Rule         []string      `placeholder:"PREFIX=OUTCOME[,enroute|,acceptd]" help:"Fate of destinations starting with PREFIX (repeatable): delivered, undeliverable, expired, rejected, no-receipt, or a command_status to refuse the submit with (ESME_RINVDSTADR, 0x58); with ,enroute or ,acceptd an intermediate receipt with that stat comes before the final one. First match wins; default delivered."`
 	Stats        time.Duration `default:"10s" help:"Print counters this often (0 = never)."`
 	Verbose      bool          `short:"v" help:"Log binds, faults and PDUs."`
 }
@@ -157,6 +157,17 @@ func parseSimRule(s string) (smsc.Rule, error) {
 	}
 	prefix = strings.TrimPrefix(prefix, "+")
 	r := smsc.Rule{Prefix: prefix}
+	if o, inter, found := strings.Cut(outcome, ","); found {
+		outcome = o
+		switch strings.ToLower(inter) {
+		case "enroute":
+			r.Intermediate = "ENROUTE"
+		case "acceptd", "accepted":
+			r.Intermediate = "ACCEPTD"
+		default:
+			return r, usagef("--rule %q: %q: the intermediate receipt is enroute or acceptd", s, inter)
+		}
+	}
 	switch strings.ToLower(outcome) {
 	case "delivered":
 		r.Outcome = smsc.Delivered
@@ -177,6 +188,9 @@ func parseSimRule(s string) (smsc.Rule, error) {
 			return r, usagef("--rule %q: ESME_ROK is not a refusal; use delivered", s)
 		}
 		r.Outcome, r.Status = smsc.Refused, st
+	}
+	if r.Intermediate != "" && (r.Outcome == smsc.Refused || r.Outcome == smsc.NoReceipt) {
+		return r, usagef("--rule %q: a refused submit or no-receipt has no receipts to come before", s)
 	}
 	return r, nil
 }

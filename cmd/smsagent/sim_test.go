@@ -11,6 +11,7 @@ import (
 	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp"
 	"github.com/smsagent/smsagent/smpp/pdu"
+	"github.com/smsagent/smsagent/smpp/smsc"
 )
 
 // TestSim starts `smsagent sim` in process, binds to it as an ESME, checks
@@ -91,11 +92,29 @@ func TestSim(t *testing.T) {
 }
 
 func TestSim_BadRule(t *testing.T) {
-	for _, rule := range []string{"nothing", "+1=ESME_NOPE", "=delivered", "+1=ESME_ROK"} {
+	for _, rule := range []string{"nothing", "+1=ESME_NOPE", "=delivered", "+1=ESME_ROK", "+1=delivered,sent",
+		"+1=ESME_RINVDSTADR,enroute", "+1=no-receipt,acceptd"} {
 		r := cli(t, "sim", "--listen", "127.0.0.1:0", "--rule", rule)
 		r.want(t, exitUsage)
 		if !strings.Contains(r.stderr, "--rule") {
 			t.Errorf("rule %q: stderr %q does not name the flag", rule, r.stderr)
+		}
+	}
+}
+
+func TestSim_RuleIntermediate(t *testing.T) {
+	for rule, want := range map[string]smsc.Rule{
+		"+358=delivered,enroute":   {Prefix: "358", Outcome: smsc.Delivered, Intermediate: "ENROUTE"},
+		"46=undeliverable,ACCEPTD": {Prefix: "46", Outcome: smsc.Undeliverable, Intermediate: "ACCEPTD"},
+		"+1=expired":               {Prefix: "1", Outcome: smsc.Expired},
+		"+999=ESME_RINVDSTADR":     {Prefix: "999", Outcome: smsc.Refused, Status: pdu.StatusInvDstAdr},
+		"+44=rejected,enroute":     {Prefix: "44", Outcome: smsc.Rejected, Intermediate: "ENROUTE"},
+		"+45=delivered,accepted":   {Prefix: "45", Outcome: smsc.Delivered, Intermediate: "ACCEPTD"},
+		"+47=undeliv,enroute":      {Prefix: "47", Outcome: smsc.Undeliverable, Intermediate: "ENROUTE"},
+	} {
+		got, err := parseSimRule(rule)
+		if err != nil || got != want {
+			t.Errorf("%s: %+v, %v; want %+v", rule, got, err, want)
 		}
 	}
 }
