@@ -343,8 +343,12 @@ func (c *callbacker) settle(cb *outbox.Callback, err error) outbox.CallbackResul
 	case now.Sub(cb.Created) >= c.cfg.MaxAge:
 		res.Outcome = outbox.CallbackGiveUp
 		res.Error = err.Error()
-		res.Reason = fmt.Sprintf("no 2xx answer within callbacks.max_age (%s): given up after %d attempts",
-			config.FormatDuration(c.cfg.MaxAge), cb.Attempts+1)
+		success := "2xx" // report_url
+		if cb.Method == http.MethodGet {
+			success = "200 or 202" // dlr-url: what Kannel counts as delivered
+		}
+		res.Reason = fmt.Sprintf("no %s answer within callbacks.max_age (%s): given up after %d attempts",
+			success, config.FormatDuration(c.cfg.MaxAge), cb.Attempts+1)
 		c.obs.CallbackDone("given_up")
 		c.log.Warn("agent: callback given up", "id", cb.Message, "attempts", cb.Attempts+1,
 			"since", cb.Created.Format(time.RFC3339), "err", err)
