@@ -361,7 +361,7 @@ func (a *Agent) newIntake() error {
 
 // newWriter makes the inbox writer of reports and incoming SMS.
 func (a *Agent) newWriter() error {
-	a.hook = newEventHook(a.cfg.Hooks, a.layout.Inbox)
+	a.hook = newEventHook(a.cfg.Hooks, a.layout.Inbox, inboxFormat(a.cfg.Spool.InboxFormat) == inbox.FormatNDJSON)
 	src := &eventSource{store: a.store, obs: a.obs, hook: a.hook, rates: a.rates}
 	src.reportObs, _ = a.obs.(ReportObserver)
 	var err error

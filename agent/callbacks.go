@@ -237,7 +237,13 @@ func (c *callbacker) run(ctx context.Context) {
 			inFlight[string(cb.Key)] = true
 			perHost[host]++
 			started++
-			wg.Go(func() { finished <- done{host, c.settle(&cb, c.call(ctx, &cb))} })
+			wg.Go(func() {
+				err := c.call(ctx, &cb)
+				if ctx.Err() != nil {
+					return // stopping: owed still, made again at the next start; nothing to settle or count
+				}
+				finished <- done{host, c.settle(&cb, err)}
+			})
 		}
 		wait = c.untilNext()
 		if started == 0 && len(due) > 0 {

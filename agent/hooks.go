@@ -32,6 +32,11 @@ type eventHook struct {
 	kinds []smsagent.EventKind
 	inbox string // the inbox folder, absolute
 	env   []string
+	// delay is how long after the commit a run is due: with NDJSON the
+	// batch's file is renamed into inbox/ just after the commit that owes
+	// its runs (the writer's crash story needs that order), so they wait
+	// for it.
+	delay time.Duration
 
 	mu                     sync.Mutex
 	ran, retried, gaveUp   uint64
@@ -41,12 +46,19 @@ type eventHook struct {
 	lastErrorAt, lastRanAt time.Time
 }
 
+// ndjsonHookDelay is eventHook.delay with spool.inbox_format ndjson: the
+// rename follows the commit by a fsync of the inbox folder.
+const ndjsonHookDelay = time.Second
+
 // newEventHook is nil without a command.
-func newEventHook(cfg config.Hooks, inboxDir string) *eventHook {
+func newEventHook(cfg config.Hooks, inboxDir string, ndjson bool) *eventHook {
 	if len(cfg.Command) == 0 {
 		return nil
 	}
 	h := &eventHook{cfg: cfg, inbox: inboxDir, env: os.Environ()}
+	if ndjson {
+		h.delay = ndjsonHookDelay
+	}
 	for _, e := range cfg.Events {
 		switch e {
 		case "report":
@@ -95,7 +107,7 @@ func (h *eventHook) runFor(e *smsagent.Event, name string) outbox.HookRun {
 		}
 	}
 	body, _ := json.Marshal(vars) // a map of strings always encodes
-	return outbox.HookRun{Seq: e.Seq, Run: outbox.Callback{Message: msg, Method: outbox.MethodHook,
+	return outbox.HookRun{Seq: e.Seq, Delay: h.delay, Run: outbox.Callback{Message: msg, Method: outbox.MethodHook,
 		Body: body, EventID: e.FileName(), EventType: e.Kind.String(), File: file}}
 }
 

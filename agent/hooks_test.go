@@ -39,6 +39,7 @@ func hookCommand(t *testing.T, mode, dir string) string {
 //
 //	flaky DIR TYPE FILE ID  fails twice for each ID, then records
 //	                        "TYPE ID FILE STATUS CLIENT_ID EXISTS" in DIR/done
+//	record DIR TYPE FILE ID records at once, as flaky does
 //	sleep DIR ...           sleeps for a minute (past any test's timeout)
 //	chatty DIR ...          writes 4 MiB to stdout and exits 0
 func eventCommand(args []string) int {
@@ -47,7 +48,7 @@ func eventCommand(args []string) int {
 	}
 	mode, dir, typ, file, id := args[0], args[1], args[2], args[3], args[4]
 	switch mode {
-	case "flaky":
+	case "flaky", "record":
 		tries := filepath.Join(dir, "tries-"+id)
 		f, err := os.OpenFile(tries, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -56,7 +57,7 @@ func eventCommand(args []string) int {
 		_, _ = f.Write([]byte{'x'})
 		_ = f.Close()
 		b, _ := os.ReadFile(tries)
-		if len(b) <= 2 {
+		if mode == "flaky" && len(b) <= 2 {
 			fmt.Fprintln(os.Stderr, "not yet:", len(b))
 			return 1
 		}
@@ -179,6 +180,30 @@ func TestAgent_e2e_hooks(t *testing.T) {
 	})
 	if h, _ := r.a.Status(context.Background()); h.Hooks.Failing || h.Hooks.GivenUp != 0 {
 		t.Errorf("status after the restart: %+v", h.Hooks)
+	}
+}
+
+// TestAgent_e2e_hooksNDJSON: with NDJSON batches the command gets the
+// batch's file, which is in inbox/ when it runs (the rename follows the
+// commit that owes the run).
+func TestAgent_e2e_hooksNDJSON(t *testing.T) {
+	sim := simulator(t, smsc.Options{})
+	traces := t.TempDir()
+	cfg := testConfig(t, sim.Addr(), "hooks.command: "+hookCommand(t, "record", traces), "hooks.events: [report]",
+		"spool.inbox_format: ndjson", "spool.inbox_batch: 5", "spool.inbox_batch_age: 50ms")
+	start(t, cfg, agent.Options{TunePool: fastPool})
+	for i := range 10 {
+		drop(t, cfg, "m"+strconv.Itoa(i)+".json", `{"id":"m`+strconv.Itoa(i)+`","to":"+35840123456`+strconv.Itoa(i)+`","text":"hello"}`)
+	}
+	testutil.Eventually(t, 20*time.Second, "a run per report", func() bool { return len(hookLines(t, traces)) >= 10 })
+	ids := map[string]bool{}
+	for _, l := range hookLines(t, traces) {
+		typ, id, file, status, client, exists := l[0], l[1], l[2], l[3], l[4], l[5]
+		if typ != "report" || status != "delivered" || !strings.HasPrefix(client, "m") || ids[id] ||
+			exists != "true" || !strings.HasSuffix(file, ".events.ndjson") || filepath.Dir(file) != filepath.Join(cfg.Spool.Dir, "inbox") {
+			t.Errorf("run %q: want each report's NDJSON file in inbox/, there when the command ran", l)
+		}
+		ids[id] = true
 	}
 }
 

@@ -129,7 +129,10 @@ func callbackBucket(hook bool) []byte {
 }
 
 // addCallback queues a call (or a run) due now.
-func (w *wtx) addCallback(c *Callback) error {
+func (w *wtx) addCallback(c *Callback) error { return w.addCallbackAt(c, w.now) }
+
+// addCallbackAt queues a call (or a run) due at due.
+func (w *wtx) addCallbackAt(c *Callback, due time.Time) error {
 	b := w.tx.Bucket(callbackBucket(c.Method == MethodHook))
 	seq, err := b.NextSequence()
 	if err != nil {
@@ -137,7 +140,7 @@ func (w *wtx) addCallback(c *Callback) error {
 	}
 	c.Created = w.now
 	v := w.encode(func(out []byte) []byte { return appendCallback(out, c) })
-	return w.put(b, callbackKey(w.now, seq), v)
+	return w.put(b, callbackKey(due, seq), v)
 }
 
 // reportCallback queues the callback of a final report: the report's JSON

@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/smsagent/smsagent"
 	bolt "go.etcd.io/bbolt"
@@ -58,10 +59,12 @@ func (s *Store) EventsWritten(ctx context.Context, seqs []uint64, hooks ...HookR
 }
 
 // HookRun is a run of the event command owed for the event Seq once its
-// file is durable: Run's Method is MethodHook.
+// file is durable: Run's Method is MethodHook. It is due Delay after the
+// commit.
 type HookRun struct {
-	Seq uint64
-	Run Callback
+	Seq   uint64
+	Run   Callback
+	Delay time.Duration
 }
 
 type writtenOp struct {
@@ -91,7 +94,7 @@ func (o *writtenOp) apply(w *wtx) error {
 		}
 		run := h.Run // addCallback sets Created; the caller's copy stays as given
 		run.Method = MethodHook
-		if err := w.addCallback(&run); err != nil {
+		if err := w.addCallbackAt(&run, w.now.Add(h.Delay)); err != nil {
 			return err
 		}
 	}
