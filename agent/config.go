@@ -120,16 +120,22 @@ func idRule(r config.MessageIDRule) (dlr.Rule, error) {
 func webhookTargets(hooks []config.Webhook) []outbox.Webhook {
 	var out []outbox.Webhook
 	for _, h := range hooks {
-		t := outbox.Webhook{URL: h.URL}
-		for _, e := range h.Events {
-			switch e {
-			case "report":
-				t.Kinds = append(t.Kinds, smsagent.EventReport)
-			case "mo":
-				t.Kinds = append(t.Kinds, smsagent.EventMO)
-			}
+		out = append(out, outbox.Webhook{URL: h.URL, Kinds: eventKinds(h.Events)})
+	}
+	return out
+}
+
+// eventKinds are the kinds of the event names a webhook or the event
+// command takes (config.WebhookEvents).
+func eventKinds(names []string) []smsagent.EventKind {
+	var out []smsagent.EventKind
+	for _, e := range names {
+		switch e {
+		case "report":
+			out = append(out, smsagent.EventReport)
+		case "mo":
+			out = append(out, smsagent.EventMO)
 		}
-		out = append(out, t)
 	}
 	return out
 }

@@ -55,17 +55,9 @@ func newEventHook(cfg config.Hooks, inboxDir string, ndjson bool) *eventHook {
 	if len(cfg.Command) == 0 {
 		return nil
 	}
-	h := &eventHook{cfg: cfg, inbox: inboxDir, env: os.Environ()}
+	h := &eventHook{cfg: cfg, inbox: inboxDir, env: os.Environ(), kinds: eventKinds(cfg.Events)}
 	if ndjson {
 		h.delay = ndjsonHookDelay
-	}
-	for _, e := range cfg.Events {
-		switch e {
-		case "report":
-			h.kinds = append(h.kinds, smsagent.EventReport)
-		case "mo":
-			h.kinds = append(h.kinds, smsagent.EventMO)
-		}
 	}
 	return h
 }

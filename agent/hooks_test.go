@@ -15,6 +15,7 @@ import (
 
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/agent"
+	"github.com/smsagent/smsagent/config"
 	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp/smsc"
 )
@@ -88,6 +89,24 @@ func eventCommand(args []string) int {
 	return 64
 }
 
+// dropHellos drops n message files m0.json… with ids m0…, to
+// +35840123456N.
+func dropHellos(t *testing.T, cfg *config.Config, n int) {
+	t.Helper()
+	for i := range n {
+		drop(t, cfg, "m"+strconv.Itoa(i)+".json", `{"id":"m`+strconv.Itoa(i)+`","to":"+35840123456`+strconv.Itoa(i)+`","text":"hello"}`)
+	}
+}
+
+// injectSTOP sends the agent an incoming SMS once a session is bound.
+func injectSTOP(t *testing.T, sim *smsc.Server) {
+	t.Helper()
+	testutil.Eventually(t, 10*time.Second, "bound", func() bool { return sim.Stats().Bound > 0 })
+	if _, err := sim.InjectMO("agent", "358409999999", "12345", "STOP", smsc.MOOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // hookLines are the lines the flaky command recorded, split into fields.
 func hookLines(t *testing.T, dir string) [][]string {
 	t.Helper()
@@ -116,13 +135,8 @@ func TestAgent_e2e_hooks(t *testing.T) {
 	cfg := testConfig(t, sim.Addr(), "hooks.command: "+hookCommand(t, "flaky", traces), "hooks.retries: 5",
 		"hooks.retry_initial: 300ms", "hooks.timeout: 20s")
 	r := start(t, cfg, agent.Options{TunePool: fastPool})
-	for i := range 3 {
-		drop(t, cfg, "m"+strconv.Itoa(i)+".json", `{"id":"m`+strconv.Itoa(i)+`","to":"+35840123456`+strconv.Itoa(i)+`","text":"hello"}`)
-	}
-	testutil.Eventually(t, 10*time.Second, "bound", func() bool { return sim.Stats().Bound > 0 })
-	if _, err := sim.InjectMO("agent", "358409999999", "12345", "STOP", smsc.MOOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	dropHellos(t, cfg, 3)
+	injectSTOP(t, sim)
 	waitReports(t, cfg, 3, 10*time.Second)
 	// Every event's first run has failed (a trace each) before the
 	// restart: the retries owed survive it in the outbox.
@@ -192,9 +206,7 @@ func TestAgent_e2e_hooksNDJSON(t *testing.T) {
 	cfg := testConfig(t, sim.Addr(), "hooks.command: "+hookCommand(t, "record", traces), "hooks.events: [report]",
 		"spool.inbox_format: ndjson", "spool.inbox_batch: 5", "spool.inbox_batch_age: 50ms")
 	start(t, cfg, agent.Options{TunePool: fastPool})
-	for i := range 10 {
-		drop(t, cfg, "m"+strconv.Itoa(i)+".json", `{"id":"m`+strconv.Itoa(i)+`","to":"+35840123456`+strconv.Itoa(i)+`","text":"hello"}`)
-	}
+	dropHellos(t, cfg, 10)
 	testutil.Eventually(t, 20*time.Second, "a run per report", func() bool { return len(hookLines(t, traces)) >= 10 })
 	ids := map[string]bool{}
 	for _, l := range hookLines(t, traces) {

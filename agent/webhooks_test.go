@@ -122,13 +122,8 @@ webhooks:
     timeout: 2s
 `)
 	r := start(t, cfg, agent.Options{TunePool: fastPool})
-	for i := range 3 {
-		drop(t, cfg, "m"+strconv.Itoa(i)+".json", `{"id":"m`+strconv.Itoa(i)+`","to":"+35840123456`+strconv.Itoa(i)+`","text":"hello"}`)
-	}
-	testutil.Eventually(t, 10*time.Second, "bound", func() bool { return sim.Stats().Bound > 0 })
-	if _, err := sim.InjectMO("agent", "358409999999", "12345", "STOP", smsc.MOOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	dropHellos(t, cfg, 3)
+	injectSTOP(t, sim)
 	// The inbox does not wait for the failing endpoint.
 	waitReports(t, cfg, 3, 10*time.Second)
 	testutil.Eventually(t, 10*time.Second, "the incoming SMS in inbox/", func() bool {

@@ -19,13 +19,11 @@ func TestCallbacks_ReportURL(t *testing.T) {
 	m := msg("+358401234567", "with a callback")
 	m.Report, m.ClientID = true, "cb-1"
 	m.Callback.URL = "http://127.0.0.1:9999/reports"
-	id := e.enqueueOne(m)
-	e.claim(1)
-	e.record(accept(id, 1, 1))
-	if cbs, _ := e.s.DueCallbacks(e.ctx, e.clock.Now(), 10); len(cbs) != 0 {
-		t.Fatalf("callbacks before the report: %+v", cbs)
-	}
-	e.apply(receipt(fmt.Sprintf("s%d-1", id), smsagent.StateDelivered, "DELIVRD"))
+	id := e.deliver(m, func() {
+		if cbs, _ := e.s.DueCallbacks(e.ctx, e.clock.Now(), 10); len(cbs) != 0 {
+			t.Fatalf("callbacks before the report: %+v", cbs)
+		}
+	})
 	cbs, err := e.s.DueCallbacks(e.ctx, e.clock.Now(), 10)
 	if err != nil || len(cbs) != 1 {
 		t.Fatalf("DueCallbacks: %+v, %v", cbs, err)
@@ -192,6 +190,20 @@ func TestCallbacks_Kannel(t *testing.T) {
 	}
 }
 
+// deliver sends m, one part, and applies its DELIVRD receipt; between
+// the two, sent runs (when not nil).
+func (e *env) deliver(m smsagent.Message, sent func()) smsagent.MessageID {
+	e.t.Helper()
+	id := e.enqueueOne(m)
+	e.claim(1)
+	e.record(accept(id, 1, 1))
+	if sent != nil {
+		sent()
+	}
+	e.apply(receipt(fmt.Sprintf("s%d-1", id), smsagent.StateDelivered, "DELIVRD"))
+	return id
+}
+
 // TestHookRuns_OwedWhenWrittenApartFromCalls: EventsWritten owes the runs
 // given for events still pending, once (a repeat owes nothing), in their
 // own bucket: a backlog of runs hides no call from DueCallbacks, and a
@@ -199,12 +211,8 @@ func TestCallbacks_Kannel(t *testing.T) {
 func TestHookRuns_OwedWhenWrittenApartFromCalls(t *testing.T) {
 	e := newEnv(t)
 	m := msg("+358401234567", "with a callback")
-	m.Report, m.ClientID = true, "cb-1"
-	m.Callback.URL = "http://127.0.0.1:9999/reports"
-	id := e.enqueueOne(m)
-	e.claim(1)
-	e.record(accept(id, 1, 1))
-	e.apply(receipt(fmt.Sprintf("s%d-1", id), smsagent.StateDelivered, "DELIVRD"))
+	m.Report, m.Callback.URL = true, "http://127.0.0.1:9999/reports"
+	id := e.deliver(m, nil)
 	evs, err := e.s.Events(e.ctx, 0, 10)
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("events: %v, %v", evs, err)

@@ -16,22 +16,7 @@ func TestStore_List(t *testing.T) {
 		e.enqueueOne(msg("+358401", "x"))
 	}
 	e.claim(10) // 1..10 sending
-	var got []smsagent.MessageID
-	q := outbox.ListQuery{State: smsagent.StateQueued, Limit: 7}
-	for {
-		page, err := e.s.List(e.ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page) == 0 {
-			break
-		}
-		if len(page) > 7 {
-			t.Fatalf("page of %d", len(page))
-		}
-		got = append(got, ids(page)...)
-		q.After = page[len(page)-1].ID
-	}
+	got := e.listAll(outbox.ListQuery{State: smsagent.StateQueued, Limit: 7})
 	if len(got) != 20 || got[0] != 11 || got[19] != 30 || !slices.IsSorted(got) {
 		t.Fatalf("%v", got)
 	}
@@ -41,19 +26,7 @@ func TestStore_List(t *testing.T) {
 	}
 
 	// Newest first: the queued ones 30..11, in pages below After.
-	got = nil
-	q = outbox.ListQuery{State: smsagent.StateQueued, Limit: 7, Newest: true}
-	for {
-		page, err := e.s.List(e.ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page) == 0 {
-			break
-		}
-		got = append(got, ids(page)...)
-		q.After = page[len(page)-1].ID
-	}
+	got = e.listAll(outbox.ListQuery{State: smsagent.StateQueued, Limit: 7, Newest: true})
 	if len(got) != 20 || got[0] != 30 || got[19] != 11 ||
 		!slices.IsSortedFunc(got, func(a, b smsagent.MessageID) int { return int(b) - int(a) }) {
 		t.Fatalf("newest first: %v", got)
@@ -65,6 +38,27 @@ func TestStore_List(t *testing.T) {
 	}
 	if page, _ := e.s.List(e.ctx, outbox.ListQuery{After: 1, Newest: true}); len(page) != 0 {
 		t.Fatalf("below 1: %v", ids(page))
+	}
+}
+
+// listAll pages through List from q, each page after the last id of the
+// one before, and returns the ids.
+func (e *env) listAll(q outbox.ListQuery) []smsagent.MessageID {
+	e.t.Helper()
+	var got []smsagent.MessageID
+	for {
+		page, err := e.s.List(e.ctx, q)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if len(page) == 0 {
+			return got
+		}
+		if len(page) > q.Limit {
+			e.t.Fatalf("page of %d, limit %d", len(page), q.Limit)
+		}
+		got = append(got, ids(page)...)
+		q.After = page[len(page)-1].ID
 	}
 }
 
