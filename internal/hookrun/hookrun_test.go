@@ -1,231 +1,450 @@
 package hookrun_test
 
 import (
-	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/smsagent/smsagent/internal/hookrun"
+	"github.com/smsagent/smsagent/internal/testutil"
 )
 
-// helperEnv makes the test binary one of the programs the tests run.
-const helperEnv = "HOOKRUN_HELPER"
+// The test binary is its own event command: with HOOKRUN_HELPER=mode in its
+// environment it plays that program and exits, so no test needs sh or cmd.
+const helperVar = "HOOKRUN_HELPER"
+
+// environArg, as the only argument, makes the test binary print its
+// environment: the one helper that must run with no variable at all.
+const environArg = "hookrun-helper-environ"
+
+// helperLifetime bounds a sleeping helper, so that one a broken kill missed
+// does not outlive the test run by long.
+const helperLifetime = 2 * time.Minute
+
+// chatty's output: chunks of chunkSize bytes, alternately to stdout ('o')
+// and stderr ('e'), chattyBytes to each.
+const (
+	chunkSize   = 32 << 10
+	chattyBytes = 8 << 20
+)
 
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(helperEnv); mode != "" {
+	if mode := os.Getenv(helperVar); mode != "" {
 		os.Exit(helper(mode, os.Args[1:]))
+	}
+	if len(os.Args) == 2 && os.Args[1] == environArg {
+		for _, kv := range os.Environ() {
+			fmt.Println(kv)
+		}
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
 
-// helper is the program the tests run:
-//
-//	echo ARGS...     prints its arguments one per line, then SMSAGENT_X
-//	exit N           exits with status N
-//	sleep            sleeps for a minute
-//	grandchild FILE  starts a sleeping child, writes its pid to FILE, sleeps
-//	orphan FILE      starts a sleeping child that shares its output, writes
-//	                 its pid to FILE and exits 0 at once
-//	chatty N         writes N bytes to stdout and N to stderr
+// helper plays the program mode names and returns its exit status.
 func helper(mode string, args []string) int {
 	switch mode {
-	case "echo":
-		for _, a := range args {
-			fmt.Println(a)
-		}
-		fmt.Fprintln(os.Stderr, "x="+os.Getenv("SMSAGENT_X"))
+	case "output":
+		fmt.Fprint(os.Stdout, "out 1\n")
+		fmt.Fprint(os.Stderr, "err 1\n")
+		fmt.Fprint(os.Stdout, "out 2\n")
+		fmt.Fprintf(os.Stdout, "SMSAGENT_X=%s\n", os.Getenv("SMSAGENT_X"))
+		fmt.Fprintf(os.Stdout, "HOOKRUN_PARENT_ONLY=%s\n", os.Getenv("HOOKRUN_PARENT_ONLY"))
 		return 0
-	case "exit":
-		n, _ := strconv.Atoi(args[0])
-		return n
+	case "args":
+		if err := json.NewEncoder(os.Stdout).Encode(args); err != nil {
+			return 10
+		}
+		return 0
+	case "pwd":
+		wd, err := os.Getwd()
+		if err != nil {
+			return 10
+		}
+		fmt.Print(wd)
+		return 0
+	case "exit3":
+		fmt.Fprintln(os.Stderr, "failing on purpose")
+		return 3
+	case "chatty":
+		out, errOut := bytes.Repeat([]byte{'o'}, chunkSize), bytes.Repeat([]byte{'e'}, chunkSize)
+		for range chattyBytes / chunkSize {
+			if _, err := os.Stdout.Write(out); err != nil {
+				return 10
+			}
+			if _, err := os.Stderr.Write(errOut); err != nil {
+				return 10
+			}
+		}
+		return 0
 	case "sleep":
-		<-time.After(time.Minute) // a hung program: the runner must kill it
+		// args[0], when given, is where to write its own pid.
+		if len(args) > 0 && writePid(args[0], os.Getpid()) != nil {
+			return 10
+		}
+		<-time.After(helperLifetime)
 		return 0
-	case "grandchild", "orphan":
-		child := exec.Command(os.Args[0])
-		child.Env = append(os.Environ(), helperEnv+"=sleep")
-		child.Stdout, child.Stderr = os.Stdout, os.Stderr
-		if err := child.Start(); err != nil {
-			return 70
+	case "spawn-sleep", "leave-open":
+		// A grandchild that sleeps holding this program's stdout and
+		// stderr; its pid goes to args[0].
+		exe, err := os.Executable()
+		if err != nil {
+			return 10
 		}
-		if err := os.WriteFile(args[0], []byte(strconv.Itoa(child.Process.Pid)), 0o600); err != nil {
-			return 70
+		gc := exec.Command(exe)
+		gc.Env = append(os.Environ(), helperVar+"=sleep")
+		gc.Stdout, gc.Stderr = os.Stdout, os.Stderr
+		if err := gc.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 10
 		}
-		if mode == "orphan" {
+		if err := writePid(args[0], gc.Process.Pid); err != nil {
+			return 10
+		}
+		if mode == "leave-open" {
+			fmt.Println("parent done")
 			return 0
 		}
-		<-time.After(time.Minute)
-		return 0
-	case "chatty":
-		n, _ := strconv.Atoi(args[0])
-		out, errOut := bufio.NewWriter(os.Stdout), bufio.NewWriter(os.Stderr)
-		chunk := strings.Repeat("z", 1024)
-		for i := 0; i < n; i += len(chunk) {
-			_, _ = out.WriteString(chunk)
-			_, _ = errOut.WriteString(chunk)
-		}
-		_ = out.Flush()
-		_ = errOut.Flush()
+		<-time.After(helperLifetime)
 		return 0
 	}
-	return 64
+	fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
+	return 10
 }
 
-// run runs the test binary as the helper in mode.
-func run(t *testing.T, ctx context.Context, timeout time.Duration, limit int, mode string, args ...string) (hookrun.Result, error) {
+// writePid writes pid to path whole or not at all: the test polls for it.
+func writePid(path string, pid int) error {
+	if err := os.WriteFile(path+".tmp", []byte(strconv.Itoa(pid)), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
+}
+
+func readPid(t *testing.T, path string) int {
 	t.Helper()
-	env := append(os.Environ(), helperEnv+"="+mode, "SMSAGENT_X=from the agent")
-	return hookrun.Run(ctx, append([]string{os.Args[0]}, args...), env, "", timeout, limit)
-}
-
-func TestRun_OutputArgumentsAndEnvironment(t *testing.T) {
-	args := []string{"plain", "with space", `"quoted"`, "semi;colon", "$(id)", "`id`", "%PATH%", "a|b&c>d"}
-	res, err := run(t, context.Background(), 30*time.Second, 4096, "echo", args...)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no pid written: %v", err)
+	}
+	pid, err := strconv.Atoi(string(b))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := strings.Join(args, "\n") + "\nx=from the agent\n"
-	if got := strings.ReplaceAll(string(res.Output), "\r\n", "\n"); got != want {
-		t.Errorf("output:\n%s\nwant (the arguments as given, no shell):\n%s", got, want)
-	}
-	if res.ExitCode != 0 || res.Dropped != 0 || res.TimedOut {
-		t.Errorf("result %+v", res)
-	}
+	return pid
 }
 
-func TestRun_ExitStatus(t *testing.T) {
-	res, err := run(t, context.Background(), 30*time.Second, 4096, "exit", "3")
+func self(t *testing.T) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+// helperEnv is what the agent passes: its own environment plus variables.
+// GORACE spares a helper built with -race the race runtime's one-second
+// pause before a successful exit.
+func helperEnv(mode string, extra ...string) []string {
+	return append(append(os.Environ(), helperVar+"="+mode, "GORACE=atexit_sleep_ms=0"), extra...)
+}
+
+func hookError(t *testing.T, err error, op string) *hookrun.Error {
+	t.Helper()
 	var he *hookrun.Error
-	if !errors.As(err, &he) || he.Op != "exit" || he.ExitCode != 3 || res.ExitCode != 3 {
-		t.Fatalf("err %v (%+v), result %+v", err, he, res)
+	if !errors.As(err, &he) {
+		t.Fatalf("error %v (%T), want a *hookrun.Error", err, err)
 	}
-	if !strings.HasPrefix(err.Error(), "hook: "+os.Args[0]+": exit status 3") {
-		t.Errorf("message %q", err)
+	if he.Op != op {
+		t.Fatalf("Op %q (%v), want %q", he.Op, err, op)
+	}
+	return he
+}
+
+func TestRun_output(t *testing.T) {
+	// Not in the env given to Run: the program must not see it.
+	t.Setenv("HOOKRUN_PARENT_ONLY", "leaked")
+	res, err := hookrun.Run(t.Context(), []string{self(t)},
+		[]string{helperVar + "=output", "SMSAGENT_X=a b;c"}, "", time.Minute, 4096)
+	if err != nil {
+		t.Fatalf("Run: %v (output %q)", err, res.Output)
+	}
+	want := "out 1\nerr 1\nout 2\nSMSAGENT_X=a b;c\nHOOKRUN_PARENT_ONLY=\n"
+	if string(res.Output) != want {
+		t.Errorf("Output %q, want %q", res.Output, want)
+	}
+	if res.ExitCode != 0 || res.Dropped != 0 || res.TimedOut || res.Duration <= 0 {
+		t.Errorf("Result %+v", res)
 	}
 }
 
-func TestRun_NotStarted(t *testing.T) {
-	missing := filepath.Join(t.TempDir(), "no-such-program")
-	res, err := hookrun.Run(context.Background(), []string{missing}, nil, "", time.Second, 10)
-	var he *hookrun.Error
-	if !errors.As(err, &he) || he.Op != "start" || res.ExitCode != -1 {
-		t.Fatalf("err %v, result %+v", err, res)
+func TestRun_nilEnvironment(t *testing.T) {
+	res, err := hookrun.Run(t.Context(), []string{self(t), environArg}, nil, "", time.Minute, 1<<16)
+	if err != nil {
+		t.Fatalf("Run: %v (output %q)", err, res.Output)
 	}
-	if !strings.Contains(err.Error(), "hook: "+missing+": start: ") {
-		t.Errorf("message %q", err)
-	}
-}
-
-// TestRun_TimeoutKillsTheGroup: a program that hangs past its timeout is
-// killed at it with the child it started.
-func TestRun_TimeoutKillsTheGroup(t *testing.T) {
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	began := time.Now()
-	res, err := run(t, context.Background(), 500*time.Millisecond, 4096, "grandchild", pidFile)
-	var he *hookrun.Error
-	if !errors.As(err, &he) || he.Op != "timeout" || !res.TimedOut || res.ExitCode != -1 {
-		t.Fatalf("err %v, result %+v", err, res)
-	}
-	if d := time.Since(began); d > 10*time.Second {
-		t.Errorf("Run returned %s after a 500ms timeout", d)
-	}
-	if !strings.Contains(err.Error(), "killed after the 500ms timeout") {
-		t.Errorf("message %q", err)
-	}
-	waitGone(t, pidFile)
-}
-
-// TestRun_CanceledKillsTheGroup: the caller's context ends the run the
-// same way (the agent stopping).
-func TestRun_CanceledKillsTheGroup(t *testing.T) {
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := run(t, ctx, time.Minute, 4096, "grandchild", pidFile)
-		done <- err
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if b, _ := os.ReadFile(pidFile); len(b) > 0 {
-			break
+	var got []string
+	for line := range strings.Lines(string(res.Output)) {
+		kv := strings.TrimRight(line, "\r\n")
+		name, _, _ := strings.Cut(kv, "=")
+		name = strings.ToUpper(name)
+		// os/exec gives a Windows program SYSTEMROOT, which it needs to
+		// start; Wine adds its own WINE* variables and SystemDrive to every
+		// process it starts.
+		if runtime.GOOS == "windows" && (name == "SYSTEMROOT" ||
+			underWine() && (strings.HasPrefix(name, "WINE") || name == "SYSTEMDRIVE")) {
+			continue
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the helper never started its child")
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline
+		got = append(got, kv)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		var he *hookrun.Error
-		if !errors.As(err, &he) || he.Op != "canceled" {
-			t.Fatalf("err %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("Run did not return after its context ended")
+	if len(got) != 0 {
+		t.Errorf("a nil env gave the program variables: %q", got)
 	}
-	waitGone(t, pidFile)
 }
 
-// TestRun_OrphanHoldingOutput: a program that exits 0 but leaves a child
-// holding its output is done once it exits (and the wait for the output
-// is bounded); the child is ended with it.
-func TestRun_OrphanHoldingOutput(t *testing.T) {
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	began := time.Now()
-	res, err := run(t, context.Background(), time.Minute, 4096, "orphan", pidFile)
-	if err != nil || res.ExitCode != 0 {
-		t.Fatalf("err %v, result %+v", err, res)
+func TestRun_exitStatus(t *testing.T) {
+	exe := self(t)
+	res, err := hookrun.Run(t.Context(), []string{exe}, helperEnv("exit3"), "", time.Minute, 4096)
+	he := hookError(t, err, "exit")
+	if he.ExitCode != 3 || res.ExitCode != 3 {
+		t.Errorf("Error.ExitCode %d, Result.ExitCode %d, want 3", he.ExitCode, res.ExitCode)
 	}
-	if d := time.Since(began); d > 15*time.Second {
-		t.Errorf("Run returned after %s: it waited for the orphan", d)
+	if want := "hook: " + exe + ": exit status 3"; err.Error() != want {
+		t.Errorf("message %q, want %q", err, want)
 	}
-	waitGone(t, pidFile)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Errorf("%v does not wrap an *exec.ExitError", err)
+	}
+	if got := strings.TrimRight(string(res.Output), "\r\n"); got != "failing on purpose" || res.TimedOut {
+		t.Errorf("Output %q, TimedOut %v", res.Output, res.TimedOut)
+	}
 }
 
-// TestRun_OutputBounded: 8 MiB of output keeps limit bytes and counts the
-// rest, without holding it.
-func TestRun_OutputBounded(t *testing.T) {
-	const each, limit = 4 << 20, 64 << 10
+func TestRun_argumentsLiteral(t *testing.T) {
+	args := []string{
+		"two words", `"double"`, `'single'`, "a;b", "$(touch pwned)", "`id`", "|", "&&", ">out",
+		"*", "%PATH%", `back\slash`, `trailing\`, `\"`, "", "tab\there", "ünïcode",
+	}
+	res, err := hookrun.Run(t.Context(), append([]string{self(t)}, args...), helperEnv("args"), t.TempDir(), time.Minute, 1<<16)
+	if err != nil {
+		t.Fatalf("Run: %v (output %q)", err, res.Output)
+	}
+	var got []string
+	if err := json.Unmarshal(res.Output, &got); err != nil {
+		t.Fatalf("output %q: %v", res.Output, err)
+	}
+	if !slices.Equal(got, args) {
+		t.Errorf("the program got\n%q\nwant\n%q", got, args)
+	}
+}
+
+func TestRun_dir(t *testing.T) {
+	dir := t.TempDir()
+	res, err := hookrun.Run(t.Context(), []string{self(t)}, helperEnv("pwd"), dir, time.Minute, 4096)
+	if err != nil {
+		t.Fatalf("Run: %v (output %q)", err, res.Output)
+	}
+	got, err1 := os.Stat(string(res.Output))
+	want, err2 := os.Stat(dir)
+	if err1 != nil || err2 != nil || !os.SameFile(got, want) {
+		t.Errorf("working folder %q, want %q (%v, %v)", res.Output, dir, err1, err2)
+	}
+}
+
+func TestRun_timeoutKillsGroup(t *testing.T) {
+	t.Parallel()
+	exe := self(t)
+	// The program must have started its grandchild before the deadline for
+	// the run to show anything: where starting two processes takes longer
+	// than 500ms (Wine takes about 200ms for each, more on a loaded
+	// machine), the run is repeated with twice the timeout.
+	for timeout := 500 * time.Millisecond; ; timeout *= 2 {
+		pidFile := filepath.Join(t.TempDir(), "grandchild.pid")
+		res, err := hookrun.Run(t.Context(), []string{exe, pidFile}, helperEnv("spawn-sleep"), "", timeout, 4096)
+		he := hookError(t, err, "timeout")
+		if !res.TimedOut || res.ExitCode != -1 || he.ExitCode != -1 || he.Timeout != timeout {
+			t.Errorf("Result %+v, Error %+v", res, he)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%v does not wrap context.DeadlineExceeded", err)
+		}
+		if want := fmt.Sprintf("hook: %s: killed after the %v timeout %s", exe, timeout, killedWith); err.Error() != want {
+			t.Errorf("message %q, want %q", err, want)
+		}
+		// The grandchild holds the output pipe: had it survived the kill,
+		// Run would have read until WaitDelay passed.
+		if res.Duration >= timeout+hookrun.WaitDelay {
+			t.Errorf("Run took %v: the output was held open past the kill", res.Duration)
+		}
+		if _, err := os.Stat(pidFile); err != nil {
+			if timeout >= 8*time.Second {
+				t.Fatalf("the program had not started its grandchild within %v", timeout)
+			}
+			t.Logf("the program had not started its grandchild within %v: again with %v", timeout, 2*timeout)
+			continue
+		}
+		pid := readPid(t, pidFile)
+		testutil.Eventually(t, 10*time.Second, fmt.Sprintf("grandchild %d gone", pid), func() bool { return !alive(pid) })
+		return
+	}
+}
+
+func TestRun_boundedOutput(t *testing.T) {
+	const limit = 64 << 10
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	res, err := run(t, context.Background(), time.Minute, limit, "chatty", strconv.Itoa(each))
+	res, err := hookrun.Run(t.Context(), []string{self(t)}, helperEnv("chatty"), "", time.Minute, limit)
 	runtime.ReadMemStats(&after)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Run: %v", err)
 	}
-	if len(res.Output) != limit || res.Dropped != 2*each-limit {
-		t.Errorf("kept %d, dropped %d; want %d and %d", len(res.Output), res.Dropped, limit, 2*each-limit)
+	if res.ExitCode != 0 {
+		t.Errorf("ExitCode %d", res.ExitCode)
 	}
-	if grew := after.TotalAlloc - before.TotalAlloc; grew > 2<<20 {
-		t.Errorf("allocated %d bytes for 8 MiB of output: it is buffered", grew)
+	// The first limit bytes: the first chunk written to stdout, then the
+	// first written to stderr.
+	want := append(bytes.Repeat([]byte{'o'}, chunkSize), bytes.Repeat([]byte{'e'}, chunkSize)...)
+	if !bytes.Equal(res.Output, want) {
+		t.Errorf("Output: %d bytes, not the first %d written", len(res.Output), limit)
+	}
+	if res.Dropped != 2*chattyBytes-limit {
+		t.Errorf("Dropped %d, want %d", res.Dropped, 2*chattyBytes-limit)
+	}
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("Run allocated %d KiB for %d MiB of output", allocated>>10, 2*chattyBytes>>20)
+	if allocated > 2<<20 {
+		t.Errorf("Run allocated %d KiB for a %d KiB limit: the output was buffered", allocated>>10, limit>>10)
 	}
 }
 
-// waitGone polls until the process whose pid is in file has ended.
-func waitGone(t *testing.T, file string) {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("the helper's child: %v", err)
-	}
-	pid, _ := strconv.Atoi(string(b))
-	deadline := time.Now().Add(20 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d, started by the command, still runs", pid)
+func TestRun_grandchildHoldsOutput(t *testing.T) {
+	t.Parallel()
+	pidFile := filepath.Join(t.TempDir(), "grandchild.pid")
+	res, err := hookrun.Run(t.Context(), []string{self(t), pidFile}, helperEnv("leave-open"), "", time.Minute, 4096)
+	pid := readPid(t, pidFile)
+	t.Cleanup(func() {
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Kill()
 		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
 	}
+	if res.ExitCode != 0 || res.TimedOut || !strings.HasPrefix(string(res.Output), "parent done") {
+		t.Errorf("Result %+v (output %q)", res, res.Output)
+	}
+	if slack := 5 * time.Second; res.Duration > hookrun.WaitDelay+slack {
+		t.Errorf("Run took %v, want at most WaitDelay %v + %v", res.Duration, hookrun.WaitDelay, slack)
+	}
+	// After a normal exit what the program left running is its business.
+	if !alive(pid) {
+		t.Errorf("the grandchild %d was killed after the program exited 0", pid)
+	}
+}
+
+func TestRun_missingProgram(t *testing.T) {
+	absent := filepath.Join(t.TempDir(), "no-such-program")
+	if runtime.GOOS == "windows" {
+		absent += ".exe"
+	}
+	for _, tc := range []struct {
+		name, program string
+		is            error
+	}{
+		{"path", absent, fs.ErrNotExist},
+		{"PATH", "hookrun-no-such-program", exec.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := hookrun.Run(t.Context(), []string{tc.program, "x"}, helperEnv("output"), "", time.Minute, 4096)
+			he := hookError(t, err, "start")
+			if !errors.Is(err, tc.is) {
+				t.Errorf("%v does not wrap %v", err, tc.is)
+			}
+			if prefix := "hook: " + tc.program + ": start: "; !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("message %q, want it to start %q", err, prefix)
+			}
+			if res.ExitCode != -1 || he.ExitCode != -1 || len(res.Output) != 0 {
+				t.Errorf("Result %+v", res)
+			}
+			t.Log(err)
+		})
+	}
+	if _, err := hookrun.Run(t.Context(), nil, nil, "", time.Minute, 4096); err == nil {
+		t.Error("Run of no argv: no error")
+	} else {
+		hookError(t, err, "start")
+	}
+}
+
+func TestRun_canceled(t *testing.T) {
+	t.Parallel()
+	exe := self(t)
+	stopping := errors.New("agent stopping")
+
+	t.Run("running", func(t *testing.T) {
+		pidFile := filepath.Join(t.TempDir(), "sleep.pid")
+		ctx, cancel := context.WithCancelCause(t.Context())
+		defer cancel(nil)
+		started := make(chan bool, 1)
+		go func() {
+			// Cancel once the program runs: when it has written its pid.
+			deadline := time.Now().Add(30 * time.Second)
+			tick := time.NewTicker(2 * time.Millisecond)
+			defer tick.Stop()
+			for time.Now().Before(deadline) {
+				if _, err := os.Stat(pidFile); err == nil {
+					started <- true
+					cancel(stopping)
+					return
+				}
+				<-tick.C
+			}
+			started <- false
+			cancel(errors.New("the program did not start"))
+		}()
+		res, err := hookrun.Run(ctx, []string{exe, pidFile}, helperEnv("sleep"), "", time.Minute, 4096)
+		if !<-started {
+			t.Fatalf("the program wrote no pid within 30s; Run: %v", err)
+		}
+		he := hookError(t, err, "canceled")
+		if !errors.Is(err, stopping) {
+			t.Errorf("%v does not wrap the context's cause", err)
+		}
+		if want := fmt.Sprintf("hook: %s: killed %s: agent stopping", exe, killedWith); err.Error() != want {
+			t.Errorf("message %q, want %q", err, want)
+		}
+		if res.TimedOut || res.ExitCode != -1 || he.ExitCode != -1 {
+			t.Errorf("Result %+v", res)
+		}
+		pid := readPid(t, pidFile)
+		testutil.Eventually(t, 10*time.Second, fmt.Sprintf("program %d gone", pid), func() bool { return !alive(pid) })
+	})
+
+	t.Run("before", func(t *testing.T) {
+		ctx, cancel := context.WithCancelCause(t.Context())
+		cancel(stopping)
+		pidFile := filepath.Join(t.TempDir(), "sleep.pid")
+		_, err := hookrun.Run(ctx, []string{exe, pidFile}, helperEnv("sleep"), "", time.Minute, 4096)
+		hookError(t, err, "canceled")
+		if !errors.Is(err, stopping) {
+			t.Errorf("%v does not wrap the context's cause", err)
+		}
+		if _, statErr := os.Stat(pidFile); statErr == nil {
+			t.Error("the program was started under a context already canceled")
+		}
+	})
 }
