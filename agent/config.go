@@ -77,8 +77,12 @@ func parseOptions(cfg *config.Config, log *slog.Logger) msgfile.Options {
 	if cfg.Spool.Charset == config.CharsetISO885915 {
 		cs = msgfile.CharsetISO885915
 	}
+	var accounts []string
+	for _, a := range cfg.Accounts() {
+		accounts = append(accounts, a.Name)
+	}
 	return msgfile.Options{Logger: log, SMSToolsCharset: cs, MaxSize: int64(cfg.Spool.MaxFileSize),
-		MaxMessages: cfg.Spool.MaxMessages}
+		MaxMessages: cfg.Spool.MaxMessages, Accounts: accounts}
 }
 
 // splitMethod is the concatenation method configured for the SMSC

@@ -228,7 +228,18 @@ failover:
 	}, "\n"))
 	drop(t, cfg, "unknown.json", `{"to":"+41791234567","text":"x","smsc":"nosuch"}`)
 	drop(t, cfg, "unroutable.json", `{"to":"+33612345678","text":"to France"}`)
-	reps := waitReports(t, cfg, 5, 30*time.Second)
+	// smstools3's Queue: header pins when it names an account.
+	drop(t, cfg, "queue.sms", "To: 41791234568\nQueue: backup\n\npinned by an smstools3 queue\n")
+	reps := waitReports(t, cfg, 6, 30*time.Second)
+	var viaQueue []string
+	for _, r := range reps {
+		if r.To == "+41791234568" {
+			viaQueue = append(viaQueue, r.SMSC+" "+r.Status)
+		}
+	}
+	if len(viaQueue) != 1 || viaQueue[0] != "backup delivered" {
+		t.Errorf("the smstools3 file with Queue: backup: %q, want delivered via backup (its route starts at mitto)", viaQueue)
+	}
 	want := map[string][2]string{
 		"ch":     {"mitto", "delivered"},
 		"de":     {"backup", "delivered"},

@@ -114,6 +114,10 @@ type Options struct {
 	// MaxMessages messages, not of the file. Zero means
 	// DefaultMaxMessages.
 	MaxMessages int
+	// Accounts are the SMSC accounts' names: an smstools3 Queue: header
+	// naming one pins the message to it (as the JSON field "smsc" does);
+	// another name is ignored with a warning.
+	Accounts []string
 }
 
 // DefaultMaxMessages is Options.MaxMessages when zero.

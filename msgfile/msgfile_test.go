@@ -1,6 +1,7 @@
 package msgfile_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -116,6 +117,23 @@ func TestParse_SMSToolsBooleans(t *testing.T) {
 		if err != nil || m.Flash != want {
 			t.Errorf("Flash: %q = %v, %v; want %v", in, m.Flash, err, want)
 		}
+	}
+}
+
+// TestParse_SMSToolsQueue: a Queue: header naming an SMSC account pins the
+// message to it; another name (a queue of the smstools3 installation a
+// site moves from) is ignored with a warning naming the accounts.
+func TestParse_SMSToolsQueue(t *testing.T) {
+	var log bytes.Buffer
+	opts := msgfile.Options{Accounts: []string{"mitto", "backup"}, Logger: slog.New(slog.NewTextHandler(&log, nil))}
+	for in, want := range map[string]string{"backup": "backup", "mitto": "mitto", "GSM1": "", "Backup": ""} {
+		msgs, err := msgfile.Parse(strings.NewReader("To: 1\nQueue: "+in+"\n\nt\n"), "q.sms", opts)
+		if err != nil || len(msgs) != 1 || msgs[0].SMSC != want {
+			t.Errorf("Queue: %s: %+v, %v; want the account %q", in, msgs, err, want)
+		}
+	}
+	if !strings.Contains(log.String(), `reason="\"GSM1\" names no SMSC account here; ignored (the accounts: mitto, backup)"`) {
+		t.Errorf("warning for an unknown queue:\n%s", log.String())
 	}
 }
 

@@ -24,6 +24,7 @@ const (
 	ruleReject                         // refused whenever present
 	ruleWarn                           // ignored with a warning
 	ruleQuiet                          // written by smsd itself; ignored silently
+	ruleQueue                          // pins the SMSC account it names, else warned and ignored
 )
 
 // smstoolsHeaders is every header smstools 3.1.21 reads or writes
@@ -39,7 +40,7 @@ var smstoolsHeaders = map[string]headerRule{
 	"Include": ruleReject, "Macro": ruleReject, "DCS_hex": ruleReject,
 
 	// Modem, routing and TP-level knobs with no SMPP meaning here.
-	"Queue": ruleWarn, "Provider": ruleWarn, "SMSC": ruleWarn, "Retries": ruleWarn,
+	"Queue": ruleQueue, "Provider": ruleWarn, "SMSC": ruleWarn, "Retries": ruleWarn,
 	"Replace": ruleWarn, "Reject_duplicates": ruleWarn, "Reply_path": ruleWarn,
 	"Message_reference": ruleWarn, "Language": ruleWarn, "Language_ext": ruleWarn,
 	"UDH": ruleWarn, "Smsd_debug": ruleWarn,
@@ -137,6 +138,9 @@ func parseSMSTools(data []byte, name string, opts *Options, ps *problems) []smsa
 	}
 	if h, ok := s.headers["Flash"]; ok {
 		m.Flash = smstoolsBool(h.value)
+	}
+	if h, ok := s.headers["Queue"]; ok {
+		m.SMSC = h.value
 	}
 	if h, ok := s.headers["Class"]; ok {
 		switch h.value {
@@ -268,6 +272,19 @@ func (s *smstoolsReader) header(l []byte, line int) {
 		s.problem(line, name, "%s", rejectReasons[name])
 	case rule == ruleWarn:
 		s.warn(line, name, "has no effect over SMPP")
+	case rule == ruleQueue:
+		// smsd's provider queue; here the SMSC accounts are the providers.
+		// A queue name of the smstools3 installation a site moves from
+		// is not refused: it is ignored with a warning, as before.
+		if slices.Contains(s.opts.Accounts, value) {
+			s.headers[name] = header{value, line}
+		} else {
+			reason := quote(value) + " names no SMSC account here; ignored"
+			if len(s.opts.Accounts) > 0 {
+				reason += " (the accounts: " + strings.Join(s.opts.Accounts, ", ") + ")"
+			}
+			s.warn(line, name, reason)
+		}
 	case rule == ruleQuiet:
 		s.opts.logger().Debug("msgfile: smstools result header ignored", "file", s.name, "line", line, "header", name)
 	}
