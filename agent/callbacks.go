@@ -210,9 +210,12 @@ func (c *callbacker) run(ctx context.Context) {
 			// Runs are read apart from the calls: a backlog of one
 			// never fills the other's page. Without a command, runs
 			// left owed by an earlier configuration are read when the
-			// calls leave room, and given up.
+			// calls leave room, and given up. Runs share one limit, so
+			// those in flight and as many more as may start are all
+			// that need reading: a long backlog is not decoded again
+			// at every run's end.
 			var runs []outbox.Callback
-			runs, err = c.store.DueHookRuns(ctx, c.clock(), callbackPage)
+			runs, err = c.store.DueHookRuns(ctx, c.clock(), perHost[hookHost]+c.hookLimit())
 			due = append(due, runs...)
 		}
 		if err != nil {
