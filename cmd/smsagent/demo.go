@@ -479,8 +479,13 @@ func (d *demo) introduce() {
 		self, quoteArg(d.file), d.sendsmsExample())
 	fmt.Fprintf(w, "Look at the queue from another terminal:\n  %s status --config %s\n  %s queue list --config %s\n\n",
 		self, quoteArg(d.file), self, quoteArg(d.file))
+	fmt.Fprintf(w, "Or watch it in a browser, on the status page:\n  %s\n  (Unlock shows errors and messages: the token is in %s)\n\n",
+		d.pageURL(), d.cfg.Admin.TokenFile)
 	fmt.Fprintf(w, "Ctrl-C stops.\n\n")
 }
+
+// pageURL is the status page of this demo's admin API.
+func (d *demo) pageURL() string { return "http://" + d.cfg.Admin.Listen + "/" }
 
 // sendsmsExample is a sendsms URL that sends through this demo, as a Kannel
 // client would.

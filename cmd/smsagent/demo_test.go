@@ -322,6 +322,11 @@ func TestDemo_samples(t *testing.T) {
 		t.Errorf("queue list: the Unicode sample is not stored as written: %+v", page.Messages)
 	}
 	cli(t, "status", "--config", file).want(t, exitOK)
+	// "Or watch it in a browser": the status page the demo names.
+	statusPage := "http://" + cfg.Admin.Listen + "/"
+	if code, body := get(t, statusPage); code != http.StatusOK || !strings.Contains(body, "<title>smsagent</title>") {
+		t.Errorf("the status page %s: %d %.200q", statusPage, code, body)
+	}
 
 	out := d.stop(t).stdout
 	root, err := filepath.Abs(dir)
@@ -335,6 +340,7 @@ func TestDemo_samples(t *testing.T) {
 		dropVerb() + filepath.Join(root, "spool", "outgoing", ".hello.tmp"),
 		"curl '" + sendsms + "'",
 		"send --via api --config " + filepath.Join(root, "smsagent.yaml") + " --to",
+		"Or watch it in a browser, on the status page:\n  " + statusPage + "\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the output lacks %q:\n%s", want, out)
