@@ -26,6 +26,11 @@ type budget struct {
 	// freed is poked (capacity 1, never blocking) whenever parts are given
 	// back: reserve and drain wait on it.
 	freed chan struct{}
+	// answered counts the parts whose final result was committed (an
+	// answer, or the session's end): the dispatcher's sign that a stalled
+	// account answers again. Parts given back unsent or timed out do not
+	// count.
+	answered atomic.Uint64
 }
 
 func newBudget(limit int) *budget {
@@ -47,8 +52,32 @@ func (b *budget) reserve(ctx context.Context) bool {
 	return true
 }
 
+// reserveWithin is reserve that gives up when no place frees within d.
+func (b *budget) reserveWithin(ctx context.Context, d time.Duration) bool {
+	if b.inflight.Load() >= b.limit {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		for b.inflight.Load() >= b.limit {
+			select {
+			case <-b.freed:
+			case <-t.C:
+				return false
+			case <-ctx.Done():
+				return false
+			}
+		}
+	}
+	b.inflight.Add(1)
+	b.open.Add(1)
+	return true
+}
+
 // unreserve gives back a part reserved and never submitted.
-func (b *budget) unreserve() { b.settled(1, 1) }
+func (b *budget) unreserve() {
+	b.inflight.Add(-1)
+	b.open.Add(-1)
+	b.poke()
+}
 
 // timedOut takes a part whose response timed out out of the limit; it
 // stays open.
@@ -65,6 +94,7 @@ func (b *budget) settled(inflight, open int64) {
 	}
 	b.inflight.Add(-inflight)
 	b.open.Add(-open)
+	b.answered.Add(uint64(open))
 	b.poke()
 }
 

@@ -38,6 +38,32 @@ type dispatcher struct {
 	// intake stored messages, an operator retried some, the settler put
 	// messages back in the queue.
 	wake chan struct{}
+
+	// stalls are the accounts that stopped answering: owned by run's
+	// goroutine (send).
+	stalls map[*account]*stall
+}
+
+// stall is an account that took no message for stallAfter: its budget or
+// every session's window stayed full, as when its SMSC takes submit_sm and
+// answers none (or a throttling pause lasts). Its
+// messages go back to the queue until retry instead of holding the page,
+// so that the other accounts' messages behind them go out; at retry one
+// message is tried (a probe), and the stall ends when a part of the account
+// is answered again.
+type stall struct {
+	since    time.Time
+	answered uint64 // budget.answered when the stall was last seen
+	retry    time.Time
+}
+
+// stallAfter is how long the dispatcher waits for an account to take the
+// first part of a message before it takes the account for stalled: a quarter of its
+// response_timeout, at least a second. A busy account frees places all the
+// time (its answers), so only an SMSC that answers nothing for that long is
+// passed over.
+func stallAfter(ac *account) time.Duration {
+	return max(ac.cfg.ResponseTimeout/4, time.Second)
 }
 
 // flight is one claimed message while its parts are out. The dispatcher
@@ -245,43 +271,124 @@ func (p prepared) toSend() int {
 // submitted go back as released and send returns; when the account has no
 // session or the session of a message's earlier parts ends, the rest of
 // that message goes back (the router decides again) and the page goes on.
+// A message whose account has stalled (see stall) goes back to the queue
+// before any of its parts is submitted, so that it holds up no other
+// account's messages.
 func (d *dispatcher) send(ctx context.Context, page []prepared) {
+	stalled := map[time.Time][]smsagent.MessageID{}
+	defer d.wait(ctx, stalled)
 	for i, p := range page {
-		pool, budget := p.f.acct.pool, p.f.acct.budget
+		ac := p.f.acct
+		pool, budget := ac.pool, ac.budget
 		var series *bindpool.Series
 		if p.toSend() > 1 {
 			series = &bindpool.Series{}
 		}
+		first := true
 		for j, sm := range p.sms {
 			if sm == nil {
 				continue
 			}
 			call := &partCall{f: p.f, seq: j + 1, results: d.results}
-			if !budget.reserve(ctx) {
-				d.release(page[i:], j)
-				return
+			// The first part of a message waits at most stallAfter for
+			// a place in the account's budget and a session's window;
+			// a later part takes the rest of its series' session, as
+			// long as that takes.
+			subCtx, cancel := ctx, context.CancelFunc(func() {})
+			reserved := false
+			if first {
+				if until, ok := d.stalledUntil(ac); ok {
+					stalled[until] = append(stalled[until], p.f.id)
+					break
+				}
+				subCtx, cancel = context.WithTimeout(ctx, stallAfter(ac))
+				reserved = budget.reserveWithin(subCtx, stallAfter(ac))
+			} else {
+				reserved = budget.reserve(ctx)
 			}
 			var err error
-			if series != nil {
-				err = pool.SubmitInSeries(ctx, series, sm, call.done)
-			} else {
-				err = pool.Submit(ctx, sm, call.done)
+			if reserved {
+				if series != nil {
+					err = pool.SubmitInSeries(subCtx, series, sm, call.done)
+				} else {
+					err = pool.Submit(subCtx, sm, call.done)
+				}
 			}
-			if err == nil {
+			cancel()
+			if reserved && err == nil {
+				first = false
 				continue
 			}
-			budget.unreserve()
+			if reserved {
+				budget.unreserve()
+			}
 			if ctx.Err() != nil {
 				d.release(page[i:], j)
 				return
 			}
+			if first && (!reserved || errors.Is(err, context.DeadlineExceeded)) {
+				// Nothing written: neither a place nor a window freed
+				// for stallAfter.
+				until := d.markStalled(ac)
+				stalled[until] = append(stalled[until], p.f.id)
+				break
+			}
 			if !errors.Is(err, bindpool.ErrSeriesBroken) {
-				d.log.Info("agent: SMSC link down; message back to the queue", "smsc", p.f.acct.name, "id", p.f.id, "err", err)
+				d.log.Info("agent: SMSC link down; message back to the queue", "smsc", ac.name, "id", p.f.id, "err", err)
 			}
 			d.release(page[i:i+1], j)
 			break
 		}
 	}
+}
+
+// stalledUntil reports whether ac is stalled and not due for a probe, and
+// when its messages should be looked at again. A stall ends when a part of
+// the account is answered.
+func (d *dispatcher) stalledUntil(ac *account) (time.Time, bool) {
+	st := d.stalls[ac]
+	if st == nil {
+		return time.Time{}, false
+	}
+	now := d.clock()
+	if ac.budget.answered.Load() != st.answered {
+		d.log.Info("agent: SMSC account answers again; its messages go out", "smsc", ac.name,
+			"waited", now.Sub(st.since).Round(time.Second))
+		delete(d.stalls, ac)
+		return time.Time{}, false
+	}
+	if now.Before(st.retry) {
+		return st.retry, true
+	}
+	// A probe: one message is tried; the others wait as long again.
+	st.retry = now.Add(stallWait(st, now))
+	return time.Time{}, false
+}
+
+// markStalled records that ac took no message for stallAfter and returns
+// when its messages should be looked at again.
+func (d *dispatcher) markStalled(ac *account) time.Time {
+	now := d.clock()
+	st := d.stalls[ac]
+	if st == nil {
+		st = &stall{since: now.Add(-stallAfter(ac))}
+		if d.stalls == nil {
+			d.stalls = make(map[*account]*stall)
+		}
+		d.stalls[ac] = st
+		d.log.Warn("agent: SMSC account takes no message (window full, nothing answered); its messages wait, "+
+			"the other accounts' go out", "smsc", ac.name, "for", stallAfter(ac), "outstanding", ac.budget.outstanding())
+	}
+	st.answered = ac.budget.answered.Load()
+	st.retry = now.Add(stallWait(st, now))
+	return st.retry
+}
+
+// stallWait is how long messages of a stalled account wait before they are
+// looked at again: as for an account without a bound session, a quarter of
+// the stall so far, from a second to a minute.
+func stallWait(st *stall, now time.Time) time.Duration {
+	return min(max(now.Sub(st.since)/4, waitRecheck), maxDownWait)
 }
 
 // prepare encodes a claimed message and builds its PDUs. A message that

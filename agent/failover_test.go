@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/smsagent/smsagent"
+	"github.com/smsagent/smsagent/agent"
 	"github.com/smsagent/smsagent/config"
 	"github.com/smsagent/smsagent/internal/testutil"
 	"github.com/smsagent/smsagent/smpp/pdu"
@@ -325,5 +326,53 @@ failover:
 	reps = waitReports(t, cfg, 2, 30*time.Second)
 	if r := reps["ch"]; r.SMSC != "mitto" || r.Status != "delivered" {
 		t.Errorf("ch: %s via %q", r.Status, r.SMSC)
+	}
+}
+
+// TestAgent_e2e_stalledAccountHoldsNoOther: mitto takes submit_sm and
+// answers none (its responses held back a minute); backup is well. The
+// messages for backup, queued behind a full window's worth and more for
+// mitto, go out without waiting for mitto's response timeout: once
+// mitto's budget has had no place free for a quarter of its
+// response_timeout, its messages go back to the queue instead of holding
+// the page.
+func TestAgent_e2e_stalledAccountHoldsNoOther(t *testing.T) {
+	mitto := simulator(t, smsc.Options{})
+	mitto.SetFaults(smsc.Faults{Delay: time.Minute})
+	backup := simulator(t, smsc.Options{})
+	cfg := accountsConfig(t, mitto.Addr(), backup.Addr(), "")
+	for i := range cfg.SMSCs {
+		cfg.SMSCs[i].ResponseTimeout = 8 * time.Second // stallAfter: 2 s
+	}
+	start(t, cfg, agent.Options{TunePool: fastPool, DrainTimeout: 100 * time.Millisecond})
+	testutil.Eventually(t, 10*time.Second, "both accounts bound", func() bool {
+		return mitto.Stats().Bound == 2 && backup.Stats().Bound == 2
+	})
+	var b strings.Builder
+	for i := range 30 { // mitto's window: 2 sessions × 10
+		fmt.Fprintf(&b, `{"id":"m%d","to":"+4179123%04d","text":"to the silent one","smsc":"mitto"}`+"\n", i, i)
+	}
+	for i := range 20 {
+		fmt.Fprintf(&b, `{"id":"b%d","to":"+4179555%04d","text":"to the well one","smsc":"backup"}`+"\n", i, i)
+	}
+	began := time.Now()
+	drop(t, cfg, "mixed.ndjson", b.String())
+	testutil.Eventually(t, 30*time.Second, "backup's 20 reports", func() bool {
+		n := 0
+		for id, r := range reports(t, cfg) {
+			if strings.HasPrefix(id, "b") && r.Status == "delivered" && r.SMSC == "backup" {
+				n++
+			}
+		}
+		return n == 20
+	})
+	// Without passing mitto over, backup's messages wait for mitto's
+	// first 20 parts to time out (8 s), and the next 10 after them.
+	if took := time.Since(began); took >= 8*time.Second {
+		t.Errorf("backup's messages took %s behind the silent account, want less than its response_timeout (8s)",
+			took.Round(time.Millisecond))
+	}
+	if n := mitto.Stats().Submits; n > 21 {
+		t.Errorf("mitto got %d submit_sm while it answered none: want its window's 20 and at most a probe", n)
 	}
 }
