@@ -34,6 +34,20 @@ type account struct {
 	keyPrefix string
 	// state is written by the monitor only.
 	state atomic.Pointer[accountState]
+	// stallRetry is, while the account is stalled (see stall), when its
+	// messages are looked at again, in Unix nanoseconds; 0 when it is not
+	// stalled. Written by the dispatcher's send, read by its claimer.
+	stallRetry atomic.Int64
+}
+
+// stalledUntil reports whether the account is stalled at now, and until
+// when its messages wait.
+func (ac *account) stalledUntil(now time.Time) (time.Time, bool) {
+	n := ac.stallRetry.Load()
+	if n == 0 || now.UnixNano() >= n {
+		return time.Time{}, false
+	}
+	return time.Unix(0, n), true
 }
 
 // accountState is the failover view of an account at one moment.
@@ -241,6 +255,25 @@ func (rt *router) anyBound() bool {
 		}
 	}
 	return false
+}
+
+// anyTakes reports whether an account is bound and not stalled at now;
+// when none is, next is the soonest a stalled one is tried again (zero
+// when none is stalled).
+func (rt *router) anyTakes(now time.Time) (ok bool, next time.Time) {
+	for _, ac := range rt.accounts {
+		if !bound(ac.pool) {
+			continue
+		}
+		until, stalled := ac.stalledUntil(now)
+		if !stalled {
+			return true, time.Time{}
+		}
+		if next.IsZero() || until.Before(next) {
+			next = until
+		}
+	}
+	return false, next
 }
 
 // monitorInterval is how often the monitor looks at the pools: the

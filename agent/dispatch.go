@@ -58,12 +58,13 @@ type stall struct {
 }
 
 // stallAfter is how long the dispatcher waits for an account to take the
-// first part of a message before it takes the account for stalled: a quarter of its
-// response_timeout, at least a second. A busy account frees places all the
-// time (its answers), so only an SMSC that answers nothing for that long is
-// passed over.
+// first part of a message before it takes the account for stalled: half
+// its response_timeout, at least a second. A busy account frees places
+// with every answer, and a slow one within its round trip, which must stay
+// well below response_timeout anyway; only an SMSC that answers nothing
+// for that long is passed over.
 func stallAfter(ac *account) time.Duration {
-	return max(ac.cfg.ResponseTimeout/4, time.Second)
+	return max(ac.cfg.ResponseTimeout/2, time.Second)
 }
 
 // flight is one claimed message while its parts are out. The dispatcher
@@ -159,6 +160,16 @@ func (d *dispatcher) claimAhead(ctx context.Context, pages chan<- []prepared) {
 			continue
 		}
 		now := d.clock()
+		// Nor while every bound account is stalled: claiming would only
+		// put the messages back (a commit each way).
+		if ok, next := d.router.anyTakes(now); !ok {
+			until := now.Add(monitorInterval)
+			if !next.IsZero() && next.Before(until) {
+				until = next
+			}
+			d.idle(ctx, until)
+			continue
+		}
 		recs, err := d.store.Claim(ctx, now, d.page)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -185,6 +196,10 @@ func (d *dispatcher) claimAhead(ctx context.Context, pages chan<- []prepared) {
 				waits[rt.until] = append(waits[rt.until], r.ID)
 				d.log.Debug("agent: message waits for an SMSC account", "id", r.ID, "until", rt.until, "reason", rt.reason)
 			default:
+				if until, stalled := rt.acct.stalledUntil(now); stalled {
+					waits[until] = append(waits[until], r.ID)
+					continue
+				}
 				if p, ok := d.prepare(ctx, r, rt.acct); ok {
 					p.f.failover = rt.failover
 					page = append(page, p)
@@ -355,6 +370,7 @@ func (d *dispatcher) stalledUntil(ac *account) (time.Time, bool) {
 		d.log.Info("agent: SMSC account answers again; its messages go out", "smsc", ac.name,
 			"waited", now.Sub(st.since).Round(time.Second))
 		delete(d.stalls, ac)
+		ac.stallRetry.Store(0)
 		return time.Time{}, false
 	}
 	if now.Before(st.retry) {
@@ -362,6 +378,7 @@ func (d *dispatcher) stalledUntil(ac *account) (time.Time, bool) {
 	}
 	// A probe: one message is tried; the others wait as long again.
 	st.retry = now.Add(stallWait(st, now))
+	ac.stallRetry.Store(st.retry.UnixNano())
 	return time.Time{}, false
 }
 
@@ -381,6 +398,7 @@ func (d *dispatcher) markStalled(ac *account) time.Time {
 	}
 	st.answered = ac.budget.answered.Load()
 	st.retry = now.Add(stallWait(st, now))
+	ac.stallRetry.Store(st.retry.UnixNano())
 	return st.retry
 }
 

@@ -333,16 +333,15 @@ failover:
 // answers none (its responses held back a minute); backup is well. The
 // messages for backup, queued behind a full window's worth and more for
 // mitto, go out without waiting for mitto's response timeout: once
-// mitto's budget has had no place free for a quarter of its
-// response_timeout, its messages go back to the queue instead of holding
-// the page.
+// mitto has taken no message for half its response_timeout, its messages
+// go back to the queue instead of holding the page.
 func TestAgent_e2e_stalledAccountHoldsNoOther(t *testing.T) {
 	mitto := simulator(t, smsc.Options{})
 	mitto.SetFaults(smsc.Faults{Delay: time.Minute})
 	backup := simulator(t, smsc.Options{})
 	cfg := accountsConfig(t, mitto.Addr(), backup.Addr(), "")
 	for i := range cfg.SMSCs {
-		cfg.SMSCs[i].ResponseTimeout = 8 * time.Second // stallAfter: 2 s
+		cfg.SMSCs[i].ResponseTimeout = 8 * time.Second // stallAfter: 4 s
 	}
 	start(t, cfg, agent.Options{TunePool: fastPool, DrainTimeout: 100 * time.Millisecond})
 	testutil.Eventually(t, 10*time.Second, "both accounts bound", func() bool {
@@ -375,4 +374,17 @@ func TestAgent_e2e_stalledAccountHoldsNoOther(t *testing.T) {
 	if n := mitto.Stats().Submits; n > 21 {
 		t.Errorf("mitto got %d submit_sm while it answered none: want its window's 20 and at most a probe", n)
 	}
+	// mitto answers again: a probe is answered, the stall ends, and the
+	// 10 of its messages that waited go out (the 20 held back stay with
+	// mitto, which answers them when its minute is up).
+	mitto.SetFaults(smsc.Faults{})
+	testutil.Eventually(t, 30*time.Second, "mitto's waiting messages delivered", func() bool {
+		n := 0
+		for id, r := range reports(t, cfg) {
+			if strings.HasPrefix(id, "m") && r.Status == "delivered" && r.SMSC == "mitto" {
+				n++
+			}
+		}
+		return n >= 10
+	})
 }
