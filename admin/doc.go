@@ -1,18 +1,21 @@
 // Package admin is smsagent's local HTTP API: health and readiness probes,
 // the Prometheus /metrics endpoint, the agent's status snapshot and the queue
 // commands (list, show, retry, cancel) that `smsagent queue` and `smsagent
-// status` use while the agent runs. HTTP semantics follow RFC 9110; answers
+// status` use while the agent runs, and the status page, a client of the same
+// API embedded in the binary (page.go, ui/). HTTP semantics follow RFC 9110; answers
 // are JSON (RFC 8259) with times in RFC 3339; authentication is a bearer
 // token (RFC 6750 §2.1).
 //
 // # Endpoints
 //
+//	GET  /                            the status page (HTML; ui/app.js, ui/app.css)
 //	GET  /healthz                     200 "ok" while the process serves
 //	GET  /readyz                      200 "ready", or 503 "not ready: <reason>"
 //	GET  /metrics                     Prometheus text exposition
 //	GET  /api/v1/status               smsagent.Status (without the token: redacted)
+//	GET  /api/v1/series               smsagent.Series: the last hour's rates
 //	GET  /api/v1/queue/stats          Stats
-//	GET  /api/v1/queue?state=S&after=ID&limit=N    Page (limit 1..1000, default 100)
+//	GET  /api/v1/queue?state=S&after=ID&limit=N&order=O    Page (limit 1..1000, default 100; order oldest|newest)
 //	GET  /api/v1/queue/{id}           Message
 //	POST /api/v1/queue/{id}/retry     Message, as it is after the retry
 //	POST /api/v1/queue/{id}/cancel    Message, as it is after the cancel
