@@ -25,7 +25,9 @@
 //     × window + smsc.max_uncommitted parts submitted and not yet
 //     recorded. A goroutine of its own claims and encodes the next page
 //     ahead, so no commit is on the path from a response to the next
-//     submit.
+//     submit. An account that takes no message for half its
+//     response_timeout is stalled (dispatch.go): its messages wait in the
+//     queue until it answers again, so it holds up no other account.
 //   - The pool's done callbacks only append to a mailbox; the settler owns
 //     the results: it records everything queued with one
 //     outbox.RecordParts (a group commit) and then frees the budget.
@@ -34,7 +36,13 @@
 //     stores a batch in one outbox transaction and only then answers each
 //     ESME_ROK (or ESME_RX_T_APPN when the commit failed).
 //   - Intake, the inbox writer and the outbox writer run as their packages
-//     say; the housekeeper sweeps the outbox every few seconds.
+//     say; the housekeeper sweeps the outbox every few seconds and samples
+//     the counters the status page charts (track.go).
+//   - The callbacker makes the work owed after a state change, which the
+//     outbox keeps until it is settled: report callbacks and webhook calls
+//     (HTTP, eight at a time, two per host) and runs of the event command
+//     (hooks.concurrency at a time, internal/hookrun), each outcome
+//     committed as it comes.
 //
 // # Nothing lost, nothing doubled
 //
