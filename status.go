@@ -83,6 +83,10 @@ type AccountStatus struct {
 	Bound              int    `json:"bound"`
 	FailingOverTo      string `json:"failing_over_to,omitempty"`
 	CredentialsRefused bool   `json:"credentials_refused,omitempty"`
+	// StalledSince is set while the account takes no message (its windows
+	// full and nothing answered): its messages wait in the queue, the
+	// other accounts' go out. It stays up meanwhile.
+	StalledSince time.Time `json:"stalled_since,omitzero"`
 }
 
 // BindStatus describes one SMPP session slot of the bind pool.

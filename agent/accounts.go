@@ -38,13 +38,28 @@ type account struct {
 	// messages are looked at again, in Unix nanoseconds; 0 when it is not
 	// stalled. Written by the dispatcher's send, read by its claimer.
 	stallRetry atomic.Int64
+	// stallSince is when the current stall began (Unix nanoseconds), 0
+	// when the account is not stalled; stallAnswered is budget.answered
+	// when the stall was last seen: once that moves (a part answered, or
+	// a session's end settling its parts) the stall is over, whoever looks.
+	stallSince    atomic.Int64
+	stallAnswered atomic.Uint64
+}
+
+// stalled reports whether the account is stalled, and since when.
+func (ac *account) stalled() (time.Time, bool) {
+	n := ac.stallSince.Load()
+	if n == 0 || ac.budget.answered.Load() != ac.stallAnswered.Load() {
+		return time.Time{}, false
+	}
+	return time.Unix(0, n), true
 }
 
 // stalledUntil reports whether the account is stalled at now, and until
 // when its messages wait.
 func (ac *account) stalledUntil(now time.Time) (time.Time, bool) {
 	n := ac.stallRetry.Load()
-	if n == 0 || now.UnixNano() >= n {
+	if _, ok := ac.stalled(); !ok || n == 0 || now.UnixNano() >= n {
 		return time.Time{}, false
 	}
 	return time.Unix(0, n), true

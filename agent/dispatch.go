@@ -371,6 +371,7 @@ func (d *dispatcher) stalledUntil(ac *account) (time.Time, bool) {
 			"waited", now.Sub(st.since).Round(time.Second))
 		delete(d.stalls, ac)
 		ac.stallRetry.Store(0)
+		ac.stallSince.Store(0)
 		return time.Time{}, false
 	}
 	if now.Before(st.retry) {
@@ -387,7 +388,9 @@ func (d *dispatcher) stalledUntil(ac *account) (time.Time, bool) {
 func (d *dispatcher) markStalled(ac *account) time.Time {
 	now := d.clock()
 	st := d.stalls[ac]
-	if st == nil {
+	if st == nil || ac.budget.answered.Load() != st.answered {
+		// A new stall (an entry left from one that ended unseen by send
+		// is replaced).
 		st = &stall{since: now.Add(-stallAfter(ac))}
 		if d.stalls == nil {
 			d.stalls = make(map[*account]*stall)
@@ -398,7 +401,9 @@ func (d *dispatcher) markStalled(ac *account) time.Time {
 	}
 	st.answered = ac.budget.answered.Load()
 	st.retry = now.Add(stallWait(st, now))
+	ac.stallAnswered.Store(st.answered)
 	ac.stallRetry.Store(st.retry.UnixNano())
+	ac.stallSince.Store(st.since.UnixNano()) // last: the status reads the others with it
 	return st.retry
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -343,7 +344,7 @@ func TestAgent_e2e_stalledAccountHoldsNoOther(t *testing.T) {
 	for i := range cfg.SMSCs {
 		cfg.SMSCs[i].ResponseTimeout = 8 * time.Second // stallAfter: 4 s
 	}
-	start(t, cfg, agent.Options{TunePool: fastPool, DrainTimeout: 100 * time.Millisecond})
+	r := start(t, cfg, agent.Options{TunePool: fastPool, DrainTimeout: 100 * time.Millisecond})
 	testutil.Eventually(t, 10*time.Second, "both accounts bound", func() bool {
 		return mitto.Stats().Bound == 2 && backup.Stats().Bound == 2
 	})
@@ -374,6 +375,14 @@ func TestAgent_e2e_stalledAccountHoldsNoOther(t *testing.T) {
 	if n := mitto.Stats().Submits; n > 21 {
 		t.Errorf("mitto got %d submit_sm while it answered none: want its window's 20 and at most a probe", n)
 	}
+	st, err := r.a.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := st.SMSCs[0]; a.Name != "mitto" || a.State != "up" || a.StalledSince.IsZero() || !st.SMSCs[1].StalledSince.IsZero() ||
+		!slices.ContainsFunc(st.Health, func(h string) bool { return strings.HasPrefix(h, "smsc account stalled: mitto since ") }) {
+		t.Errorf("status while mitto is silent: %+v, health %q", st.SMSCs, st.Health)
+	}
 	// mitto answers again: a probe is answered, the stall ends, and the
 	// 10 of its messages that waited go out (the 20 held back stay with
 	// mitto, which answers them when its minute is up).
@@ -386,5 +395,10 @@ func TestAgent_e2e_stalledAccountHoldsNoOther(t *testing.T) {
 			}
 		}
 		return n >= 10
+	})
+	testutil.Eventually(t, 10*time.Second, "the status without the stall", func() bool {
+		st, err := r.a.Status(context.Background())
+		return err == nil && st.SMSCs[0].StalledSince.IsZero() &&
+			!slices.ContainsFunc(st.Health, func(h string) bool { return strings.HasPrefix(h, "smsc account stalled") })
 	})
 }

@@ -74,6 +74,9 @@ func (a *Agent) Status(ctx context.Context) (smsagent.Status, error) {
 			st.SMSC.CredentialsRefused = true
 			st.Health = append(st.Health, fmt.Sprintf("smsc credentials refused: %s: check its system_id and the "+
 				"password (a changed password file is tried at once): %v", ac.name, err))
+		} else if !as.StalledSince.IsZero() {
+			st.Health = append(st.Health, fmt.Sprintf("smsc account stalled: %s since %s: every window full and "+
+				"nothing answered; its messages wait in the queue", ac.name, as.StalledSince.Format(time.RFC3339)))
 		} else if as.State == "down" && len(a.accounts) > 1 {
 			st.Health = append(st.Health, fmt.Sprintf("smsc account down: %s since %s, failing over to %s",
 				ac.name, as.Since.UTC().Format(time.RFC3339), orNone(as.FailingOverTo)))
@@ -142,6 +145,9 @@ func (a *Agent) accountStatus(ac *account) smsagent.AccountStatus {
 	if !s.up {
 		as.State = "down"
 		as.FailingOverTo = a.router.nextUp(ac)
+	}
+	if since, ok := ac.stalled(); ok {
+		as.StalledSince = since.UTC()
 	}
 	return as
 }

@@ -72,7 +72,8 @@ var smsagentNames = []string{
 	"smsagent_bind_state", "smsagent_bind_outstanding_requests", "smsagent_bind_submits_total",
 	"smsagent_bind_reconnects_total", "smsagent_bind_throttled_total", "smsagent_smsc_up", "smsagent_smsc_bound_sessions", "smsagent_inbox_backlog_events",
 	"smsagent_intake_pending_files", "smsagent_intake_stalled", "smsagent_intake_stuck_workers", "smsagent_smsc_credentials_refused",
-	"smsagent_smsc_credential_refusals_total",
+	"smsagent_smsc_credential_refusals_total", "smsagent_smsc_stalled", "smsagent_api_requests_accepted_total",
+	"smsagent_callbacks_total", "smsagent_webhooks_total", "smsagent_hooks_total",
 	"smsagent_health_problems",
 }
 

@@ -18,18 +18,18 @@ var bindStates = []string{"connecting", "bound", "backoff", "auth-failed", "clos
 type statusCollector struct {
 	src StatusSource
 
-	up, buildInfo                *prometheus.Desc
-	queue, awaiting              *prometheus.Desc
-	bindState, bindOutstanding   *prometheus.Desc
-	bindSubmits, bindReconnects  *prometheus.Desc
-	bindThrottled                *prometheus.Desc
-	smscUp, smscBound            *prometheus.Desc
-	inboxBacklog                 *prometheus.Desc
-	intakePending, intakeStalled *prometheus.Desc
-	intakeStuck                  *prometheus.Desc
-	credentialsRefused           *prometheus.Desc
-	credentialRefusals           *prometheus.Desc
-	healthProblems               *prometheus.Desc
+	up, buildInfo                  *prometheus.Desc
+	queue, awaiting                *prometheus.Desc
+	bindState, bindOutstanding     *prometheus.Desc
+	bindSubmits, bindReconnects    *prometheus.Desc
+	bindThrottled                  *prometheus.Desc
+	smscUp, smscBound, smscStalled *prometheus.Desc
+	inboxBacklog                   *prometheus.Desc
+	intakePending, intakeStalled   *prometheus.Desc
+	intakeStuck                    *prometheus.Desc
+	credentialsRefused             *prometheus.Desc
+	credentialRefusals             *prometheus.Desc
+	healthProblems                 *prometheus.Desc
 }
 
 func newStatusCollector(src StatusSource) *statusCollector {
@@ -49,7 +49,9 @@ func newStatusCollector(src StatusSource) *statusCollector {
 		bindThrottled:   d("bind_throttled_total", "Throttling answers (ESME_RTHROTTLED, ESME_RMSGQFUL) on a bind slot.", "smsc", "slot"),
 		smscUp: d("smsc_up", "1 while the SMSC account is up (its routes use it), 0 while it is down "+
 			"(no session bound for failover.after: its messages go to the next account of their route).", "smsc"),
-		smscBound:     d("smsc_bound_sessions", "Sessions of the SMSC account bound right now.", "smsc"),
+		smscBound: d("smsc_bound_sessions", "Sessions of the SMSC account bound right now.", "smsc"),
+		smscStalled: d("smsc_stalled", "1 while the SMSC account takes no message (every window full, nothing "+
+			"answered for half its response_timeout): its messages wait, the other accounts' go out.", "smsc"),
 		inboxBacklog:  d("inbox_backlog_events", "Reports and incoming SMS stored but not yet written to inbox/."),
 		intakePending: d("intake_pending_files", "Files seen in outgoing/ and not yet taken."),
 		intakeStalled: d("intake_stalled", "1 while intake has stopped taking files because storing or quarantining failed."),
@@ -64,7 +66,7 @@ func newStatusCollector(src StatusSource) *statusCollector {
 // Describe sends every descriptor the collector may emit.
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.buildInfo, c.queue, c.awaiting, c.bindState, c.bindOutstanding,
-		c.bindSubmits, c.bindReconnects, c.bindThrottled, c.smscUp, c.smscBound, c.inboxBacklog, c.intakePending, c.intakeStalled,
+		c.bindSubmits, c.bindReconnects, c.bindThrottled, c.smscUp, c.smscBound, c.smscStalled, c.inboxBacklog, c.intakePending, c.intakeStalled,
 		c.intakeStuck, c.credentialsRefused, c.credentialRefusals, c.healthProblems} {
 		ch <- d
 	}
@@ -124,6 +126,11 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(c.smscUp, up, a.Name)
 		gauge(c.smscBound, float64(a.Bound), a.Name)
+		stalled := 0.0
+		if !a.StalledSince.IsZero() {
+			stalled = 1
+		}
+		gauge(c.smscStalled, stalled, a.Name)
 	}
 	gauge(c.inboxBacklog, float64(st.Inbox.Backlog))
 	gauge(c.intakePending, float64(st.Intake.Pending))

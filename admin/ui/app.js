@@ -112,6 +112,7 @@ function renderStatus(st) {
     h.appendChild(el("span", a.state, "state-" + a.state));
     h.appendChild(el("span", " · " + a.bound + " bound · since " + since(a.since) +
       (a.failing_over_to ? " · failing over to " + a.failing_over_to : "") +
+      (a.stalled_since ? " · stalled for " + since(a.stalled_since) + " (nothing answered)" : "") +
       (a.credentials_refused ? " · credentials refused" : "")));
     box.appendChild(h);
     const t = el("table");

@@ -80,7 +80,11 @@ func printStatus(w io.Writer, st smsagent.Status, now time.Time) error {
 	if len(st.SMSCs) > 0 {
 		fmt.Fprintln(tw, "SMSC\tSTATE\tSINCE\tBOUND\tFAILING OVER TO")
 		for _, a := range st.SMSCs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", cell(a.Name, 32), cell(a.State, 20), stamp(a.Since), a.Bound,
+			state := a.State
+			if !a.StalledSince.IsZero() {
+				state += ", stalled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", cell(a.Name, 32), cell(state, 20), stamp(a.Since), a.Bound,
 				dash(cell(a.FailingOverTo, 80)))
 		}
 		if err := tw.Flush(); err != nil {
