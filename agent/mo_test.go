@@ -209,8 +209,16 @@ func TestAgent_e2e_moRedelivery(t *testing.T) {
 	if got[0].Text != text || got[0].From != "+"+from {
 		t.Errorf("%+v", got[0])
 	}
+	// The copy comes on the next session, after the reconnect: the file of
+	// the first may be written before it arrives.
+	testutil.Eventually(t, 10*time.Second, "the redelivery counted and logged", func() bool {
+		return len(r.duplicates()) > 0 && len(r.log.Lines("redelivery")) > 0
+	})
 	if d := r.duplicates(); d["window"] != 1 || len(d) != 1 {
 		t.Errorf("duplicates %v, want window 1", d)
+	}
+	if got := mos(t, run); len(got) != 1 {
+		t.Errorf("%d incoming SMS files after the redelivery, want 1", len(got))
 	}
 	lines := r.log.Lines("redelivery")
 	if len(lines) != 1 || !strings.Contains(lines[0], "level=INFO") || !strings.Contains(lines[0], "reason=window") ||
