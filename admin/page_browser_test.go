@@ -134,20 +134,21 @@ func (r *pageRig) status(t *testing.T) smsagent.Status {
 	return st
 }
 
-// eval polls the page until js, an expression, gives a value want accepts.
+// eval polls the page until js, an expression, gives a value ok accepts.
 func eval[T any](t *testing.T, ctx context.Context, what, js string, ok func(T) bool) T {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
-		if err == nil && ok(v) {
-			return v
+	var v T
+	var err error
+	defer func() {
+		if t.Failed() {
+			t.Logf("the page: %s: last %v (err %v)", what, v, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the page: %s: still %v (err %v) after 20 s", what, v, err)
-		}
-		time.Sleep(50 * time.Millisecond) // polling the browser with a deadline
-	}
+	}()
+	testutil.Eventually(t, 20*time.Second, "the page: "+what, func() bool {
+		v, err = chromedp.Run(ctx, chromedp.Evaluate[T](js))
+		return err == nil && ok(v)
+	})
+	return v
 }
 
 // TestStatusPage_browser drives headless Chromium through the status page

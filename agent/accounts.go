@@ -34,7 +34,7 @@ type account struct {
 	keyPrefix string
 	// state is written by the monitor only.
 	state atomic.Pointer[accountState]
-	// stallRetry is, while the account is stalled (see stall), when its
+	// stallRetry is, while the account is stalled (dispatch.go), when its
 	// messages are looked at again, in Unix nanoseconds; 0 when it is not
 	// stalled. Written by the dispatcher's send, read by its claimer.
 	stallRetry atomic.Int64

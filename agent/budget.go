@@ -52,26 +52,6 @@ func (b *budget) reserve(ctx context.Context) bool {
 	return true
 }
 
-// reserveWithin is reserve that gives up when no place frees within d.
-func (b *budget) reserveWithin(ctx context.Context, d time.Duration) bool {
-	if b.inflight.Load() >= b.limit {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		for b.inflight.Load() >= b.limit {
-			select {
-			case <-b.freed:
-			case <-t.C:
-				return false
-			case <-ctx.Done():
-				return false
-			}
-		}
-	}
-	b.inflight.Add(1)
-	b.open.Add(1)
-	return true
-}
-
 // unreserve gives back a part reserved and never submitted.
 func (b *budget) unreserve() {
 	b.inflight.Add(-1)

@@ -206,7 +206,7 @@ func (c *callbacker) run(ctx context.Context) {
 			continue
 		}
 		due, err := c.store.DueCallbacks(ctx, c.clock(), callbackPage)
-		if err == nil && c.hook != nil || err == nil && len(due) < callbackPage {
+		if err == nil && (c.hook != nil || len(due) < callbackPage) {
 			// Runs are read apart from the calls: a backlog of one
 			// never fills the other's page. Without a command, runs
 			// left owed by an earlier configuration are read when the
@@ -391,18 +391,61 @@ func (c *callbacker) backoff(attempts int) time.Duration {
 var errWebhookGone = errors.New("the webhook is no longer configured")
 
 // webhook is one configured webhook and what became of its calls, for the
-// status. The counters and the last error are written by the calls'
-// goroutines, under mu.
+// status.
 type webhook struct {
 	url     string
 	secret  []byte
 	timeout time.Duration
+	tally   callTally
+}
 
-	mu                         sync.Mutex
-	delivered, retried, gaveUp uint64
-	lastError                  string
-	lastErrorAt                time.Time
-	failing                    bool // the last call failed
+// callTally is what became of a webhook's calls or the event command's
+// runs since the start, for the status: written by the calls' goroutines,
+// under mu.
+type callTally struct {
+	mu sync.Mutex
+	tallied
+}
+
+// tallied are callTally's figures.
+type tallied struct {
+	done, retried, gaveUp uint64
+	running               int
+	failing               bool // the last call failed
+	lastError             string
+	lastErrorAt, lastAt   time.Time
+}
+
+// record counts one call's outcome; err is its failure, nil when it was
+// taken.
+func (t *callTally) record(o outbox.CallbackOutcome, err error, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch o {
+	case outbox.CallbackDone:
+		t.done++
+	case outbox.CallbackRetry:
+		t.retried++
+	default:
+		t.gaveUp++
+	}
+	t.failing, t.lastAt = err != nil, now
+	if err != nil {
+		t.lastError, t.lastErrorAt = err.Error(), now
+	}
+}
+
+// started counts calls in flight: +1 when one starts, -1 when it ends.
+func (t *callTally) started(n int) {
+	t.mu.Lock()
+	t.running += n
+	t.mu.Unlock()
+}
+
+func (t *callTally) figures() tallied {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.tallied
 }
 
 // Signature is the Smsagent-Signature header of a webhook call made at
@@ -440,20 +483,7 @@ func (c *callbacker) settleWebhook(cb *outbox.Callback, err error) outbox.Callba
 	}
 	c.obs.WebhookDone(outcome)
 	if h != nil {
-		h.mu.Lock()
-		switch outcome {
-		case "delivered":
-			h.delivered++
-		case "retried":
-			h.retried++
-		default:
-			h.gaveUp++
-		}
-		h.failing = err != nil
-		if err != nil {
-			h.lastError, h.lastErrorAt = err.Error(), now
-		}
-		h.mu.Unlock()
+		h.tally.record(res.Outcome, err, now)
 	}
 	return res
 }
@@ -462,10 +492,9 @@ func (c *callbacker) settleWebhook(cb *outbox.Callback, err error) outbox.Callba
 func (c *callbacker) webhookStatus() []smsagent.WebhookStatus {
 	out := make([]smsagent.WebhookStatus, 0, len(c.webhooks))
 	for _, h := range c.webhooks {
-		h.mu.Lock()
-		out = append(out, smsagent.WebhookStatus{URL: h.url, Delivered: h.delivered, Retried: h.retried,
-			GivenUp: h.gaveUp, Failing: h.failing, LastError: h.lastError, LastErrorAt: h.lastErrorAt})
-		h.mu.Unlock()
+		f := h.tally.figures()
+		out = append(out, smsagent.WebhookStatus{URL: h.url, Delivered: f.done, Retried: f.retried,
+			GivenUp: f.gaveUp, Failing: f.failing, LastError: f.lastError, LastErrorAt: f.lastErrorAt})
 	}
 	slices.SortFunc(out, func(a, b smsagent.WebhookStatus) int { return strings.Compare(a.URL, b.URL) })
 	return out

@@ -38,24 +38,16 @@ type dispatcher struct {
 	// intake stored messages, an operator retried some, the settler put
 	// messages back in the queue.
 	wake chan struct{}
-
-	// stalls are the accounts that stopped answering: owned by run's
-	// goroutine (send).
-	stalls map[*account]*stall
 }
 
-// stall is an account that took no message for stallAfter: its budget or
-// every session's window stayed full, as when its SMSC takes submit_sm and
-// answers none (or a throttling pause lasts). Its
-// messages go back to the queue until retry instead of holding the page,
-// so that the other accounts' messages behind them go out; at retry one
-// message is tried (a probe), and the stall ends when a part of the account
-// is answered again.
-type stall struct {
-	since    time.Time
-	answered uint64 // budget.answered when the stall was last seen
-	retry    time.Time
-}
+// A stalled account took no message for stallAfter: its budget or every
+// session's window stayed full, as when its SMSC takes submit_sm and
+// answers none (or a throttling pause lasts). Its messages go back to the
+// queue until a retry time instead of holding the page, so that the other
+// accounts' messages behind them go out; at the retry time one message is
+// tried (a probe), and the stall ends when a part of the account is
+// answered again. The state lives in the account (stallSince, stallRetry,
+// stallAnswered), written only by send.
 
 // stallAfter is how long the dispatcher waits for an account to take the
 // first part of a message before it takes the account for stalled: half
@@ -286,7 +278,7 @@ func (p prepared) toSend() int {
 // submitted go back as released and send returns; when the account has no
 // session or the session of a message's earlier parts ends, the rest of
 // that message goes back (the router decides again) and the page goes on.
-// A message whose account has stalled (see stall) goes back to the queue
+// A message whose account has stalled goes back to the queue
 // before any of its parts is submitted, so that it holds up no other
 // account's messages.
 func (d *dispatcher) send(ctx context.Context, page []prepared) {
@@ -312,12 +304,12 @@ func (d *dispatcher) send(ctx context.Context, page []prepared) {
 			subCtx, cancel := ctx, context.CancelFunc(func() {})
 			reserved := false
 			if first {
-				if until, ok := d.stalledUntil(ac); ok {
+				if until, ok := d.waitStalled(ac); ok {
 					stalled[until] = append(stalled[until], p.f.id)
 					break
 				}
 				subCtx, cancel = context.WithTimeout(ctx, stallAfter(ac))
-				reserved = budget.reserveWithin(subCtx, stallAfter(ac))
+				reserved = budget.reserve(subCtx)
 			} else {
 				reserved = budget.reserve(ctx)
 			}
@@ -357,29 +349,26 @@ func (d *dispatcher) send(ctx context.Context, page []prepared) {
 	}
 }
 
-// stalledUntil reports whether ac is stalled and not due for a probe, and
-// when its messages should be looked at again. A stall ends when a part of
-// the account is answered.
-func (d *dispatcher) stalledUntil(ac *account) (time.Time, bool) {
-	st := d.stalls[ac]
-	if st == nil {
-		return time.Time{}, false
-	}
+// waitStalled reports whether ac is stalled and not due for a probe, and
+// when its messages should be looked at again. It ends a stall that a part
+// answered since.
+func (d *dispatcher) waitStalled(ac *account) (time.Time, bool) {
 	now := d.clock()
-	if ac.budget.answered.Load() != st.answered {
-		d.log.Info("agent: SMSC account answers again; its messages go out", "smsc", ac.name,
-			"waited", now.Sub(st.since).Round(time.Second))
-		delete(d.stalls, ac)
-		ac.stallRetry.Store(0)
-		ac.stallSince.Store(0)
+	since, stalled := ac.stalled()
+	if !stalled {
+		if n := ac.stallSince.Load(); n != 0 {
+			d.log.Info("agent: SMSC account answers again; its messages go out", "smsc", ac.name,
+				"waited", now.Sub(time.Unix(0, n)).Round(time.Second))
+			ac.stallRetry.Store(0)
+			ac.stallSince.Store(0)
+		}
 		return time.Time{}, false
 	}
-	if now.Before(st.retry) {
-		return st.retry, true
+	if retry := time.Unix(0, ac.stallRetry.Load()); now.Before(retry) {
+		return retry, true
 	}
 	// A probe: one message is tried; the others wait as long again.
-	st.retry = now.Add(stallWait(st, now))
-	ac.stallRetry.Store(st.retry.UnixNano())
+	ac.stallRetry.Store(now.Add(stallWait(since, now)).UnixNano())
 	return time.Time{}, false
 }
 
@@ -387,31 +376,24 @@ func (d *dispatcher) stalledUntil(ac *account) (time.Time, bool) {
 // when its messages should be looked at again.
 func (d *dispatcher) markStalled(ac *account) time.Time {
 	now := d.clock()
-	st := d.stalls[ac]
-	if st == nil || ac.budget.answered.Load() != st.answered {
-		// A new stall (an entry left from one that ended unseen by send
-		// is replaced).
-		st = &stall{since: now.Add(-stallAfter(ac))}
-		if d.stalls == nil {
-			d.stalls = make(map[*account]*stall)
-		}
-		d.stalls[ac] = st
+	since, stalled := ac.stalled()
+	if !stalled {
+		since = now.Add(-stallAfter(ac))
 		d.log.Warn("agent: SMSC account takes no message (window full, nothing answered); its messages wait, "+
 			"the other accounts' go out", "smsc", ac.name, "for", stallAfter(ac), "outstanding", ac.budget.outstanding())
 	}
-	st.answered = ac.budget.answered.Load()
-	st.retry = now.Add(stallWait(st, now))
-	ac.stallAnswered.Store(st.answered)
-	ac.stallRetry.Store(st.retry.UnixNano())
-	ac.stallSince.Store(st.since.UnixNano()) // last: the status reads the others with it
-	return st.retry
+	retry := now.Add(stallWait(since, now))
+	ac.stallAnswered.Store(ac.budget.answered.Load())
+	ac.stallRetry.Store(retry.UnixNano())
+	ac.stallSince.Store(since.UnixNano()) // last: the status reads the others with it
+	return retry
 }
 
 // stallWait is how long messages of a stalled account wait before they are
 // looked at again: as for an account without a bound session, a quarter of
 // the stall so far, from a second to a minute.
-func stallWait(st *stall, now time.Time) time.Duration {
-	return min(max(now.Sub(st.since)/4, waitRecheck), maxDownWait)
+func stallWait(since, now time.Time) time.Duration {
+	return min(max(now.Sub(since)/4, waitRecheck), maxDownWait)
 }
 
 // prepare encodes a claimed message and builds its PDUs. A message that

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/smsagent/smsagent"
@@ -26,7 +25,7 @@ const hookHost = "hook:"
 // eventHook is the event command (hooks:) and what became of its runs, for
 // the status. Runs are owed in the commit that records their event's file
 // durable (eventSource), kept with the callbacks in the outbox and made by
-// the callbacker; the counters are written by the runs' goroutines under mu.
+// the callbacker, which tallies them.
 type eventHook struct {
 	cfg   config.Hooks
 	kinds []smsagent.EventKind
@@ -38,12 +37,7 @@ type eventHook struct {
 	// for it.
 	delay time.Duration
 
-	mu                     sync.Mutex
-	ran, retried, gaveUp   uint64
-	running                int
-	failing                bool
-	lastError              string
-	lastErrorAt, lastRanAt time.Time
+	tally callTally
 }
 
 // ndjsonHookDelay is eventHook.delay with spool.inbox_format ndjson: the
@@ -135,13 +129,9 @@ func (c *callbacker) runHook(ctx context.Context, cb *outbox.Callback) error {
 	for k, v := range vars {
 		env = append(env, k+"="+v)
 	}
-	h.mu.Lock()
-	h.running++
-	h.mu.Unlock()
+	h.tally.started(1)
 	res, err := hookrun.Run(ctx, h.argv(cb), env, "", h.cfg.Timeout, int(h.cfg.OutputLimit))
-	h.mu.Lock()
-	h.running--
-	h.mu.Unlock()
+	h.tally.started(-1)
 	attrs := []any{"event", cb.EventID, "attempt", cb.Attempts + 1, "exit", res.ExitCode,
 		"duration", res.Duration.Round(time.Millisecond)}
 	if len(res.Output) > 0 || res.Dropped > 0 {
@@ -179,20 +169,7 @@ func (c *callbacker) settleHook(cb *outbox.Callback, err error) outbox.CallbackR
 	}
 	c.obs.HookDone(outcome)
 	if h != nil {
-		h.mu.Lock()
-		switch outcome {
-		case "ran":
-			h.ran++
-		case "retried":
-			h.retried++
-		default:
-			h.gaveUp++
-		}
-		h.failing, h.lastRanAt = err != nil, now
-		if err != nil {
-			h.lastError, h.lastErrorAt = err.Error(), now
-		}
-		h.mu.Unlock()
+		h.tally.record(res.Outcome, err, now)
 	}
 	return res
 }
@@ -217,9 +194,7 @@ func (c *callbacker) hookStatus() *smsagent.HookStatus {
 	if h == nil {
 		return nil
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return &smsagent.HookStatus{Command: h.cfg.Command[0], Running: h.running, Ran: h.ran, Retried: h.retried,
-		GivenUp: h.gaveUp, Failing: h.failing, LastError: h.lastError, LastErrorAt: h.lastErrorAt,
-		LastRunAt: h.lastRanAt}
+	f := h.tally.figures()
+	return &smsagent.HookStatus{Command: h.cfg.Command[0], Running: f.running, Ran: f.done, Retried: f.retried,
+		GivenUp: f.gaveUp, Failing: f.failing, LastError: f.lastError, LastErrorAt: f.lastErrorAt, LastRunAt: f.lastAt}
 }
