@@ -40,6 +40,9 @@ type Report struct {
 	// accepted part), or that the last attempt went to, or whose bind an
 	// unmatched receipt came on.
 	SMSC string `json:"smsc,omitempty"`
+	// Node is the cluster node whose intake took the message, into whose
+	// inbox/ the report is written; "" outside a cluster.
+	Node string `json:"node,omitempty"`
 	// Receipt carries the raw fields of an unmatched receipt.
 	Receipt *RawReceipt `json:"receipt,omitempty"`
 }

@@ -135,6 +135,10 @@ type Message struct {
 	// SMSC pins the message to the SMSC account of that name: it waits for
 	// that account and never fails over. "" lets the routes decide.
 	SMSC string
+	// Origin is the cluster node whose intake took the message (store
+	// backend jetstream): its reports are written into that node's inbox/.
+	// "" with the bbolt backend.
+	Origin string
 }
 
 // Callback says where a message's reports are also delivered over HTTP:

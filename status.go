@@ -20,7 +20,10 @@ type Status struct {
 	Webhooks []WebhookStatus `json:"webhooks"`
 	// Hooks is the event command's runs; nil without hooks.command.
 	Hooks *HookStatus `json:"hooks,omitempty"`
-	Rates Rates       `json:"rates"`
+	// Cluster is this node's part of a cluster (store backend
+	// jetstream); nil with bbolt.
+	Cluster *ClusterStatus `json:"cluster,omitempty"`
+	Rates   Rates          `json:"rates"`
 	// Health lists conditions an operator must act on, one readable line
 	// each ("smsc: bad credentials, not reconnecting", "intake stalled: no
 	// space left on device"). Empty when all is well. A line is
@@ -148,4 +151,49 @@ type Series struct {
 	Receipts    []float64   `json:"receipts_per_sec"`
 	MO          []float64   `json:"mo_per_sec"`
 	Files       []float64   `json:"files_per_sec"`
+}
+
+// ClusterStatus is a node's view of the cluster it shares a queue with.
+type ClusterStatus struct {
+	Node  string `json:"node"`
+	Ready bool   `json:"ready"`
+	// Queued is the messages in the shared queue that no node holds yet
+	// (-1 when the cluster did not answer).
+	Queued int64 `json:"queued"`
+	// Held is the messages this node took and has not finished; Taken and
+	// Released count since the start (released: given back for another
+	// node).
+	Held      int       `json:"held"`
+	Taken     uint64    `json:"taken"`
+	Released  uint64    `json:"released"`
+	LastRenew time.Time `json:"last_renew,omitzero"`
+	// What crossed between this node and the others since it started:
+	// receipts that arrived here for messages another node holds (out) and
+	// from other nodes (in); reports and incoming SMS sent to another
+	// node's inbox/ (out) and received for this one (in).
+	ReceiptsOut uint64 `json:"receipts_out"`
+	ReceiptsIn  uint64 `json:"receipts_in"`
+	EventsOut   uint64 `json:"events_out"`
+	EventsIn    uint64 `json:"events_in"`
+	// Nodes are the nodes as they announced themselves last (every 5 s),
+	// this one included.
+	Nodes []ClusterNode `json:"nodes"`
+}
+
+// ClusterNode is what a node of a cluster tells the others about itself.
+type ClusterNode struct {
+	Node    string    `json:"node"`
+	Version string    `json:"version"`
+	Seen    time.Time `json:"seen"`
+	// Bound is the node's SMSC sessions bound, Sessions those configured.
+	Bound    int `json:"bound"`
+	Sessions int `json:"sessions"`
+	// Held, Taken and Released are as in ClusterStatus.
+	Held     int    `json:"held"`
+	Taken    uint64 `json:"taken"`
+	Released uint64 `json:"released"`
+	// Outbox is its local outbox by state.
+	Outbox map[string]int `json:"outbox"`
+	// Binds are its SMSC sessions.
+	Binds []BindStatus `json:"binds"`
 }

@@ -32,6 +32,19 @@ func publicStatus(st smsagent.Status) smsagent.Status {
 		h.Command, h.LastError = "", ""
 		p.Hooks = &h
 	}
+	if st.Cluster != nil {
+		c := *st.Cluster
+		c.Nodes = make([]smsagent.ClusterNode, len(st.Cluster.Nodes))
+		for i, n := range st.Cluster.Nodes {
+			n.Binds = make([]smsagent.BindStatus, len(n.Binds))
+			for j, b := range st.Cluster.Nodes[i].Binds {
+				b.LastError = ""
+				n.Binds[j] = b
+			}
+			c.Nodes[i] = n
+		}
+		p.Cluster = &c
+	}
 	p.Intake.LastError = ""
 	p.Inbox.LastError = ""
 	p.Health = make([]string, len(st.Health))

@@ -14,22 +14,30 @@ import (
 // added to the snapshot fails TestPublicStatus_EveryTextClassified until it
 // is classified (and handled) here and in publicStatus.
 var statusText = map[string]string{
-	"version":               "public",  // the agent's version
-	"binds.mode":            "public",  // a bind mode word
-	"binds.state":           "public",  // a bind state word
-	"binds.smsc":            "public",  // an account name from the configuration
-	"webhooks.url":          "private", // may carry a token in its query
-	"webhooks.last_error":   "private", // the endpoint's answer
-	"hooks.command":         "private", // a path on this machine
-	"hooks.last_error":      "private", // the command's failure, with its path
-	"smscs.name":            "public",  // an account name from the configuration
-	"smscs.state":           "public",  // up | down
-	"smscs.failing_over_to": "public",  // account names from the configuration
-	"queue.by_state":        "public",  // keys are state words
-	"binds.last_error":      "private", // SMSC and network errors; may echo what was sent
-	"intake.last_error":     "private", // names rejected files, quotes numbers and texts
-	"inbox.last_error":      "private", // storage errors with paths
-	"health":                "subject", // "subject: detail": only the subject is public
+	"version":                        "public",  // the agent's version
+	"binds.mode":                     "public",  // a bind mode word
+	"binds.state":                    "public",  // a bind state word
+	"binds.smsc":                     "public",  // an account name from the configuration
+	"webhooks.url":                   "private", // may carry a token in its query
+	"webhooks.last_error":            "private", // the endpoint's answer
+	"hooks.command":                  "private", // a path on this machine
+	"hooks.last_error":               "private", // the command's failure, with its path
+	"smscs.name":                     "public",  // an account name from the configuration
+	"smscs.state":                    "public",  // up | down
+	"smscs.failing_over_to":          "public",  // account names from the configuration
+	"queue.by_state":                 "public",  // keys are state words
+	"binds.last_error":               "private", // SMSC and network errors; may echo what was sent
+	"intake.last_error":              "private", // names rejected files, quotes numbers and texts
+	"inbox.last_error":               "private", // storage errors with paths
+	"health":                         "subject", // "subject: detail": only the subject is public
+	"cluster.node":                   "public",  // a node name from the configuration
+	"cluster.nodes.node":             "public",  // a node name from the configuration
+	"cluster.nodes.version":          "public",  // the node's version
+	"cluster.nodes.outbox":           "public",  // keys are state words
+	"cluster.nodes.binds.mode":       "public",  // a bind mode word
+	"cluster.nodes.binds.state":      "public",  // a bind state word
+	"cluster.nodes.binds.smsc":       "public",  // an account name from the configuration
+	"cluster.nodes.binds.last_error": "private", // SMSC and network errors
 }
 
 // TestPublicStatus_EveryTextClassified walks the snapshot's type: a string,

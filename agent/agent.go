@@ -84,9 +84,13 @@ type Agent struct {
 	obs    Observer
 	layout spool.Layout
 
-	store  *outbox.Store
-	intake *spool.Intake
-	writer *inbox.Writer
+	store *outbox.Store
+	// queue is where intake and Submit store messages: the outbox, or the
+	// cluster's shared queue (store backend jetstream, cluster not nil).
+	queue   spool.Store
+	cluster *clusterWork
+	intake  *spool.Intake
+	writer  *inbox.Writer
 	// accounts are the SMSC accounts in configuration order, each with its
 	// pool; router routes messages to them.
 	accounts []*account
@@ -137,9 +141,16 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	ok := false
 	defer func() {
 		if !ok {
+			a.stopCluster(context.Background())
 			_ = a.store.Close(context.Background())
 		}
 	}()
+	a.queue = a.store
+	if clustered(cfg) {
+		if err := a.connectCluster(); err != nil {
+			return nil, err
+		}
+	}
 	a.newPipeline()
 	if err := a.newIntake(); err != nil {
 		return nil, err
@@ -326,6 +337,12 @@ func (a *Agent) newPipeline() {
 		obs: a.obs, clock: a.clock, log: a.log, health: a.health, sent: sent, rates: a.rates}
 	a.applier = &applier{store: a.store, obs: a.obs, log: a.log, health: a.health, sent: sent, rates: a.rates,
 		in: newMailbox[inbound](), group: sessions * smpp.DefaultInboundWindow / 2}
+	if a.cluster != nil {
+		a.settler.committed = func(ctx context.Context, batch []outbox.PartResult) {
+			a.cluster.committed(ctx, batch, a.log)
+		}
+		a.applier.route = a.cluster.node.RouteReceipts
+	}
 }
 
 // newIntake makes the spool intake: files parsed by msgfile, each message
@@ -335,7 +352,7 @@ func (a *Agent) newIntake() error {
 	po := a.parseOpts
 	o := spool.Options{
 		Layout: a.layout,
-		Store:  intakeStore{Store: a.store, obs: a.obs, rates: a.rates, wake: a.dispatcher.poke},
+		Store:  intakeStore{Store: a.queue, obs: a.obs, rates: a.rates, wake: a.dispatcher.poke},
 		Parse: func(r io.Reader, name string) ([]smsagent.Message, error) {
 			// *msgfile.FileError carries its problems (spool.ProblemError).
 			return msgfile.Parse(r, name, po)
@@ -364,6 +381,11 @@ func (a *Agent) newWriter() error {
 	a.hook = newEventHook(a.cfg.Hooks, a.layout.Inbox, inboxFormat(a.cfg.Spool.InboxFormat) == inbox.FormatNDJSON)
 	src := &eventSource{store: a.store, obs: a.obs, hook: a.hook, rates: a.rates}
 	src.reportObs, _ = a.obs.(ReportObserver)
+	if a.cluster != nil {
+		src.forward = func(ctx context.Context, evs []smsagent.Event) ([]smsagent.Event, error) {
+			return a.cluster.forward(ctx, a.store, evs)
+		}
+	}
 	var err error
 	a.writer, err = inbox.New(src, inbox.Options{
 		Dir:         a.layout.Inbox,
@@ -475,6 +497,9 @@ func (a *Agent) startWorkers(work, life context.Context) *workers {
 		ac.pool.Start(life)
 	}
 	g.writerAndSweeper.Go(func() { a.router.monitor(work, a.clock) })
+	if a.cluster != nil {
+		a.startCluster(life)
+	}
 	go func() {
 		defer close(g.dispatched)
 		a.dispatcher.run(work)
@@ -546,6 +571,9 @@ func (a *Agent) Close(ctx context.Context) error {
 		if !a.poolClosed {
 			a.closePools(ctx)
 		}
+		// After the last results are recorded: the taker acknowledges
+		// what was accepted and gives back the rest.
+		a.stopCluster(ctx)
 		// Crash story: the outbox's own; every operation handed to it
 		// commits whole or not at all.
 		a.closeErr = a.store.Close(ctx)
@@ -568,6 +596,11 @@ func (a *Agent) Ready() error {
 	}
 	if a.started.Load() == nil {
 		return errors.New("starting")
+	}
+	if a.cluster != nil {
+		if err := a.cluster.node.Ready(); err != nil {
+			return err
+		}
 	}
 	is := a.intake.Stats()
 	switch {

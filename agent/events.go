@@ -26,10 +26,22 @@ type eventSource struct {
 	// hook is the event command; hooked the events read it runs for.
 	hook   *eventHook
 	hooked map[uint64]*smsagent.Event
+	// forward, when set (store backend jetstream), sends the events that
+	// belong in other nodes' inbox/ there and returns the others.
+	forward func(ctx context.Context, evs []smsagent.Event) ([]smsagent.Event, error)
 }
 
 func (s *eventSource) Events(ctx context.Context, after uint64, max int) ([]smsagent.Event, error) {
 	evs, err := s.store.Events(ctx, after, max)
+	for err == nil && s.forward != nil && len(evs) > 0 {
+		full, last := len(evs) == max, evs[len(evs)-1].Seq
+		if evs, err = s.forward(ctx, evs); err != nil || len(evs) > 0 || !full {
+			break
+		}
+		// A page of other nodes' events only: the next page, so the
+		// writer does not wait for a wake-up with events pending.
+		evs, err = s.store.Events(ctx, last, max)
+	}
 	for i := range evs {
 		e := &evs[i]
 		if s.hook.takes(e.Kind) {

@@ -252,6 +252,10 @@ type applier struct {
 	// group is the count of requests committed without waiting out
 	// commitLinger: half of what the sessions may leave unanswered.
 	group int
+	// route, when set (store backend jetstream), sends receipts of
+	// messages other nodes hold to them, durably, and returns the indexes
+	// of those to apply here.
+	route func(ctx context.Context, rs []smsagent.Receipt) ([]int, error)
 
 	receipts []smsagent.Receipt
 	rreqs    []smpp.Request
@@ -303,11 +307,7 @@ func (a *applier) apply(ctx context.Context, batch []inbound) {
 		}
 	}
 	if len(a.receipts) > 0 {
-		outcomes, err := a.store.ApplyReceipts(ctx, a.receipts)
-		a.answer(a.rreqs, err)
-		if err == nil {
-			a.observe(outcomes)
-		}
+		a.applyReceipts(ctx)
 	}
 	if len(a.mos) > 0 {
 		for i, r := range a.mreqs {
@@ -335,6 +335,42 @@ func (a *applier) apply(ctx context.Context, batch []inbound) {
 				}
 			}
 		}
+	}
+}
+
+// applyReceipts commits the batch's receipts and answers their requests.
+// With a route, the receipts of messages other nodes hold are answered
+// once they are stored in the cluster, and only the others are applied
+// here.
+func (a *applier) applyReceipts(ctx context.Context) {
+	if a.route != nil {
+		local, err := a.route(ctx, a.receipts)
+		if err != nil {
+			a.answer(a.rreqs, err)
+			return
+		}
+		if len(local) < len(a.receipts) {
+			routed := make([]smpp.Request, 0, len(a.receipts)-len(local))
+			next := 0
+			for i, r := range a.rreqs {
+				if next < len(local) && local[next] == i {
+					a.receipts[next], a.rreqs[next] = a.receipts[i], r
+					next++
+					continue
+				}
+				routed = append(routed, r)
+			}
+			a.receipts, a.rreqs = a.receipts[:next], a.rreqs[:next]
+			a.answer(routed, nil)
+			if len(a.receipts) == 0 {
+				return
+			}
+		}
+	}
+	outcomes, err := a.store.ApplyReceipts(ctx, a.receipts)
+	a.answer(a.rreqs, err)
+	if err == nil {
+		a.observe(outcomes)
 	}
 }
 

@@ -4,20 +4,20 @@ import (
 	"context"
 
 	"github.com/smsagent/smsagent"
-	"github.com/smsagent/smsagent/outbox"
 	"github.com/smsagent/smsagent/spool"
 )
 
-// intakeStore is the outbox as spool intake sees it: a stored batch also
-// wakes the dispatcher and counts for the metrics.
+// intakeStore is where intake stores (the outbox, or the cluster's queue
+// with the store backend jetstream) as spool intake sees it: a stored
+// batch also wakes the dispatcher and counts for the metrics.
 type intakeStore struct {
-	*outbox.Store
+	spool.Store
 	obs   Observer
 	rates *rates
 	wake  func() // the dispatcher's poke
 }
 
-// Enqueue stores a batch (see outbox.Store.Enqueue).
+// Enqueue stores a batch (see outbox.Store.Enqueue, cluster.Node.Enqueue).
 func (s intakeStore) Enqueue(ctx context.Context, b smsagent.Batch) (smsagent.BatchResult, error) {
 	res, err := s.Store.Enqueue(ctx, b)
 	if err != nil || res.AlreadyTaken {

@@ -32,6 +32,9 @@ type settler struct {
 	health   *health
 	sent     *sentTimes // acceptance times, for SubmitToReceipt
 	rates    *rates
+	// committed, when set, follows each commit (store backend jetstream:
+	// the SMSC ids into the cluster's index).
+	committed func(ctx context.Context, batch []outbox.PartResult)
 
 	// group is the count of results committed without waiting out
 	// commitLinger: half the budget, so the dispatcher never waits.
@@ -142,6 +145,9 @@ func (s *settler) commit(ctx context.Context) bool {
 	for {
 		err := s.store.RecordParts(ctx, s.batch)
 		if err == nil {
+			if s.committed != nil {
+				s.committed(ctx, s.batch)
+			}
 			s.health.clear(healthSettle)
 			s.release()
 			return true

@@ -52,6 +52,13 @@ func (a *Agent) Status(ctx context.Context) (smsagent.Status, error) {
 		st.Health = append(st.Health, fmt.Sprintf("inbox: reports not written: %v", err))
 	}
 	st.Rates.FilesPerSec, st.Rates.SubmitsPerSec, st.Rates.ReceiptsPerSec = a.rates.average(now)
+	if a.cluster != nil {
+		cs, err := a.cluster.status(ctx)
+		if err != nil {
+			st.Health = append(st.Health, err.Error()) // "cluster: unavailable: why"
+		}
+		st.Cluster = &cs
+	}
 
 	refused := false
 	for _, ac := range a.accounts {

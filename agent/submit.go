@@ -70,7 +70,7 @@ func (a *Agent) SubmitMessages(ctx context.Context, msgs []smsagent.Message) (sm
 	if err != nil {
 		return smsagent.BatchResult{}, err
 	}
-	res, err := a.store.Enqueue(ctx, smsagent.Batch{Claim: claim, Messages: msgs})
+	res, err := a.queue.Enqueue(ctx, smsagent.Batch{Claim: claim, Messages: msgs})
 	if err != nil {
 		return smsagent.BatchResult{}, fmt.Errorf("agent: submit: %w", err)
 	}

@@ -230,11 +230,15 @@ type Spool struct {
 
 // Store is the bbolt database holding the queue.
 type Store struct {
+	// Backend is where the queue lives: BackendBbolt or BackendJetStream.
+	Backend   string        `yaml:"backend"`
 	Path      string        `yaml:"path"`
 	Retention time.Duration `yaml:"retention"`
 	// MaxSize stops the database from growing past this many bytes; 0 means
 	// no limit.
 	MaxSize ByteSize `yaml:"max_size"`
+	// JetStream is the cluster of the backend jetstream.
+	JetStream JetStream `yaml:"jetstream"`
 }
 
 // Dir is the folder of the database, also the agent's state folder.
@@ -581,8 +585,11 @@ func Default() *Config {
 			FileMode:       0o640,
 		},
 		Store: Store{
+			Backend:   BackendBbolt,
 			Path:      paths.Store,
 			Retention: 7 * day,
+			JetStream: JetStream{URLs: []string{}, Prefix: "smsagent", Replicas: 1, Node: defaultNode(),
+				TakeoverAfter: 30 * time.Second},
 		},
 		Retry: Retry{
 			Initial:        10 * time.Second,

@@ -195,6 +195,7 @@ func TestDefault_EveryKey(t *testing.T) {
 		"spool.charset":           "utf-8",
 		"spool.inbox_format":      "json",
 		"spool.file_mode":         "0640",
+		"store.backend":           "bbolt",
 		"store.path":              paths.Store,
 		"store.retention":         "7d",
 		"store.max_size":          "0",

@@ -29,6 +29,10 @@ func (c *Config) Effective() []byte {
 	} else {
 		drop(root, "smscs")
 	}
+	// The cluster's block only with the backend that reads it.
+	if c.Store.Backend != BackendJetStream {
+		drop(lookup(root, "store"), "jetstream")
+	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)

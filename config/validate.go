@@ -39,6 +39,8 @@ func (c *Config) resolve(src source, ps *problems) {
 		a.PasswordFile = abs(a.PasswordFile)
 	}
 	c.Admin.TokenFile = abs(c.Admin.TokenFile)
+	c.Store.JetStream.CredsFile = abs(c.Store.JetStream.CredsFile)
+	c.Store.JetStream.PasswordFile = abs(c.Store.JetStream.PasswordFile)
 	if len(c.Hooks.Command) > 0 && strings.ContainsAny(c.Hooks.Command[0], `/\`) {
 		// A program named with a folder is found from the configuration's
 		// folder; a bare name is looked up in PATH when it runs.
@@ -261,6 +263,7 @@ func (c *Config) validate(ps *problems) {
 	if st.MaxSize != 0 && st.MaxSize < MiB {
 		ps.add("store.max_size", "must be 0 (no limit) or at least 1MiB, got %s", st.MaxSize)
 	}
+	c.validateJetStream(ps)
 
 	r := &c.Retry
 	checkDuration(ps, "retry.initial", r.Initial, 100*time.Millisecond, 0)

@@ -195,7 +195,7 @@ type record struct {
 	RoundFailover bool
 }
 
-const recordVersion = 3
+const recordVersion = 4
 
 // Flag bits of the record header.
 const (
@@ -215,7 +215,8 @@ const (
 // submitted, done. Version 2 appends the callback: URL, Kannel mask.
 // Version 3 appends the callback's report mask, then the accounts: the
 // pinned SMSC, the avoided ones (count, names), and per part the account
-// it went to.
+// it went to. Version 4 appends the origin (the cluster node whose intake
+// took the message).
 func appendRecord(b []byte, r *record) []byte {
 	e := encoder{b: b}
 	e.u8(recordVersion)
@@ -285,6 +286,7 @@ func appendRecord(b []byte, r *record) []byte {
 	for i := range r.Parts {
 		e.str(r.Parts[i].SMSC)
 	}
+	e.str(r.Origin)
 	return e.b
 }
 
@@ -313,7 +315,7 @@ func decodeRecord(b []byte) (*record, error) {
 	d := decoder{b: b}
 	d.withStrings()
 	switch v := d.u8(); v {
-	case 1, 2, 3:
+	case 1, 2, 3, 4:
 		return decodeRecordV1(&d, v)
 	default:
 		if d.err != nil {
@@ -324,7 +326,7 @@ func decodeRecord(b []byte) (*record, error) {
 }
 
 // decodeRecordV1 reads version 1 and, with v 2 or more, the callback
-// after it, with v 3 the accounts.
+// after it, with v 3 the accounts, with v 4 the origin.
 func decodeRecordV1(d *decoder, v byte) (*record, error) {
 	r := &record{}
 	r.ID = smsagent.MessageID(d.uvarint())
@@ -390,6 +392,9 @@ func decodeRecordV1(d *decoder, v byte) (*record, error) {
 		for i := range r.Parts {
 			r.Parts[i].SMSC = d.str()
 		}
+	}
+	if v >= 4 {
+		r.Origin = d.str()
 	}
 	if d.err != nil {
 		return nil, d.err

@@ -10,8 +10,8 @@ import (
 // incoming SMS parts. Same conventions as the record (codec.go).
 
 // eventVersion 2 appends the accounts: a report's SMSC and then each
-// part's, an incoming SMS's SMSC.
-const eventVersion = 2
+// part's, an incoming SMS's SMSC. Version 3 appends a report's node.
+const eventVersion = 3
 
 // appendEvent encodes e without its Seq, which is the key.
 func appendEvent(b []byte, ev *smsagent.Event) []byte {
@@ -105,6 +105,7 @@ func appendReport(e *encoder, r *smsagent.Report) {
 			e.str(p.SMSC)
 		}
 	}
+	e.str(r.Node)
 }
 
 func decodeEvent(seq uint64, b []byte) (smsagent.Event, error) {
@@ -223,6 +224,9 @@ func decodeReport(d *decoder, v byte) *smsagent.Report {
 				r.Parts.Items[i].SMSC = d.str()
 			}
 		}
+	}
+	if v >= 3 {
+		r.Node = d.str()
 	}
 	return r
 }

@@ -61,6 +61,13 @@ func goldenRecordV3() *record {
 	return r
 }
 
+// goldenRecordV4 is goldenRecordV3 with what version 4 added.
+func goldenRecordV4() *record {
+	r := goldenRecordV3()
+	r.Origin = "node-b"
+	return r
+}
+
 // TestRecord_Golden keeps a record encoded by each version's encoder in
 // testdata/record.vN.golden. The decoder must read every one for as long
 // as a database of that version may exist; the current version's encoder
@@ -70,7 +77,7 @@ func TestRecord_Golden(t *testing.T) {
 	for _, tc := range []struct {
 		version byte
 		want    *record
-	}{{1, goldenRecord()}, {2, goldenRecordV2()}, {3, goldenRecordV3()}} {
+	}{{1, goldenRecord()}, {2, goldenRecordV2()}, {3, goldenRecordV3()}, {4, goldenRecordV4()}} {
 		path := filepath.Join("testdata", fmt.Sprintf("record.v%d.golden", tc.version))
 		if *update && recordVersion == tc.version {
 			if err := os.WriteFile(path, appendRecord(nil, tc.want), 0o644); err != nil {
@@ -100,7 +107,7 @@ func TestRecord_Golden(t *testing.T) {
 }
 
 func TestRecord_RoundTrip(t *testing.T) {
-	for _, r := range []*record{goldenRecordV3(), {Record: smsagent.Record{Message: smsagent.Message{ID: 1}, State: smsagent.StateQueued}}} {
+	for _, r := range []*record{goldenRecordV4(), {Record: smsagent.Record{Message: smsagent.Message{ID: 1}, State: smsagent.StateQueued}}} {
 		got, err := decodeRecord(appendRecord(nil, r))
 		if err != nil {
 			t.Fatal(err)
@@ -112,7 +119,7 @@ func TestRecord_RoundTrip(t *testing.T) {
 }
 
 func TestRecord_DecodeRejects(t *testing.T) {
-	enc := appendRecord(nil, goldenRecordV3())
+	enc := appendRecord(nil, goldenRecordV4())
 	for i := 0; i < len(enc); i++ {
 		if _, err := decodeRecord(enc[:i]); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("truncated to %d bytes: %v", i, err)
@@ -150,7 +157,7 @@ func FuzzDecodeRecord(f *testing.F) {
 func TestEvent_RoundTrip(t *testing.T) {
 	sub := tg.Add(-time.Second)
 	evs := []smsagent.Event{
-		{Seq: 7, Kind: smsagent.EventReport, Time: tg, Subject: "42", Report: buildReport(goldenRecord(), 1, "why")},
+		{Seq: 7, Kind: smsagent.EventReport, Time: tg, Subject: "42", Report: buildReport(goldenRecordV4(), 1, "why")},
 		{Seq: 8, Kind: smsagent.EventReport, Time: tg, Subject: "e8", Report: &smsagent.Report{Type: "report", Status: "unmatched",
 			Submitted: &sub, Done: tg, Receipt: &smsagent.RawReceipt{SMSCID: "x", Source: "1", Dest: "2", Text: "id:x"}}},
 		{Seq: 9, Kind: smsagent.EventMO, Time: tg, Subject: "e9", MO: &smsagent.MO{Type: "mo", From: "1", To: "2", Text: "hi",

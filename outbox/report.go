@@ -45,6 +45,7 @@ func buildReport(r *record, decider int, reason string) *smsagent.Report {
 		Done:      r.Done,
 		File:      r.File,
 		Meta:      r.Meta,
+		Node:      r.Origin,
 	}
 	if decider > 0 && decider <= len(r.Parts) {
 		p := r.Parts[decider-1]

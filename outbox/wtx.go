@@ -299,8 +299,17 @@ func checkParts(r *record) error {
 	return nil
 }
 
-// addEvent stores an event for the inbox writer under the next sequence.
+// addEvent stores an event for the inbox writer under the next sequence,
+// with the webhook calls owed for it.
 func (w *wtx) addEvent(ev *smsagent.Event) error {
+	if err := w.storeEvent(ev); err != nil {
+		return err
+	}
+	return w.webhookCalls(ev)
+}
+
+// storeEvent stores an event for the inbox writer under the next sequence.
+func (w *wtx) storeEvent(ev *smsagent.Event) error {
 	w.c.EventSeq++
 	ev.Seq = w.c.EventSeq
 	if ev.Subject == "" {
@@ -312,7 +321,7 @@ func (w *wtx) addEvent(ev *smsagent.Event) error {
 	}
 	w.c.Events++
 	w.madeEvents = true
-	return w.webhookCalls(ev)
+	return nil
 }
 
 // flush writes the records changed in this transaction and the counters.

@@ -1,0 +1,189 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/smsagent/smsagent"
+)
+
+// wireVersion is the version of what the streams carry (messages, events,
+// receipts). A node reads every version up to its own.
+const wireVersion = 1
+
+type wireMessage struct {
+	V int              `json:"v"`
+	M smsagent.Message `json:"m"`
+}
+
+// publishTimeout bounds one publish's wait for its acknowledgement.
+const publishTimeout = 10 * time.Second
+
+// Enqueue publishes every message of b to the shared queue and records the
+// claim as taken (the spool's Store: the file is removed after it
+// returns). The ids are the stream's sequence numbers. A message whose
+// client id (with its recipient) was taken before anywhere in the cluster
+// is not published and is listed in Duplicates, with a duplicate event for
+// the file's inbox/ like the bbolt backend's.
+//
+// Crash story: each publish carries the id <claim hash>-<index>. A crash
+// before the claim's record leaves the file in .work/; the next start
+// publishes again with the same ids, which the stream stores once within
+// DuplicateWindow, and finds its own client-id entries (same message id)
+// rather than taking them for duplicates.
+func (n *Node) Enqueue(ctx context.Context, b smsagent.Batch) (smsagent.BatchResult, error) {
+	if err := n.ensure(ctx); err != nil {
+		return smsagent.BatchResult{}, fmt.Errorf("cluster: enqueue %s: %w", b.Claim, err)
+	}
+	res, err := n.enqueue(ctx, b)
+	if err != nil {
+		return smsagent.BatchResult{}, fmt.Errorf("cluster: enqueue %s: %w", b.Claim, unavailable(err))
+	}
+	return res, nil
+}
+
+func (n *Node) enqueue(ctx context.Context, b smsagent.Batch) (smsagent.BatchResult, error) {
+	claim := hashKey(n.opts.Node, b.Claim)
+	if _, err := n.claims.Get(ctx, claim); err == nil {
+		return smsagent.BatchResult{AlreadyTaken: true}, nil
+	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return smsagent.BatchResult{}, err
+	}
+	now := n.opts.Clock().Round(0)
+	res := smsagent.BatchResult{IDs: make([]smsagent.MessageID, len(b.Messages))}
+	futures := make([]jetstream.PubAckFuture, len(b.Messages))
+	idKeys := make([]string, len(b.Messages))
+	inBatch := map[string]int{} // client key → index of its message
+	var dupOf []int             // per duplicate: index of the earlier message of this batch, or -1
+	for i := range b.Messages {
+		m := b.Messages[i]
+		msgID := claim + "-" + strconv.Itoa(i)
+		if key := m.IdempotencyKey(); key != "" {
+			if j, ok := inBatch[key]; ok {
+				res.Duplicates = append(res.Duplicates, smsagent.DuplicateEntry{ID: m.ClientID, To: m.To.String()})
+				dupOf = append(dupOf, j)
+				continue
+			}
+			k := hashKey(key)
+			dup, prev, err := n.takeClientID(ctx, k, msgID)
+			if err != nil {
+				return smsagent.BatchResult{}, err
+			}
+			if dup {
+				res.Duplicates = append(res.Duplicates, smsagent.DuplicateEntry{ID: m.ClientID, To: m.To.String(), MessageID: prev})
+				dupOf = append(dupOf, -1)
+				continue
+			}
+			inBatch[key] = i
+			idKeys[i] = k
+		}
+		m.ID = 0
+		m.Origin = n.opts.Node
+		if m.ReceivedAt.IsZero() {
+			m.ReceivedAt = now
+		}
+		if m.File == "" {
+			m.File = b.File
+		}
+		data, err := json.Marshal(wireMessage{V: wireVersion, M: m})
+		if err != nil {
+			return smsagent.BatchResult{}, err
+		}
+		subj := n.subjNormal
+		if m.Priority == smsagent.PriorityHigh {
+			subj = n.subjHigh
+		}
+		f, err := n.js.PublishMsgAsync(&nats.Msg{Subject: subj, Data: data}, jetstream.WithMsgID(msgID))
+		if err != nil {
+			return smsagent.BatchResult{}, err
+		}
+		futures[i] = f
+	}
+	wait, cancel := context.WithTimeout(ctx, publishTimeout)
+	defer cancel()
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		select {
+		case ack := <-f.Ok():
+			res.IDs[i] = smsagent.MessageID(ack.Sequence)
+		case err := <-f.Err():
+			return smsagent.BatchResult{}, err
+		case <-wait.Done():
+			return smsagent.BatchResult{}, wait.Err()
+		}
+	}
+	// The client-id entries learn the id, for the duplicate lists of later
+	// files; until then a duplicate names message 0.
+	for i, k := range idKeys {
+		if k == "" {
+			continue
+		}
+		v := claim + "-" + strconv.Itoa(i) + " " + strconv.FormatUint(uint64(res.IDs[i]), 10)
+		if _, err := n.ids.Put(ctx, k, []byte(v)); err != nil {
+			return smsagent.BatchResult{}, err
+		}
+	}
+	for j, i := range dupOf {
+		if i >= 0 {
+			res.Duplicates[j].MessageID = res.IDs[i]
+		}
+	}
+	if len(res.Duplicates) > 0 && b.File != "" {
+		ev := smsagent.Event{Kind: smsagent.EventDuplicate, Time: now, Duplicate: &smsagent.Duplicate{
+			Type: "duplicate", File: b.File, Messages: res.Duplicates, Time: now}}
+		if err := n.publishEvent(ctx, n.opts.Node, claim+"-dup", &ev); err != nil {
+			return smsagent.BatchResult{}, err
+		}
+	}
+	if _, err := n.claims.Put(ctx, claim, []byte(strconv.FormatInt(now.Unix(), 10))); err != nil {
+		return smsagent.BatchResult{}, err
+	}
+	return res, nil
+}
+
+// takeClientID records a client id for the message msgID. It is a
+// duplicate when another message has it: prev is that message's id when
+// known.
+func (n *Node) takeClientID(ctx context.Context, key, msgID string) (dup bool, prev smsagent.MessageID, err error) {
+	_, err = n.ids.Create(ctx, key, []byte(msgID))
+	if err == nil {
+		return false, 0, nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return false, 0, err
+	}
+	e, err := n.ids.Get(ctx, key)
+	if err != nil {
+		return false, 0, err
+	}
+	owner, seq, _ := strings.Cut(string(e.Value()), " ")
+	if owner == msgID {
+		return false, 0, nil // our own, from before a crash
+	}
+	id, _ := strconv.ParseUint(seq, 10, 64)
+	return true, smsagent.MessageID(id), nil
+}
+
+// Taken reports whether a batch with this claim was stored in the cluster.
+func (n *Node) Taken(ctx context.Context, claim string) (bool, error) {
+	if err := n.ensure(ctx); err != nil {
+		return false, fmt.Errorf("cluster: taken %s: %w", claim, err)
+	}
+	_, err := n.claims.Get(ctx, hashKey(n.opts.Node, claim))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("cluster: taken %s: %w", claim, unavailable(err))
+}
