@@ -342,6 +342,7 @@ func (a *Agent) newPipeline() {
 			a.cluster.committed(ctx, batch, a.log)
 		}
 		a.applier.route = a.cluster.node.RouteReceipts
+		a.dispatcher.holdConfirmed = a.cluster.node.HoldConfirmed
 	}
 }
 

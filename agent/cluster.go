@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,6 +118,29 @@ func (a *Agent) startCluster(life context.Context) {
 	c.done.Go(func() { c.node.RunUnrouted(ctx) })
 	c.done.Go(func() { c.node.RunEvents(ctx, a.store) })
 	c.done.Go(func() { a.announce(ctx) })
+	c.done.Go(func() { c.reindex(ctx, a.log) })
+}
+
+// reindex publishes, every second, the SMSC ids whose publication failed
+// (the cluster was unreachable or changing leaders), so that a receipt
+// for them arriving on another node finds this one even when no further
+// results come to carry them.
+func (c *clusterWork) reindex(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		c.mu.Lock()
+		n := len(c.unindexed)
+		c.mu.Unlock()
+		if n > 0 {
+			c.committed(ctx, nil, log)
+		}
+	}
 }
 
 // announce tells the cluster about this node every cluster.AnnounceEvery
@@ -177,9 +201,7 @@ func (a *Agent) stopCluster(ctx context.Context) {
 // committed follows each commit of submit results: the accepted parts'
 // SMSC ids go into the cluster's index, and the taker acknowledges their
 // messages.
-func (c *clusterWork) committed(ctx context.Context, batch []outbox.PartResult, log interface {
-	Warn(string, ...any)
-}) {
+func (c *clusterWork) committed(ctx context.Context, batch []outbox.PartResult, log *slog.Logger) {
 	c.mu.Lock()
 	keys := c.unindexed
 	c.unindexed = nil

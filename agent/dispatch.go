@@ -33,6 +33,9 @@ type dispatcher struct {
 	// dispatcher gives back unsent.
 	results *mailbox[partResult]
 	page    int // messages claimed at once
+	// holdConfirmed, when set (store backend jetstream), says whether the
+	// cluster confirmed this node's hold on its deliveries lately.
+	holdConfirmed func() bool
 
 	// wake is poked (capacity 1, never blocking) when there may be work:
 	// intake stored messages, an operator retried some, the settler put
@@ -140,6 +143,10 @@ func (d *dispatcher) run(ctx context.Context) {
 	claimer.Wait()
 }
 
+// holdRecheck is how often a dispatcher held back by an unconfirmed hold
+// looks again.
+const holdRecheck = 100 * time.Millisecond
+
 // claimAhead claims due messages page by page, encodes them and hands
 // each page to run, until ctx ends.
 func (d *dispatcher) claimAhead(ctx context.Context, pages chan<- []prepared) {
@@ -149,6 +156,14 @@ func (d *dispatcher) claimAhead(ctx context.Context, pages chan<- []prepared) {
 		// within monitorInterval (the monitor's poke may come sooner).
 		if !d.router.anyBound() {
 			d.idle(ctx, d.clock().Add(monitorInterval))
+			continue
+		}
+		// Nor while this node's hold on what it took from the cluster's
+		// queue is unconfirmed (store backend jetstream): cut off from the
+		// cluster, what it sends now could not be acknowledged, and
+		// another node would send it again after the takeover.
+		if d.holdConfirmed != nil && !d.holdConfirmed() {
+			d.idle(ctx, d.clock().Add(holdRecheck))
 			continue
 		}
 		now := d.clock()
@@ -285,6 +300,12 @@ func (d *dispatcher) send(ctx context.Context, page []prepared) {
 	stalled := map[time.Time][]smsagent.MessageID{}
 	defer d.wait(ctx, stalled)
 	for i, p := range page {
+		if d.holdConfirmed != nil && !d.holdConfirmed() {
+			// Cut off from the cluster since the claim: what is not
+			// written yet goes back (see claimAhead).
+			d.release(page[i:], 0)
+			return
+		}
 		ac := p.f.acct
 		pool, budget := ac.pool, ac.budget
 		var series *bindpool.Series

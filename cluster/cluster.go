@@ -128,6 +128,9 @@ type Node struct {
 	// Counters of what crossed between nodes, for the status.
 	receiptsOut, receiptsIn, eventsOut, eventsIn atomic.Uint64
 	closing                                      atomic.Bool
+	// confirmed is when (Unix ns, by Options.Clock) the server last
+	// answered the taker's flush.
+	confirmed atomic.Int64
 
 	mu       sync.Mutex
 	ready    bool // streams, buckets and consumers exist
@@ -174,6 +177,9 @@ func Connect(ctx context.Context, o Options) (*Node, error) {
 	nopts := []nats.Option{
 		nats.Name("smsagent " + o.Node),
 		nats.RetryOnFailedConnect(true),
+		// The configured addresses only: a node reaches the servers the
+		// operator named, not the addresses the servers advertise.
+		nats.IgnoreDiscoveredServers(),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500 * time.Millisecond),
 		nats.Timeout(5 * time.Second),
@@ -283,6 +289,10 @@ func (n *Node) Queued(ctx context.Context) (uint64, error) {
 	return info.State.Msgs, nil
 }
 
+// setupTimeout bounds the creation of the streams, buckets and consumers:
+// each is a replicated group whose leader is elected first.
+const setupTimeout = time.Minute
+
 // ensure creates (or updates to this configuration) the streams, buckets
 // and consumers, once; it is called again by every operation until it
 // succeeded.
@@ -296,9 +306,11 @@ func (n *Node) ensure(ctx context.Context) error {
 		n.lastErr = errors.New("not connected to NATS")
 		return fmt.Errorf("%w: %v", ErrUnavailable, n.lastErr)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
+	began := time.Now()
 	err := n.setup(ctx)
+	n.log.Info("cluster: streams and buckets", "took", time.Since(began).Round(time.Millisecond), "err", err)
 	n.lastErr = err
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -311,20 +323,44 @@ func (n *Node) setup(ctx context.Context) error {
 	o := n.opts
 	p := o.Prefix
 	var err error
+	// Each is looked up first and created only when missing: nodes that
+	// start together would otherwise update the same replicated group at
+	// once, which can hang until the request times out.
 	stream := func(name string, subjects ...string) (jetstream.Stream, error) {
-		s, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		cfg := jetstream.StreamConfig{
 			Name: p + "_" + name, Subjects: subjects, Retention: jetstream.WorkQueuePolicy,
 			Storage: jetstream.FileStorage, Replicas: o.Replicas, Duplicates: DuplicateWindow,
+		}
+		var s jetstream.Stream
+		err := attempts(ctx, func(ctx context.Context) (err error) {
+			s, err = n.js.Stream(ctx, cfg.Name)
+			if errors.Is(err, jetstream.ErrStreamNotFound) {
+				s, err = n.js.CreateStream(ctx, cfg)
+				if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+					s, err = n.js.Stream(ctx, cfg.Name)
+				}
+			}
+			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("stream %s_%s: %w", p, name, err)
+			return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
 		}
 		return s, nil
 	}
 	consumer := func(s jetstream.Stream, durable, filter string, ackWait time.Duration) (jetstream.Consumer, error) {
-		c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-			Durable: durable, FilterSubject: filter, AckPolicy: jetstream.AckExplicitPolicy,
-			AckWait: ackWait, MaxAckPending: -1, MaxDeliver: -1, Replicas: o.Replicas,
+		var c jetstream.Consumer
+		err := attempts(ctx, func(ctx context.Context) (err error) {
+			c, err = s.Consumer(ctx, durable)
+			if errors.Is(err, jetstream.ErrConsumerNotFound) {
+				c, err = s.CreateConsumer(ctx, jetstream.ConsumerConfig{
+					Durable: durable, FilterSubject: filter, AckPolicy: jetstream.AckExplicitPolicy,
+					AckWait: ackWait, MaxAckPending: -1, MaxDeliver: -1, Replicas: o.Replicas,
+				})
+				if errors.Is(err, jetstream.ErrConsumerExists) {
+					c, err = s.Consumer(ctx, durable)
+				}
+			}
+			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("consumer %s: %w", durable, err)
@@ -358,8 +394,18 @@ func (n *Node) setup(ctx context.Context) error {
 		return err
 	}
 	bucket := func(name string, ttl time.Duration) (jetstream.KeyValue, error) {
-		kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: p + "_" + name, TTL: ttl, Replicas: o.Replicas, Storage: jetstream.FileStorage,
+		var kv jetstream.KeyValue
+		err := attempts(ctx, func(ctx context.Context) (err error) {
+			kv, err = n.js.KeyValue(ctx, p+"_"+name)
+			if errors.Is(err, jetstream.ErrBucketNotFound) {
+				kv, err = n.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+					Bucket: p + "_" + name, TTL: ttl, Replicas: o.Replicas, Storage: jetstream.FileStorage,
+				})
+				if errors.Is(err, jetstream.ErrBucketExists) {
+					kv, err = n.js.KeyValue(ctx, p+"_"+name)
+				}
+			}
+			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("bucket %s_%s: %w", p, name, err)
@@ -379,6 +425,24 @@ func (n *Node) setup(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// attemptTimeout bounds one request of the set-up: a request whose answer
+// is lost (a leader changing, several nodes creating one group at once)
+// is asked again rather than waited for until the whole set-up times out.
+const attemptTimeout = 5 * time.Second
+
+// attempts runs f with attemptTimeout until it succeeds with something
+// other than a timeout, or ctx ends.
+func attempts(ctx context.Context, f func(context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err := f(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(unavailable(err), ErrUnavailable) {
+			return err
+		}
+	}
 }
 
 func (n *Node) eventSubject(node string) string   { return n.opts.Prefix + ".events." + node }

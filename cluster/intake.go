@@ -39,7 +39,7 @@ const publishTimeout = 10 * time.Second
 // DuplicateWindow, and finds its own client-id entries (same message id)
 // rather than taking them for duplicates.
 func (n *Node) Enqueue(ctx context.Context, b smsagent.Batch) (smsagent.BatchResult, error) {
-	if err := n.ensure(ctx); err != nil {
+	if err := n.waitReady(ctx); err != nil {
 		return smsagent.BatchResult{}, fmt.Errorf("cluster: enqueue %s: %w", b.Claim, err)
 	}
 	res, err := n.enqueue(ctx, b)
@@ -150,6 +150,30 @@ func (n *Node) enqueue(ctx context.Context, b smsagent.Batch) (smsagent.BatchRes
 	return res, nil
 }
 
+// IntakeWait is how long intake waits for the cluster before it reports
+// the file's store failed (and the spool stalls, retrying with backoff): a
+// start or a leader election is over by then, and the file goes in as
+// soon as the cluster answers rather than after the spool's backoff.
+const IntakeWait = 30 * time.Second
+
+// waitReady waits up to IntakeWait for the cluster to be ready.
+func (n *Node) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(IntakeWait)
+	for {
+		err := n.ensure(ctx)
+		if err == nil && n.nc.IsConnected() {
+			return nil
+		}
+		if err == nil {
+			err = n.Ready()
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		sleep(ctx, 250*time.Millisecond)
+	}
+}
+
 // takeClientID records a client id for the message msgID. It is a
 // duplicate when another message has it: prev is that message's id when
 // known.
@@ -175,7 +199,7 @@ func (n *Node) takeClientID(ctx context.Context, key, msgID string) (dup bool, p
 
 // Taken reports whether a batch with this claim was stored in the cluster.
 func (n *Node) Taken(ctx context.Context, claim string) (bool, error) {
-	if err := n.ensure(ctx); err != nil {
+	if err := n.waitReady(ctx); err != nil {
 		return false, fmt.Errorf("cluster: taken %s: %w", claim, err)
 	}
 	_, err := n.claims.Get(ctx, hashKey(n.opts.Node, claim))

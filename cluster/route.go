@@ -102,7 +102,10 @@ func (n *Node) RouteReceipts(ctx context.Context, rs []smsagent.Receipt) (local 
 			local = append(local, i)
 			continue
 		}
-		node, err := n.owner(ctx, rc.Keys)
+		// The exact id only: a converted one (hex read as decimal) may
+		// name another message whose id looks alike, while this one's
+		// submit_sm_resp is still on its way to the index.
+		node, err := n.owner(ctx, rc.Keys[:1])
 		if err != nil {
 			return nil, fmt.Errorf("cluster: route receipts: %w", err)
 		}
@@ -181,7 +184,14 @@ func (n *Node) RunUnrouted(ctx context.Context) {
 				_ = m.Term()
 				continue
 			}
-			node, err := n.owner(ctx, w.R.Keys)
+			// Converted ids (an SMSC that writes receipts in another base)
+			// count only after half the wait, when the exact one had its
+			// time to be indexed.
+			keys := w.R.Keys[:1]
+			if n.opts.Clock().Sub(w.Since) >= UnroutedWait/2 {
+				keys = w.R.Keys
+			}
+			node, err := n.owner(ctx, keys)
 			if err != nil {
 				_ = m.NakWithDelay(time.Second)
 				continue

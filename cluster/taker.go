@@ -62,21 +62,21 @@ func (n *Node) RunTaker(ctx context.Context, o TakerOptions) {
 	}
 	t := &taker{n: n, o: o, held: make(map[smsagent.MessageID]jetstream.Msg), settle: n.settled}
 	t.lastRenew = n.opts.Clock()
-	tick := time.NewTicker(min(n.opts.TakeoverAfter/8, time.Second))
+	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	renewEvery := n.opts.TakeoverAfter / 4
 	for {
 		now := n.opts.Clock()
 		if now.Sub(t.lastRenew) >= renewEvery || len(t.held) == 0 {
 			t.renew(now)
+		} else {
+			t.confirm(now)
 		}
 		t.check(ctx, now)
-		took := false
 		if room := o.Max - len(t.held); room > 0 && t.cannot.IsZero() && n.Ready() == nil && ctx.Err() == nil {
-			took = t.take(ctx, room)
-		}
-		if took {
-			continue
+			if t.take(ctx, room) {
+				continue
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -113,18 +113,19 @@ func (t *taker) publishStats() {
 
 // take fetches up to room messages, high priority first, and imports them.
 func (t *taker) take(ctx context.Context, room int) bool {
-	batch, err := t.n.high.FetchNoWait(room)
+	// No waiting fetch: the loop must answer Settled at once, since an
+	// acknowledgement held back is a message another node would send
+	// again if this one were cut off now.
 	var msgs []jetstream.Msg
-	if err == nil {
-		msgs = collect(batch)
-	}
-	if len(msgs) == 0 {
-		batch, err = t.n.normal.Fetch(room, jetstream.FetchMaxWait(500*time.Millisecond))
+	for _, c := range []jetstream.Consumer{t.n.high, t.n.normal} {
+		batch, err := c.FetchNoWait(room)
 		if err != nil {
 			t.n.log.Debug("cluster: fetch", "err", err)
-			return false
+			continue
 		}
-		msgs = collect(batch)
+		if msgs = collect(batch); len(msgs) > 0 {
+			break
+		}
 	}
 	if len(msgs) == 0 {
 		return false
@@ -246,15 +247,53 @@ func (t *taker) acknowledge(ctx context.Context) {
 		t.n.log.Warn("cluster: cannot read what the outbox holds", "err", err)
 		return
 	}
+	acked := 0
 	for i, h := range hs {
 		if !h.Stored || h.Accepted || h.Final {
 			// Not stored: removed by an operator (cancel, then pruned)
 			// meanwhile; nothing is left to send here either.
 			_ = t.held[ids[i]].Ack()
 			delete(t.held, ids[i])
+			acked++
 		}
 	}
+	if acked > 0 {
+		// At once: until the server has them, these messages are the ones
+		// a partition would have sent twice.
+		t.confirm(t.n.opts.Clock())
+	}
 	t.publishStats()
+}
+
+// The taker confirms that the cluster hears this node (a flush) at every
+// turn of its loop, at least every pollEvery; HoldConfirmed turns false
+// after holdFresh without one.
+const (
+	holdFresh = time.Second
+	// pollEvery is how often an idle taker looks for due messages.
+	pollEvery = 100 * time.Millisecond
+)
+
+// confirm flushes what was sent (acks, progress) and records the time the
+// server answered.
+func (t *taker) confirm(now time.Time) bool {
+	if err := t.n.nc.FlushTimeout(holdFresh); err != nil {
+		return false
+	}
+	t.n.confirmed.Store(now.UnixNano())
+	return true
+}
+
+// HoldConfirmed reports whether the cluster heard this node within the
+// last second: only then may it send what it holds, since what it sends
+// while cut off could not be acknowledged and another node would send it
+// again after the takeover. What it sends in that second before it
+// notices is the duplicate bound of a partition.
+func (n *Node) HoldConfirmed() bool {
+	if !n.nc.IsConnected() {
+		return false
+	}
+	return n.opts.Clock().Sub(time.Unix(0, n.confirmed.Load())) < holdFresh
 }
 
 // renew extends every held delivery by the takeover time, and records the
@@ -263,7 +302,7 @@ func (t *taker) renew(now time.Time) {
 	for _, msg := range t.held {
 		_ = msg.InProgress()
 	}
-	if err := t.n.nc.FlushTimeout(2 * time.Second); err != nil {
+	if !t.confirm(now) {
 		return
 	}
 	t.lastRenew = now

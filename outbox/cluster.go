@@ -270,16 +270,47 @@ func (o *importEventsOp) apply(w *wtx) error {
 		if w.value(w.taken, claim) != nil {
 			continue
 		}
+		if rep := o.evs[i].Event.Report; rep != nil && rep.MessageID != 0 {
+			first, err := w.firstReport(rep.MessageID)
+			if err != nil {
+				return err
+			}
+			if !first {
+				// The message's report is written already: another node
+				// (or this one) sent it too and reported first.
+				if err := w.takeClaim(o.evs[i].Claim); err != nil {
+					return err
+				}
+				continue
+			}
+		}
 		ev := o.evs[i].Event // a copy: storeEvent gives it this outbox's sequence
 		if err := w.storeEvent(&ev); err != nil {
 			return err
 		}
-		if err := w.put(w.taken, claim, be64(nil, timeKey(w.now))); err != nil {
-			return err
-		}
-		if err := w.put(w.takenAge, timeNameKey(w.now, o.evs[i].Claim), empty); err != nil {
+		if err := w.takeClaim(o.evs[i].Claim); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// takeClaim records a claim as taken, pruned after the retention.
+func (w *wtx) takeClaim(claim string) error {
+	if err := w.put(w.taken, []byte(claim), be64(nil, timeKey(w.now))); err != nil {
+		return err
+	}
+	return w.put(w.takenAge, timeNameKey(w.now, claim), empty)
+}
+
+// firstReport records that message id's report is made here, and says
+// whether it is the first: a message of a cluster's queue may be finished
+// by two nodes (sent twice after a takeover), and its origin writes one
+// report.
+func (w *wtx) firstReport(id smsagent.MessageID) (bool, error) {
+	claim := "report-" + id.String()
+	if w.value(w.taken, []byte(claim)) != nil {
+		return false, nil
+	}
+	return true, w.takeClaim(claim)
 }

@@ -21,6 +21,14 @@ func (w *wtx) finish(r *record, st smsagent.State, decider int, reason string) e
 		r.LastError = reason
 	}
 	rep := buildReport(r, decider, reason)
+	if r.Origin != "" {
+		// A message of a cluster's queue that two nodes sent (a takeover
+		// after a partition) is finished by both; its origin writes one
+		// report, whichever comes first (see ImportEvents).
+		if first, err := w.firstReport(r.ID); err != nil || !first {
+			return err
+		}
+	}
 	if err := w.reportCallback(r, rep, decider); err != nil {
 		return err
 	}

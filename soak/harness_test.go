@@ -152,6 +152,8 @@ type rig struct {
 	// boundAtStop is how many sessions the simulator had bound when the
 	// agent was last asked to stop; -1 before any stop.
 	boundAtStop int
+	// storeExtra are lines added to the store section (a cluster's node).
+	storeExtra []string
 }
 
 // newRig starts a simulator with o (its window capped at simWindow) and
@@ -191,6 +193,8 @@ func newRig(t *testing.T, name string, o smsc.Options, smscExtra ...string) *rig
 		if t.Failed() {
 			r.row.result = "FAIL"
 			t.Logf("agent output (last 8 KiB):\n%s", r.log.Tail(8<<10))
+		} else if os.Getenv("SOAK_DEBUG") != "" {
+			t.Logf("agent output (last 256 KiB):\n%s", r.log.Tail(256<<10))
 		} else if t.Skipped() {
 			r.row.result = "SKIP"
 		}
@@ -226,7 +230,7 @@ func (r *rig) writeDoc(accounts string, retryExtra ...string) {
   rescan_interval: 1s
 store:
   path: %q
-retry:
+%sretry:
   initial: 100ms
   max: 500ms
 %sadmin:
@@ -234,7 +238,7 @@ retry:
   token: %q
 log:
   level: info
-`, r.spool, r.dbPath, indent(retryExtra), r.api, token)
+`, r.spool, r.dbPath, indent(r.storeExtra), indent(retryExtra), r.api, token)
 	if err := os.WriteFile(r.cfgFile, []byte(doc), 0o600); err != nil {
 		r.t.Fatal(err)
 	}

@@ -183,3 +183,28 @@ func freePorts(t testing.TB, n int) []int {
 	}
 	return out
 }
+
+// Redelivered is how many messages the consumer delivered more than once
+// (taken over or given back), -1 when the cluster does not answer.
+func (c *Cluster) Redelivered(stream, consumer string) int {
+	nc, err := nats.Connect(strings.Join(c.URLs(), ","), nats.Timeout(time.Second))
+	if err != nil {
+		return -1
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return -1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	cons, err := js.Consumer(ctx, stream, consumer)
+	if err != nil {
+		return -1
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return -1
+	}
+	return info.NumRedelivered
+}
