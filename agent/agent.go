@@ -338,10 +338,12 @@ func (a *Agent) newPipeline() {
 	a.applier = &applier{store: a.store, obs: a.obs, log: a.log, health: a.health, sent: sent, rates: a.rates,
 		in: newMailbox[inbound](), group: sessions * smpp.DefaultInboundWindow / 2}
 	if a.cluster != nil {
-		a.settler.committed = func(ctx context.Context, batch []outbox.PartResult) {
-			a.cluster.committed(ctx, batch, a.log)
+		a.settler.committed = func(_ context.Context, batch []outbox.PartResult) {
+			a.cluster.committed(batch)
 		}
-		a.applier.route = a.cluster.node.RouteReceipts
+		a.applier.route = func(ctx context.Context, rs []smsagent.Receipt) ([]int, error) {
+			return a.cluster.route(ctx, a.store, rs)
+		}
 		a.dispatcher.holdConfirmed = a.cluster.node.HoldConfirmed
 	}
 }

@@ -23,13 +23,20 @@ import (
 // should: elsewhere, then renamed in.
 func writeNDJSON(tb testing.TB, cfg *config.Config, name string, n int, report bool) {
 	tb.Helper()
+	writeNDJSONFrom(tb, cfg, name, 0, n, report)
+}
+
+// writeNDJSONFrom is writeNDJSON for messages from..from+n-1 (ids and
+// numbers), so that files on several nodes hold different messages.
+func writeNDJSONFrom(tb testing.TB, cfg *config.Config, name string, from, n int, report bool) {
+	tb.Helper()
 	tmp := filepath.Join(cfg.Spool.Dir, "outgoing", "."+name+".tmp")
 	f, err := os.Create(tmp)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	w := bufio.NewWriter(f)
-	for i := range n {
+	for i := from; i < from+n; i++ {
 		fmt.Fprintf(w, `{"id":"m%d","to":"+3584%08d","text":"Message number %d from the benchmark","report":%t}`+"\n",
 			i, i, i, report)
 	}

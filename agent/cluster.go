@@ -29,6 +29,7 @@ type clusterWork struct {
 	// with the next commit; bounded by maxUnindexed.
 	mu        sync.Mutex
 	unindexed []string
+	indexWake chan struct{}
 
 	// nodes are the cluster's nodes as the announcer read them last.
 	nodes atomic.Pointer[[]smsagent.ClusterNode]
@@ -63,7 +64,7 @@ func (a *Agent) connectCluster() error {
 		a.log.Info("agent: messages this node held before its start given back to the cluster's queue",
 			"count", len(released))
 	}
-	a.cluster = &clusterWork{node: node}
+	a.cluster = &clusterWork{node: node, indexWake: make(chan struct{}, 1)}
 	a.queue = node
 	return nil
 }
@@ -118,29 +119,7 @@ func (a *Agent) startCluster(life context.Context) {
 	c.done.Go(func() { c.node.RunUnrouted(ctx) })
 	c.done.Go(func() { c.node.RunEvents(ctx, a.store) })
 	c.done.Go(func() { a.announce(ctx) })
-	c.done.Go(func() { c.reindex(ctx, a.log) })
-}
-
-// reindex publishes, every second, the SMSC ids whose publication failed
-// (the cluster was unreachable or changing leaders), so that a receipt
-// for them arriving on another node finds this one even when no further
-// results come to carry them.
-func (c *clusterWork) reindex(ctx context.Context, log *slog.Logger) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		c.mu.Lock()
-		n := len(c.unindexed)
-		c.mu.Unlock()
-		if n > 0 {
-			c.committed(ctx, nil, log)
-		}
-	}
+	c.done.Go(func() { c.index(ctx, a.log) })
 }
 
 // announce tells the cluster about this node every cluster.AnnounceEvery
@@ -199,26 +178,84 @@ func (a *Agent) stopCluster(ctx context.Context) {
 }
 
 // committed follows each commit of submit results: the accepted parts'
-// SMSC ids go into the cluster's index, and the taker acknowledges their
-// messages.
-func (c *clusterWork) committed(ctx context.Context, batch []outbox.PartResult, log *slog.Logger) {
+// SMSC ids go to the indexer (the settler does not wait for the cluster),
+// and the taker acknowledges their messages.
+func (c *clusterWork) committed(batch []outbox.PartResult) {
 	c.mu.Lock()
-	keys := c.unindexed
-	c.unindexed = nil
-	c.mu.Unlock()
 	for i := range batch {
 		if batch[i].Outcome == outbox.OutcomeAccepted && batch[i].SMSCKey != "" {
-			keys = append(keys, batch[i].SMSCKey)
+			c.unindexed = append(c.unindexed, batch[i].SMSCKey)
 		}
 	}
-	if err := c.node.Index(ctx, keys); err != nil {
-		log.Warn("agent: accepted parts not indexed in the cluster yet; tried again with the next results",
-			"parts", len(keys), "err", err)
-		c.mu.Lock()
-		c.unindexed = append(c.unindexed, keys[max(len(keys)-maxUnindexed, 0):]...)
-		c.mu.Unlock()
+	if over := len(c.unindexed) - maxUnindexed; over > 0 {
+		c.unindexed = c.unindexed[over:]
+	}
+	c.mu.Unlock()
+	select {
+	case c.indexWake <- struct{}{}:
+	default:
 	}
 	c.node.Settled()
+}
+
+// index publishes the SMSC ids of accepted parts into the cluster's index
+// as they come, and those whose publication failed again every second, so
+// that a receipt for them arriving on another node finds this one. A
+// receipt that comes before its id is published waits among the unrouted
+// ones until it is.
+func (c *clusterWork) index(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.indexWake:
+			if failing {
+				continue // retried on the ticker, not at every commit
+			}
+		case <-t.C:
+		}
+		c.mu.Lock()
+		keys := c.unindexed
+		c.unindexed = nil
+		c.mu.Unlock()
+		if len(keys) == 0 {
+			continue
+		}
+		if err := c.node.Index(ctx, keys); err != nil {
+			if !failing {
+				log.Warn("agent: accepted parts not indexed in the cluster yet; tried again every second",
+					"parts", len(keys), "err", err)
+			}
+			failing = true
+			c.mu.Lock()
+			c.unindexed = append(keys, c.unindexed...)
+			if over := len(c.unindexed) - maxUnindexed; over > 0 {
+				c.unindexed = c.unindexed[over:]
+			}
+			c.mu.Unlock()
+			continue // the next try waits for the ticker
+		}
+		failing = false
+	}
+}
+
+// route sends receipts of messages other nodes hold to them; a receipt
+// whose exact SMSC id is in this node's outbox stays without asking.
+func (c *clusterWork) route(ctx context.Context, store *outbox.Store, rs []smsagent.Receipt) ([]int, error) {
+	first := make([]string, len(rs))
+	for i := range rs {
+		if len(rs[i].Keys) > 0 {
+			first[i] = rs[i].Keys[0]
+		}
+	}
+	here, err := store.Indexed(ctx, first)
+	if err != nil {
+		return nil, err
+	}
+	return c.node.RouteReceipts(ctx, rs, here)
 }
 
 // forward sends the events that belong in other nodes' inbox/ there and

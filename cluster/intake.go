@@ -58,31 +58,54 @@ func (n *Node) enqueue(ctx context.Context, b smsagent.Batch) (smsagent.BatchRes
 	}
 	now := n.opts.Clock().Round(0)
 	res := smsagent.BatchResult{IDs: make([]smsagent.MessageID, len(b.Messages))}
-	futures := make([]jetstream.PubAckFuture, len(b.Messages))
+	// Client ids first, all at once: each is created in the bucket only
+	// if absent (a publish expecting no earlier value of its key).
 	idKeys := make([]string, len(b.Messages))
-	inBatch := map[string]int{} // client key → index of its message
-	var dupOf []int             // per duplicate: index of the earlier message of this batch, or -1
+	dupOf := make([]int, len(b.Messages)) // index+1 of the earlier message of this batch with the same key
+	inBatch := map[string]int{}
+	var creates []jetstream.PubAckFuture
+	var createdFor []int
+	for i := range b.Messages {
+		key := b.Messages[i].IdempotencyKey()
+		if key == "" {
+			continue
+		}
+		if j, ok := inBatch[key]; ok {
+			dupOf[i] = j + 1
+			continue
+		}
+		inBatch[key] = i
+		idKeys[i] = hashKey(key)
+		f, err := n.js.PublishMsgAsync(&nats.Msg{Subject: n.kvSubject("ids", idKeys[i]), Data: []byte(msgID(claim, i))},
+			jetstream.WithExpectLastSequencePerSubject(0))
+		if err != nil {
+			return smsagent.BatchResult{}, err
+		}
+		creates = append(creates, f)
+		createdFor = append(createdFor, i)
+	}
+	taken := make([]bool, len(b.Messages)) // the client id belongs to a message stored before
+	prev := make([]smsagent.MessageID, len(b.Messages))
+	for j, f := range creates {
+		i := createdFor[j]
+		ok, err := awaitOne(ctx, f)
+		if err != nil {
+			return smsagent.BatchResult{}, err
+		}
+		if ok {
+			continue
+		}
+		dup, id, err := n.clientIDOwner(ctx, idKeys[i], msgID(claim, i))
+		if err != nil {
+			return smsagent.BatchResult{}, err
+		}
+		taken[i], prev[i] = dup, id
+	}
+	futures := make([]jetstream.PubAckFuture, len(b.Messages))
 	for i := range b.Messages {
 		m := b.Messages[i]
-		msgID := claim + "-" + strconv.Itoa(i)
-		if key := m.IdempotencyKey(); key != "" {
-			if j, ok := inBatch[key]; ok {
-				res.Duplicates = append(res.Duplicates, smsagent.DuplicateEntry{ID: m.ClientID, To: m.To.String()})
-				dupOf = append(dupOf, j)
-				continue
-			}
-			k := hashKey(key)
-			dup, prev, err := n.takeClientID(ctx, k, msgID)
-			if err != nil {
-				return smsagent.BatchResult{}, err
-			}
-			if dup {
-				res.Duplicates = append(res.Duplicates, smsagent.DuplicateEntry{ID: m.ClientID, To: m.To.String(), MessageID: prev})
-				dupOf = append(dupOf, -1)
-				continue
-			}
-			inBatch[key] = i
-			idKeys[i] = k
+		if dupOf[i] > 0 || taken[i] {
+			continue
 		}
 		m.ID = 0
 		m.Origin = n.opts.Node
@@ -100,7 +123,7 @@ func (n *Node) enqueue(ctx context.Context, b smsagent.Batch) (smsagent.BatchRes
 		if m.Priority == smsagent.PriorityHigh {
 			subj = n.subjHigh
 		}
-		f, err := n.js.PublishMsgAsync(&nats.Msg{Subject: subj, Data: data}, jetstream.WithMsgID(msgID))
+		f, err := n.js.PublishMsgAsync(&nats.Msg{Subject: subj, Data: data}, jetstream.WithMsgID(msgID(claim, i)))
 		if err != nil {
 			return smsagent.BatchResult{}, err
 		}
@@ -123,18 +146,28 @@ func (n *Node) enqueue(ctx context.Context, b smsagent.Batch) (smsagent.BatchRes
 	}
 	// The client-id entries learn the id, for the duplicate lists of later
 	// files; until then a duplicate names message 0.
+	var puts []jetstream.PubAckFuture
 	for i, k := range idKeys {
-		if k == "" {
+		if k == "" || taken[i] {
 			continue
 		}
-		v := claim + "-" + strconv.Itoa(i) + " " + strconv.FormatUint(uint64(res.IDs[i]), 10)
-		if _, err := n.ids.Put(ctx, k, []byte(v)); err != nil {
+		v := msgID(claim, i) + " " + strconv.FormatUint(uint64(res.IDs[i]), 10)
+		f, err := n.js.PublishMsgAsync(&nats.Msg{Subject: n.kvSubject("ids", k), Data: []byte(v)})
+		if err != nil {
 			return smsagent.BatchResult{}, err
 		}
+		puts = append(puts, f)
 	}
-	for j, i := range dupOf {
-		if i >= 0 {
-			res.Duplicates[j].MessageID = res.IDs[i]
+	if err := n.awaitAll(ctx, puts, "client ids"); err != nil {
+		return smsagent.BatchResult{}, err
+	}
+	for i := range b.Messages {
+		m := &b.Messages[i]
+		switch {
+		case dupOf[i] > 0:
+			res.Duplicates = append(res.Duplicates, smsagent.DuplicateEntry{ID: m.ClientID, To: m.To.String(), MessageID: res.IDs[dupOf[i]-1]})
+		case taken[i]:
+			res.Duplicates = append(res.Duplicates, smsagent.DuplicateEntry{ID: m.ClientID, To: m.To.String(), MessageID: prev[i]})
 		}
 	}
 	if len(res.Duplicates) > 0 && b.File != "" {
@@ -148,6 +181,33 @@ func (n *Node) enqueue(ctx context.Context, b smsagent.Batch) (smsagent.BatchRes
 		return smsagent.BatchResult{}, err
 	}
 	return res, nil
+}
+
+// msgID is the Nats-Msg-Id of a batch's message i.
+func msgID(claim string, i int) string { return claim + "-" + strconv.Itoa(i) }
+
+// kvSubject is the subject a bucket's key is written on.
+func (n *Node) kvSubject(bucket, key string) string {
+	return "$KV." + n.opts.Prefix + "_" + bucket + "." + key
+}
+
+// awaitOne waits for one publish that expected its key absent: false when
+// the key was there (JetStream's wrong-last-sequence refusal).
+func awaitOne(ctx context.Context, f jetstream.PubAckFuture) (bool, error) {
+	wait, cancel := context.WithTimeout(ctx, publishTimeout)
+	defer cancel()
+	select {
+	case <-f.Ok():
+		return true, nil
+	case err := <-f.Err():
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+			return false, nil
+		}
+		return false, err
+	case <-wait.Done():
+		return false, wait.Err()
+	}
 }
 
 // IntakeWait is how long intake waits for the cluster before it reports
@@ -174,24 +234,17 @@ func (n *Node) waitReady(ctx context.Context) error {
 	}
 }
 
-// takeClientID records a client id for the message msgID. It is a
-// duplicate when another message has it: prev is that message's id when
-// known.
-func (n *Node) takeClientID(ctx context.Context, key, msgID string) (dup bool, prev smsagent.MessageID, err error) {
-	_, err = n.ids.Create(ctx, key, []byte(msgID))
-	if err == nil {
-		return false, 0, nil
-	}
-	if !errors.Is(err, jetstream.ErrKeyExists) {
-		return false, 0, err
-	}
+// clientIDOwner reads the message a client id belongs to: a duplicate
+// unless it is msgID itself (this batch, stored before a crash); prev is
+// that message's id when known.
+func (n *Node) clientIDOwner(ctx context.Context, key, msgID string) (dup bool, prev smsagent.MessageID, err error) {
 	e, err := n.ids.Get(ctx, key)
 	if err != nil {
 		return false, 0, err
 	}
 	owner, seq, _ := strings.Cut(string(e.Value()), " ")
 	if owner == msgID {
-		return false, 0, nil // our own, from before a crash
+		return false, 0, nil
 	}
 	id, _ := strconv.ParseUint(seq, 10, 64)
 	return true, smsagent.MessageID(id), nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -85,39 +86,44 @@ func (n *Node) owner(ctx context.Context, keys []string) (string, error) {
 }
 
 // RouteReceipts sends each receipt to the node that holds its message and
-// returns the indexes of those to apply here: indexed by this node, or
-// without a key (they can only become unmatched reports). A receipt whose
-// key nobody indexed yet goes to the cluster's unrouted receipts. The
-// caller acknowledges the deliver_sm once this returns without error: the
+// returns the indexes of those to apply here: indexed here (here[i], from
+// the node's own outbox), indexed by this node in the cluster, or without
+// a key (they can only become unmatched reports). A receipt whose key
+// nobody indexed yet goes to the cluster's unrouted receipts. The caller
+// acknowledges the deliver_sm once this returns without error: the
 // receipts forwarded are stored in the cluster.
-func (n *Node) RouteReceipts(ctx context.Context, rs []smsagent.Receipt) (local []int, err error) {
+func (n *Node) RouteReceipts(ctx context.Context, rs []smsagent.Receipt, here []bool) (local []int, err error) {
 	if err := n.ensure(ctx); err != nil {
+		return nil, fmt.Errorf("cluster: route receipts: %w", err)
+	}
+	owners := make([]string, len(rs))
+	var ask []int
+	for i := range rs {
+		switch {
+		case len(rs[i].Keys) == 0 || (i < len(here) && here[i]):
+			owners[i] = n.opts.Node
+		default:
+			ask = append(ask, i)
+		}
+	}
+	// The exact id only: a converted one (hex read as decimal) may name
+	// another message whose id looks alike, while this one's
+	// submit_sm_resp is still on its way to the index.
+	if err := n.lookupOwners(ctx, rs, ask, owners); err != nil {
 		return nil, fmt.Errorf("cluster: route receipts: %w", err)
 	}
 	var futures []jetstream.PubAckFuture
 	now := n.opts.Clock()
 	for i := range rs {
-		rc := &rs[i]
-		if len(rc.Keys) == 0 {
-			local = append(local, i)
-			continue
-		}
-		// The exact id only: a converted one (hex read as decimal) may
-		// name another message whose id looks alike, while this one's
-		// submit_sm_resp is still on its way to the index.
-		node, err := n.owner(ctx, rc.Keys[:1])
-		if err != nil {
-			return nil, fmt.Errorf("cluster: route receipts: %w", err)
-		}
-		if node == n.opts.Node {
+		if owners[i] == n.opts.Node {
 			local = append(local, i)
 			continue
 		}
 		subj := n.opts.Prefix + ".unrouted"
-		if node != "" {
-			subj = n.receiptSubject(node)
+		if owners[i] != "" {
+			subj = n.receiptSubject(owners[i])
 		}
-		f, err := n.publishReceipt(subj, wireReceipt{V: wireVersion, R: *rc, Arrived: n.opts.Node, Since: now})
+		f, err := n.publishReceipt(subj, wireReceipt{V: wireVersion, R: rs[i], Arrived: n.opts.Node, Since: now})
 		if err != nil {
 			return nil, fmt.Errorf("cluster: route receipts: %w", unavailable(err))
 		}
@@ -128,6 +134,46 @@ func (n *Node) RouteReceipts(ctx context.Context, rs []smsagent.Receipt) (local 
 	}
 	n.receiptsOut.Add(uint64(len(futures)))
 	return local, nil
+}
+
+// lookers bounds the index lookups of one batch of receipts in flight.
+const lookers = 16
+
+// lookupOwners fills owners[i] for each i of ask from the index (exact
+// key), lookers at a time.
+func (n *Node) lookupOwners(ctx context.Context, rs []smsagent.Receipt, ask []int, owners []string) error {
+	if len(ask) == 0 {
+		return nil
+	}
+	work := make(chan int)
+	errs := make(chan error, lookers)
+	var wg sync.WaitGroup
+	for range min(lookers, len(ask)) {
+		wg.Go(func() {
+			for i := range work {
+				o, err := n.owner(ctx, rs[i].Keys[:1])
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					continue
+				}
+				owners[i] = o
+			}
+		})
+	}
+	for _, i := range ask {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
 }
 
 func (n *Node) publishReceipt(subj string, w wireReceipt) (jetstream.PubAckFuture, error) {

@@ -228,7 +228,9 @@ type Spool struct {
 	FileMode      os.FileMode   `yaml:"file_mode"`
 }
 
-// Store is the bbolt database holding the queue.
+// Store is where the queue is kept: the bbolt database at Path, or, with
+// the backend jetstream, a NATS JetStream cluster shared with other agents
+// (the database then holds what this node has in hand).
 type Store struct {
 	// Backend is where the queue lives: BackendBbolt or BackendJetStream.
 	Backend   string        `yaml:"backend"`
@@ -237,12 +239,54 @@ type Store struct {
 	// MaxSize stops the database from growing past this many bytes; 0 means
 	// no limit.
 	MaxSize ByteSize `yaml:"max_size"`
-	// JetStream is the cluster of the backend jetstream.
+	// JetStream is the cluster of the backend jetstream; it is checked, and
+	// printed by Effective, only with that backend.
 	JetStream JetStream `yaml:"jetstream"`
 }
 
 // Dir is the folder of the database, also the agent's state folder.
 func (s *Store) Dir() string { return filepath.Dir(s.Path) }
+
+// Store backends (store.backend).
+const (
+	// BackendBbolt keeps the queue in the embedded database, on this
+	// machine: the default.
+	BackendBbolt = "bbolt"
+	// BackendJetStream shares the queue with the other agents of a cluster
+	// in NATS JetStream (package cluster).
+	BackendJetStream = "jetstream"
+)
+
+// JetStream is store.jetstream: the NATS JetStream cluster the queue lives
+// in with the store backend jetstream. Every agent of a cluster has the
+// same settings but Node.
+type JetStream struct {
+	// URLs are the NATS servers, nats:// or tls://, each with host and port.
+	URLs []string `yaml:"urls"`
+	// CredsFile is a NATS credentials file; it excludes User and
+	// PasswordFile.
+	CredsFile string `yaml:"creds_file"`
+	User      string `yaml:"user"`
+	// PasswordFile holds User's password, read at connect (ReadPassword) so
+	// that a rotated file needs no reload of the configuration.
+	PasswordFile  string `yaml:"password_file"`
+	TLS           bool   `yaml:"tls"`
+	TLSInsecure   bool   `yaml:"tls_insecure"`
+	TLSServerName string `yaml:"tls_server_name"`
+	// Prefix names the streams and buckets, so that several clusters can
+	// share a NATS system.
+	Prefix   string `yaml:"prefix"`
+	Replicas int    `yaml:"replicas"`
+	// Node is this agent's name in the cluster: unique. Default (also for
+	// an empty value): the host name's first label, lower-cased.
+	Node string `yaml:"node"`
+	// TakeoverAfter is how long a node may be silent before another takes
+	// over the messages it holds.
+	TakeoverAfter time.Duration `yaml:"takeover_after"`
+	// IncomingNode is the node whose inbox/ gets incoming SMS; "" writes
+	// them where they arrive.
+	IncomingNode string `yaml:"incoming_node"`
+}
 
 // Retry is how failed submissions are retried and when the agent gives up.
 type Retry struct {
@@ -412,16 +456,10 @@ type KannelUser struct {
 // ReadPassword reads the user's password file: a regular file, at most
 // 4 KiB, without a NUL byte.
 func (u *KannelUser) ReadPassword() (string, error) {
-	f, err := fsutil.OpenRegular(u.PasswordFile)
+	pw, err := readPasswordFile(u.PasswordFile)
 	if err != nil {
 		return "", fmt.Errorf("config: kannel user %s: password_file: %w", u.Username, err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 4<<10))
-	if err != nil {
-		return "", fmt.Errorf("config: kannel user %s: password_file: %w", u.Username, err)
-	}
-	pw := strings.TrimRight(string(data), "\r\n")
 	if pw == "" || strings.ContainsRune(pw, 0) {
 		return "", fmt.Errorf("config: kannel user %s: password_file %s: empty or holding a NUL byte", u.Username, u.PasswordFile)
 	}
@@ -526,18 +564,10 @@ func (s *SMSC) ReadPassword() (string, error) {
 	if s.PasswordFile == "" {
 		return s.Password.Reveal(), nil
 	}
-	// Only a regular file, opened without blocking (a FIFO put there would
-	// hang the bind), and at most a few KiB of it.
-	f, err := fsutil.OpenRegular(s.PasswordFile)
+	pw, err := readPasswordFile(s.PasswordFile)
 	if err != nil {
 		return "", fmt.Errorf("config: smsc.password_file: %w", err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 4<<10))
-	if err != nil {
-		return "", fmt.Errorf("config: smsc.password_file: %w", err)
-	}
-	pw := strings.TrimRight(string(data), "\r\n")
 	switch {
 	case len(pw) > 8:
 		return "", fmt.Errorf("config: smsc.password_file %s: the password is %d bytes; SMPP 3.4 allows 8", s.PasswordFile, len(pw))
@@ -545,6 +575,24 @@ func (s *SMSC) ReadPassword() (string, error) {
 		return "", fmt.Errorf("config: smsc.password_file %s: the password holds a NUL byte", s.PasswordFile)
 	}
 	return pw, nil
+}
+
+// readPasswordFile reads a password file the way every password file read
+// after load is read (smsc, kannel users, store.jetstream): only a regular
+// file, opened without blocking (a FIFO put there would hang the bind or
+// the connect), at most 4 KiB of it, with trailing line ends dropped. The
+// callers name their key in errors and check the content.
+func readPasswordFile(path string) (string, error) {
+	f, err := fsutil.OpenRegular(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 4<<10))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(data), "\r\n"), nil
 }
 
 // PasswordEnv names the environment variable that, when set and not empty,
@@ -588,8 +636,12 @@ func Default() *Config {
 			Backend:   BackendBbolt,
 			Path:      paths.Store,
 			Retention: 7 * day,
-			JetStream: JetStream{URLs: []string{}, Prefix: "smsagent", Replicas: 1, Node: defaultNode(),
-				TakeoverAfter: 30 * time.Second},
+			JetStream: JetStream{
+				Prefix:        "smsagent",
+				Replicas:      1,
+				Node:          defaultNode(),
+				TakeoverAfter: 30 * time.Second,
+			},
 		},
 		Retry: Retry{
 			Initial:        10 * time.Second,

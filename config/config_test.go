@@ -3,6 +3,7 @@ package config_test
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -112,7 +113,8 @@ func problemsOf(t *testing.T, err error) []string {
 	return out
 }
 
-// flatten turns Effective's YAML into "section.key" → value.
+// flatten turns Effective's YAML into "section.key" → value; a block
+// within a section (store.jetstream) gives "section.block.key".
 func flatten(t *testing.T, c *config.Config) map[string]string {
 	t.Helper()
 	var m map[string]any
@@ -121,37 +123,43 @@ func flatten(t *testing.T, c *config.Config) map[string]string {
 	}
 	out := map[string]string{}
 	for sec, section := range m {
-		kv, ok := section.(map[string]any)
-		if !ok {
-			// A top-level list (routes, smscs), in flow style.
-			b, err := yaml.Marshal(section)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[sec] = strings.TrimSpace(string(b))
+		if _, ok := section.(map[string]any); !ok {
+			// A top-level list (routes, smscs).
+			out[sec] = marshalFlat(t, section)
 			continue
 		}
-		for k, v := range kv {
-			switch v := v.(type) {
-			case string:
-				out[sec+"."+k] = v
-			case nil:
-				out[sec+"."+k] = ""
-			default:
-				// Scalars as YAML wrote them; lists in flow style.
-				b, err := yaml.Marshal(v)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out[sec+"."+k] = strings.TrimSpace(string(b))
-			}
-		}
+		flattenInto(t, out, sec, section)
 	}
 	return out
 }
 
+func flattenInto(t *testing.T, out map[string]string, key string, v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, sub := range v {
+			flattenInto(t, out, key+"."+k, sub)
+		}
+	case string:
+		out[key] = v
+	case nil:
+		out[key] = ""
+	default:
+		// Scalars as YAML wrote them; lists as YAML marshals them.
+		out[key] = marshalFlat(t, v)
+	}
+}
+
+func marshalFlat(t *testing.T, v any) string {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
 func TestDefault_EveryKey(t *testing.T) {
 	noEnv(t)
+	config.SetHostname(t, func() (string, error) { return "Alpha.example.com", nil })
 	c := mustParse(t, doc(nil))
 	paths := config.DefaultPaths()
 	want := map[string]string{
@@ -229,16 +237,48 @@ func TestDefault_EveryKey(t *testing.T) {
 		"log.level":               "info",
 		"log.format":              "text",
 	}
-	got := flatten(t, c)
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %q, want %q", k, got[k], v)
+	checkKeys := func(got, want map[string]string) {
+		t.Helper()
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s = %q, want %q", k, got[k], v)
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("key %s has no expected default in this test", k)
+			}
 		}
 	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("key %s has no expected default in this test", k)
-		}
+	checkKeys(flatten(t, c), want)
+
+	// The cluster's block is printed with the backend that reads it only;
+	// then every key of it shows its default. The node is the host name's
+	// first label, lower-cased.
+	js := mustParse(t, doc(map[string]string{"store.backend": "jetstream", "store.jetstream": "{urls: [nats://127.0.0.1:4222]}"}))
+	wantJS := maps.Clone(want)
+	maps.Copy(wantJS, map[string]string{
+		"store.backend":                   "jetstream",
+		"store.jetstream.urls":            "- nats://127.0.0.1:4222",
+		"store.jetstream.creds_file":      "",
+		"store.jetstream.user":            "",
+		"store.jetstream.password_file":   "",
+		"store.jetstream.tls":             "false",
+		"store.jetstream.tls_insecure":    "false",
+		"store.jetstream.tls_server_name": "",
+		"store.jetstream.prefix":          "smsagent",
+		"store.jetstream.replicas":        "1",
+		"store.jetstream.node":            "alpha",
+		"store.jetstream.takeover_after":  "30s",
+		"store.jetstream.incoming_node":   "",
+	})
+	checkKeys(flatten(t, js), wantJS)
+	if j := config.Default().Store.JetStream; j.Node != "alpha" || j.Prefix != "smsagent" || j.Replicas != 1 ||
+		j.TakeoverAfter != 30*time.Second || len(j.URLs) != 0 || config.Default().Store.Backend != config.BackendBbolt {
+		t.Errorf("Default().Store = %+v", config.Default().Store)
+	}
+	if len(js.Warnings) != 0 {
+		t.Errorf("warnings for a default cluster: %v", js.Warnings)
 	}
 	// The typed values behind the text.
 	if c.SMSC.EnquireLink != 30*time.Second || c.Store.Retention != 7*24*time.Hour ||
@@ -661,6 +701,28 @@ func TestEffective_RoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(c, back) {
 		t.Errorf("Effective does not parse back to the same configuration:\n%s\n%+v\n%+v", out, c, back)
 	}
+	if strings.Contains(string(out), "jetstream:") {
+		t.Errorf("Effective prints store.jetstream with the backend bbolt:\n%s", out)
+	}
+
+	// The cluster's block, every key set, prints and parses back too.
+	config.SetHostname(t, func() (string, error) { return "alpha", nil })
+	c = mustParse(t, doc(map[string]string{
+		"store.backend": "jetstream",
+		"store.jetstream": "{urls: [nats://127.0.0.1:4222, 'tls://[::1]:4223'], user: agent, password_file: /etc/nats.pw, " +
+			"tls: true, tls_server_name: nats.test, prefix: Prod_1, replicas: 3, node: beta, takeover_after: 1m30s, incoming_node: alpha}",
+	}))
+	out = c.Effective()
+	flat := flatten(t, c)
+	for key, want := range map[string]string{"store.backend": "jetstream", "store.jetstream.node": "beta",
+		"store.jetstream.takeover_after": "1m30s", "store.jetstream.password_file": c.Store.JetStream.PasswordFile} {
+		if flat[key] != want {
+			t.Errorf("Effective prints %s %q, want %q:\n%s", key, flat[key], want, out)
+		}
+	}
+	if back := mustParse(t, out); !reflect.DeepEqual(c, back) {
+		t.Errorf("Effective does not parse back to the same configuration:\n%s\n%+v\n%+v", out, c.Store, back.Store)
+	}
 }
 
 // TestLoad_SampleConfig parses the sample the packages install and checks it
@@ -703,6 +765,32 @@ func TestLoad_SampleConfig(t *testing.T) {
 	def := mustParse(t, doc(nil))
 	if c.SMSC.Window != def.SMSC.Window || c.Retry != def.Retry || c.Spool.MaxFileSize != def.Spool.MaxFileSize {
 		t.Errorf("the sample's values differ from the defaults it claims to list")
+	}
+
+	// The commented-out cluster block, taken in, loads without a warning
+	// and lists every key of store.jetstream.
+	config.SetHostname(t, func() (string, error) { return "alpha", nil })
+	before, block, found := strings.Cut(string(text), "\n  # jetstream:\n")
+	block, after, _ := strings.Cut(block, "\n\n")
+	if !found {
+		t.Fatal("the sample has no commented-out jetstream: block under store:")
+	}
+	block = strings.ReplaceAll("\n"+block, "\n  #   ", "\n    ")
+	clustered := strings.Replace(before, "\n  backend: bbolt\n", "\n  backend: jetstream\n", 1) +
+		"\n  jetstream:" + block + "\n\n" + after
+	file := filepath.Join(t.TempDir(), "smsagent.yaml")
+	writeFile(t, file, clustered, 0o600)
+	c, err = config.Load(file)
+	if err != nil {
+		t.Fatalf("the sample's jetstream block does not load:\n%v", err)
+	}
+	if c.Store.Backend != config.BackendJetStream || len(c.Store.JetStream.URLs) != 3 || len(c.Warnings) != 0 {
+		t.Errorf("the sample's jetstream block: %+v, warnings %v", c.Store, c.Warnings)
+	}
+	for key := range flatten(t, c) {
+		if sub, ok := strings.CutPrefix(key, "store.jetstream."); ok && !strings.Contains(block, "\n    "+sub+": ") {
+			t.Errorf("the sample does not mention %s", key)
+		}
 	}
 }
 

@@ -41,6 +41,10 @@ func (c *Config) resolve(src source, ps *problems) {
 	c.Admin.TokenFile = abs(c.Admin.TokenFile)
 	c.Store.JetStream.CredsFile = abs(c.Store.JetStream.CredsFile)
 	c.Store.JetStream.PasswordFile = abs(c.Store.JetStream.PasswordFile)
+	if c.Store.JetStream.Node == "" {
+		// node: "" asks for the default too (the sample shows it so).
+		c.Store.JetStream.Node = defaultNode()
+	}
 	if len(c.Hooks.Command) > 0 && strings.ContainsAny(c.Hooks.Command[0], `/\`) {
 		// A program named with a folder is found from the configuration's
 		// folder; a bare name is looked up in PATH when it runs.

@@ -314,3 +314,21 @@ func (w *wtx) firstReport(id smsagent.MessageID) (bool, error) {
 	}
 	return true, w.takeClaim(claim)
 }
+
+// Indexed says, for each SMSC index key, whether a part of this outbox is
+// stored under it: a receipt whose exact key is here is applied here
+// without asking the cluster.
+func (s *Store) Indexed(ctx context.Context, keys []string) ([]bool, error) {
+	out := make([]bool, len(keys))
+	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktSMSC)
+		for i, k := range keys {
+			out[i] = k != "" && b.Get([]byte(k)) != nil
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: indexed: %w", err)
+	}
+	return out, nil
+}

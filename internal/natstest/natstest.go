@@ -70,7 +70,7 @@ func (c *Cluster) start(i int) {
 		c.t.Fatalf("natstest: server %d: %v", i+1, err)
 	}
 	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
+	if !s.ReadyForConnections(30 * time.Second) {
 		c.t.Fatalf("natstest: server %d not ready", i+1)
 	}
 	c.mu.Lock()
