@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -151,4 +153,63 @@ func TestAgent_e2e_cluster(t *testing.T) {
 		st, err := beta.a.Status(ctx)
 		return err == nil && st.Cluster.Queued == 0
 	})
+}
+
+// TestAgent_e2e_clusterUnreachable: an agent whose cluster is down starts
+// all the same, says why it is not ready, keeps a dropped file in its
+// spool (neither taken nor refused), and sends it by itself once the
+// cluster is back.
+func TestAgent_e2e_clusterUnreachable(t *testing.T) {
+	nats := natstest.Start(t, 3)
+	sim := simulator(t, smsc.Options{})
+	for i := range 3 {
+		nats.Stop(i)
+	}
+	r := startReal(t, clusterConfig(t, "alpha", sim.Addr(), nats.URLs()))
+	drop(t, r.cfg, "wait.json", `{"id":"w1","to":"+358401234","text":"waits for the cluster"}`)
+	testutil.Eventually(t, 10*time.Second, "the agent to say the cluster is unavailable", func() bool {
+		err := r.a.Ready()
+		return err != nil && strings.Contains(err.Error(), "cluster: unavailable")
+	})
+	st, err := r.a.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Cluster == nil || st.Cluster.Ready || !slicesContainsPrefix(st.Health, "cluster: unavailable") {
+		t.Fatalf("status while the cluster is down: %+v, health %v", st.Cluster, st.Health)
+	}
+	if len(inboxFiles(t, r.cfg, "")) != 0 || len(failedFiles(t, r.cfg)) != 0 {
+		t.Fatal("the file was refused or reported while the cluster was down")
+	}
+	for i := range 3 {
+		nats.Restart(i)
+	}
+	reps := waitReports(t, r.cfg, 1, 60*time.Second)
+	if rep := reps["w1"]; rep.Status != "delivered" || rep.Node != "alpha" {
+		t.Fatalf("report %+v", rep)
+	}
+	testutil.Eventually(t, 10*time.Second, "the agent to be ready", func() bool { return r.a.Ready() == nil })
+}
+
+func slicesContainsPrefix(lines []string, prefix string) bool {
+	for _, l := range lines {
+		if strings.HasPrefix(l, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// failedFiles lists failed/.
+func failedFiles(t *testing.T, cfg *config.Config) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(cfg.Spool.Dir, "failed"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
 }

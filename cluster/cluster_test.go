@@ -171,3 +171,82 @@ func TestNode_takeover(t *testing.T) {
 		t.Errorf("messages given back reached gamma after %v, not at once", d)
 	}
 }
+
+// TestMigrate_roundTrip: a bbolt queue moves into the cluster (queued
+// messages published under this node, the SMSC ids of a sent one indexed
+// here) and back into another database (new ids there, client ids kept,
+// no origin).
+func TestMigrate_roundTrip(t *testing.T) {
+	nc := natstest.Start(t, 3)
+	a := connect(t, nc, "alpha", 2*time.Second)
+	b := connect(t, nc, "beta", 2*time.Second)
+	ctx := context.Background()
+	old := openOutbox(t)
+	res, err := old.Enqueue(ctx, smsagent.Batch{Claim: "c", File: "f.json", Messages: []smsagent.Message{
+		msg("k1", "358401"), msg("k2", "358402"), msg("", "358403")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first is accepted and waits for its receipt: it stays.
+	recs, err := old.Claim(ctx, time.Now(), 1)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("claim %v %v", recs, err)
+	}
+	if err := old.RecordParts(ctx, []outbox.PartResult{{ID: res.IDs[0], Seq: 1, Total: 1, Outcome: outbox.OutcomeAccepted,
+		SMSCID: "abc", SMSCKey: "abc", At: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := a.MigrateIn(ctx, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Messages != 2 || in.Indexed != 1 {
+		t.Fatalf("migrated in %+v, want 2 messages and 1 index key", in)
+	}
+	if n, _ := a.Queued(ctx); n != 2 {
+		t.Fatalf("queue holds %d, want 2", n)
+	}
+	st, _ := old.Stats(ctx)
+	if st.ByState[smsagent.StateQueued] != 0 || st.ByState[smsagent.StateSent] != 1 {
+		t.Fatalf("old database after the move: %+v", st.ByState)
+	}
+	// A receipt of the sent one arriving on beta goes to alpha.
+	if _, err := b.RouteReceipts(ctx, []smsagent.Receipt{{SMSCID: "abc", Keys: []string{"abc"}, State: smsagent.StateDelivered}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if x := b.Crossings(); x.ReceiptsOut != 1 {
+		t.Fatalf("beta routed %d receipts to another node, want 1", x.ReceiptsOut)
+	}
+	// The client id k2 came along: beta's file with it is a duplicate.
+	dup, err := b.Enqueue(ctx, smsagent.Batch{Claim: "d", Messages: []smsagent.Message{msg("k2", "358402")}})
+	if err != nil || len(dup.Duplicates) != 1 {
+		t.Fatalf("k2 again: %+v %v", dup, err)
+	}
+
+	back := openOutbox(t)
+	out, err := a.MigrateOut(ctx, back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Messages != 2 {
+		t.Fatalf("migrated out %+v, want 2 messages", out)
+	}
+	list, err := back.List(ctx, outbox.ListQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clientIDs []string
+	for _, r := range list {
+		if r.Origin != "" || r.State != smsagent.StateQueued {
+			t.Errorf("moved back: %+v", r)
+		}
+		clientIDs = append(clientIDs, r.ClientID)
+	}
+	slices.Sort(clientIDs)
+	if !slices.Equal(clientIDs, []string{"", "k2"}) {
+		t.Fatalf("client ids moved back %v", clientIDs)
+	}
+	if n, _ := a.Queued(ctx); n != 0 {
+		t.Fatalf("queue holds %d after the move back", n)
+	}
+}

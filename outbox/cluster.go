@@ -86,6 +86,10 @@ func (o *importOp) apply(w *wtx) error {
 		if len(m.UDH) == 0 {
 			m.UDH = nil
 		}
+		// The id counter stays above every stored id (Check's rule): a
+		// message this outbox numbers itself later (after a migration
+		// back to bbolt) never takes a cluster's id.
+		w.c.NextID = max(w.c.NextID, uint64(m.ID))
 		w.c.ConcatRef++
 		nr := &record{Record: smsagent.Record{
 			Message:   m,
