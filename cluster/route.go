@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -204,18 +205,24 @@ func (n *Node) RunReceipts(ctx context.Context, apply func(context.Context, []sm
 			rs = append(rs, w.R)
 			keep = append(keep, m)
 		}
-		if err := apply(ctx, rs); err != nil {
-			n.log.Error("cluster: receipts from other nodes not stored; offered again", "count", len(rs), "err", err)
-			for _, m := range keep {
-				_ = m.NakWithDelay(time.Second)
-			}
-			return
-		}
-		for _, m := range keep {
-			_ = m.Ack()
-		}
-		n.receiptsIn.Add(uint64(len(keep)))
+		n.settleBatch(keep, apply(ctx, rs), "receipts", &n.receiptsIn)
 	})
+}
+
+// settleBatch answers the deliveries of a batch stored (err nil: ack,
+// counted in stored) or not (nak: offered again in a second).
+func (n *Node) settleBatch(keep []jetstream.Msg, err error, what string, stored *atomic.Uint64) {
+	if err != nil {
+		n.log.Error("cluster: "+what+" from other nodes not stored; offered again", "count", len(keep), "err", err)
+		for _, m := range keep {
+			_ = m.NakWithDelay(time.Second)
+		}
+		return
+	}
+	for _, m := range keep {
+		_ = m.Ack()
+	}
+	stored.Add(uint64(len(keep)))
 }
 
 // RunUnrouted looks up again the receipts nobody had indexed, until ctx
@@ -349,17 +356,7 @@ func (n *Node) RunEvents(ctx context.Context, local EventImporter) {
 			evs = append(evs, outbox.ClaimedEvent{Claim: eventClaim(m), Event: w.E})
 			keep = append(keep, m)
 		}
-		if err := local.ImportEvents(ctx, evs); err != nil {
-			n.log.Error("cluster: events from other nodes not stored; offered again", "count", len(evs), "err", err)
-			for _, m := range keep {
-				_ = m.NakWithDelay(time.Second)
-			}
-			return
-		}
-		for _, m := range keep {
-			_ = m.Ack()
-		}
-		n.eventsIn.Add(uint64(len(keep)))
+		n.settleBatch(keep, local.ImportEvents(ctx, evs), "events", &n.eventsIn)
 	})
 }
 

@@ -76,32 +76,12 @@ func (o *importOp) apply(w *wtx) error {
 			o.out[i] = holdingOf(r)
 			continue
 		}
-		if m.ReceivedAt.IsZero() {
-			m.ReceivedAt = w.now
-		}
-		m.ReceivedAt = m.ReceivedAt.Round(0)
-		if m.Encoding == "" {
-			m.Encoding = smsagent.EncodingAuto
-		}
-		if len(m.UDH) == 0 {
-			m.UDH = nil
-		}
 		// The id counter stays above every stored id (Check's rule): a
 		// message this outbox numbers itself later (after a migration
 		// back to bbolt) never takes a cluster's id.
 		w.c.NextID = max(w.c.NextID, uint64(m.ID))
-		w.c.ConcatRef++
-		nr := &record{Record: smsagent.Record{
-			Message:   m,
-			State:     smsagent.StateQueued,
-			Due:       w.now,
-			ConcatRef: w.c.ConcatRef,
-		}}
-		if m.SendAt.After(nr.Due) {
-			nr.Due = m.SendAt.Round(0)
-		}
-		nr.Expires = expiresAt(&m, maxAge)
-		if err := w.insert(nr); err != nil {
+		// Due now: the cluster gave it when it was due.
+		if err := w.insertQueued(&m, w.now, maxAge); err != nil {
 			return err
 		}
 		o.out[i] = Holding{}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/smsagent/smsagent"
 	bolt "go.etcd.io/bbolt"
@@ -87,31 +88,10 @@ func (o *enqueueOp) apply(w *wtx) error {
 		}
 		w.c.NextID++
 		m.ID = smsagent.MessageID(w.c.NextID)
-		if m.ReceivedAt.IsZero() {
-			m.ReceivedAt = w.now
-		}
-		m.ReceivedAt = m.ReceivedAt.Round(0)
 		if m.File == "" {
 			m.File = o.b.File
 		}
-		if m.Encoding == "" {
-			m.Encoding = smsagent.EncodingAuto
-		}
-		if len(m.UDH) == 0 {
-			m.UDH = nil
-		}
-		w.c.ConcatRef++
-		r := &record{Record: smsagent.Record{
-			Message:   m,
-			State:     smsagent.StateQueued,
-			Due:       m.ReceivedAt,
-			ConcatRef: w.c.ConcatRef,
-		}}
-		if m.SendAt.After(r.Due) {
-			r.Due = m.SendAt.Round(0)
-		}
-		r.Expires = expiresAt(&m, maxAge)
-		if err := w.insert(r); err != nil {
+		if err := w.insertQueued(&m, time.Time{}, maxAge); err != nil {
 			return err
 		}
 		if key != "" {
@@ -147,6 +127,37 @@ func (o *enqueueOp) apply(w *wtx) error {
 		return err
 	}
 	return w.put(w.takenAge, timeNameKey(w.now, o.b.Claim), empty)
+}
+
+// insertQueued stores m as a new queued record, due at due (zero: when
+// it was received) or its send_at if later, with the defaults a stored
+// message has. m is updated to what is stored.
+func (w *wtx) insertQueued(m *smsagent.Message, due time.Time, maxAge time.Duration) error {
+	if m.ReceivedAt.IsZero() {
+		m.ReceivedAt = w.now
+	}
+	m.ReceivedAt = m.ReceivedAt.Round(0)
+	if m.Encoding == "" {
+		m.Encoding = smsagent.EncodingAuto
+	}
+	if len(m.UDH) == 0 {
+		m.UDH = nil
+	}
+	if due.IsZero() {
+		due = m.ReceivedAt
+	}
+	w.c.ConcatRef++
+	r := &record{Record: smsagent.Record{
+		Message:   *m,
+		State:     smsagent.StateQueued,
+		Due:       due,
+		ConcatRef: w.c.ConcatRef,
+	}}
+	if m.SendAt.After(r.Due) {
+		r.Due = m.SendAt.Round(0)
+	}
+	r.Expires = expiresAt(m, maxAge)
+	return w.insert(r)
 }
 
 type clientKey struct {

@@ -114,15 +114,11 @@ func (c *Cluster) Shutdown() {
 // none does.
 func (c *Cluster) StreamLeader(stream string) int {
 	c.t.Helper()
-	nc, err := nats.Connect(strings.Join(c.URLs(), ","))
+	js, done, err := c.client()
 	if err != nil {
 		return -1
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return -1
-	}
+	defer done()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s, err := js.Stream(ctx, stream)
@@ -187,15 +183,11 @@ func freePorts(t testing.TB, n int) []int {
 // Redelivered is how many messages the consumer delivered more than once
 // (taken over or given back), -1 when the cluster does not answer.
 func (c *Cluster) Redelivered(stream, consumer string) int {
-	nc, err := nats.Connect(strings.Join(c.URLs(), ","), nats.Timeout(time.Second))
+	js, done, err := c.client()
 	if err != nil {
 		return -1
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return -1
-	}
+	defer done()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	cons, err := js.Consumer(ctx, stream, consumer)
@@ -207,4 +199,17 @@ func (c *Cluster) Redelivered(stream, consumer string) int {
 		return -1
 	}
 	return info.NumRedelivered
+}
+
+// client connects to the cluster for one look; done closes it.
+func (c *Cluster) client() (js jetstream.JetStream, done func(), err error) {
+	nc, err := nats.Connect(strings.Join(c.URLs(), ","), nats.Timeout(time.Second))
+	if err != nil {
+		return nil, nil, err
+	}
+	if js, err = jetstream.New(nc); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return js, nc.Close, nil
 }
