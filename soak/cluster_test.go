@@ -135,13 +135,19 @@ func (c *clusterRig) dump() {
 // ledger checks every node's messages: one report each, delivered, in the
 // node's own inbox/, naming it; the SMSC got each; duplicates within the
 // bound. The bound adds to the single machine's (3 × window per session
-// lost, max_uncommitted per kill) what a node cut off from the cluster
-// sends that it cannot acknowledge, and another node sends again after
-// the takeover: the parts in its windows and the answers not committed
-// when the link went (sessions × window + max_uncommitted) per partition;
-// and per NATS server stopped, the acknowledgements it took with it: at
-// most what each node accepted in the moment before (one node's windows,
-// sessions × window, per node).
+// lost, max_uncommitted per kill) the two kinds of work a node can have
+// done and not told the cluster when a link or a server goes:
+//   - its sends not yet answered or committed (sessions × window +
+//     max_uncommitted: what a kill resends), and
+//   - the acknowledgements of accepted messages not yet confirmed by the
+//     server; the taker confirms after each commit of the settler, and a
+//     commit holds at most the same budget,
+//
+// so 2 × (sessions × window + max_uncommitted) per partition, per NATS
+// server stopped that much per node (each node's acknowledgements and
+// renewals in flight through it or its consumer leader), and per kill the
+// acknowledgements not confirmed (sessions × window + max_uncommitted)
+// beside the single machine's share.
 func (c *clusterRig) ledger(ids map[string][]string) {
 	c.t.Helper()
 	seen := make(map[string]int)
@@ -177,8 +183,9 @@ func (c *clusterRig) ledger(ids map[string][]string) {
 	st := c.sim.Stats()
 	alive := sessions * len(c.nodes)
 	losses := max(0, st.Binds-alive)
-	bound := losses*3*window + c.kills()*uncommitted + c.partitions*(sessions*window+uncommitted) +
-		c.serverStops*len(c.nodes)*sessions*window
+	unconfirmed := 2 * (sessions*window + uncommitted)
+	bound := losses*3*window + c.kills()*(uncommitted+unconfirmed/2) + c.partitions*unconfirmed +
+		c.serverStops*len(c.nodes)*unconfirmed
 	c.row.lost += len(lost)
 	c.row.dups += dups
 	c.row.bound += bound
