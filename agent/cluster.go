@@ -79,7 +79,7 @@ func ClusterOptions(cfg *config.Config) (cluster.Options, error) {
 		return cluster.Options{}, err
 	}
 	return cluster.Options{
-		URLs: j.URLs, User: j.User, Password: password, CredsFile: j.CredsFile,
+		URLs: j.URLs, User: j.User, Password: password, PasswordFile: j.ReadPassword, CredsFile: j.CredsFile,
 		TLS: j.TLS, TLSInsecure: j.TLSInsecure, TLSServerName: j.TLSServerName,
 		Prefix: j.Prefix, Replicas: j.Replicas, Node: j.Node, TakeoverAfter: j.TakeoverAfter,
 		IncomingNode: j.IncomingNode, Retention: cfg.Store.Retention,

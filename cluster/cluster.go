@@ -68,9 +68,12 @@ const DuplicateWindow = 10 * time.Minute
 
 // Options configure a Node. URLs, Prefix and Node are required.
 type Options struct {
-	URLs          []string
-	User          string
-	Password      string
+	URLs     []string
+	User     string
+	Password string
+	// PasswordFile, when set, gives User's password at every connect
+	// (a rotated file needs no restart); Password is used while it fails.
+	PasswordFile  func() (string, error)
 	CredsFile     string
 	TLS           bool
 	TLSInsecure   bool
@@ -124,6 +127,8 @@ type Node struct {
 
 	statsMu sync.Mutex
 	stats   TakerStats
+
+	pwMu sync.Mutex // guards opts.Password, the last password read
 
 	// Counters of what crossed between nodes, for the status.
 	receiptsOut, receiptsIn, eventsOut, eventsIn atomic.Uint64
@@ -198,7 +203,7 @@ func Connect(ctx context.Context, o Options) (*Node, error) {
 		nopts = append(nopts, nats.UserCredentials(o.CredsFile))
 	}
 	if o.User != "" {
-		nopts = append(nopts, nats.UserInfo(o.User, o.Password))
+		nopts = append(nopts, nats.UserInfoHandler(n.userInfo))
 	}
 	if o.TLS {
 		nopts = append(nopts, nats.Secure(&tls.Config{ServerName: o.TLSServerName,
@@ -217,6 +222,23 @@ func Connect(ctx context.Context, o Options) (*Node, error) {
 		n.log.Warn("cluster: not ready yet; intake waits and sending resumes when it is", "err", err)
 	}
 	return n, nil
+}
+
+// userInfo gives the user and password at each connect: the password
+// file read again, or the last password that could be read.
+func (n *Node) userInfo() (string, string) {
+	if n.opts.PasswordFile != nil {
+		pw, err := n.opts.PasswordFile()
+		n.pwMu.Lock() // not mu: a reconnect must not wait for the set-up, which waits for it
+		defer n.pwMu.Unlock()
+		if err != nil {
+			n.log.Warn("cluster: password file unreadable; connecting with the last password read", "err", err)
+			return n.opts.User, n.opts.Password
+		}
+		n.opts.Password = pw
+		return n.opts.User, pw
+	}
+	return n.opts.User, n.opts.Password
 }
 
 // Name is this node's name.

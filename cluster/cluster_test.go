@@ -3,12 +3,14 @@ package cluster_test
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/smsagent/smsagent"
 	"github.com/smsagent/smsagent/cluster"
 	"github.com/smsagent/smsagent/internal/natstest"
@@ -248,5 +250,41 @@ func TestMigrate_roundTrip(t *testing.T) {
 	}
 	if n, _ := a.Queued(ctx); n != 0 {
 		t.Fatalf("queue holds %d after the move back", n)
+	}
+}
+
+// TestConnect_passwordFile: a node logs in with the password its file
+// holds when it connects (not the one read before, here "stale"), and a
+// node with a wrong password is not ready.
+func TestConnect_passwordFile(t *testing.T) {
+	password := "first-secret"
+	nc := natstest.StartWith(t, 1, func(o *server.Options) { o.Username, o.Password = "agent", password })
+	file := filepath.Join(t.TempDir(), "nats.password")
+	if err := os.WriteFile(file, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := func() (string, error) {
+		b, err := os.ReadFile(file)
+		return strings.TrimSpace(string(b)), err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	n, err := cluster.Connect(ctx, cluster.Options{URLs: nc.URLs(), Prefix: "p", Node: "alpha", User: "agent",
+		Password: "stale", PasswordFile: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close(context.Background())
+	if err := n.Ready(); err != nil {
+		t.Fatalf("not ready with the file's password: %v", err)
+	}
+	wrong, err := cluster.Connect(ctx, cluster.Options{URLs: nc.URLs(), Prefix: "p", Node: "beta", User: "agent",
+		Password: "wrong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrong.Close(context.Background())
+	if err := wrong.Ready(); err == nil {
+		t.Fatal("a node with the wrong password is ready")
 	}
 }

@@ -33,6 +33,13 @@ type Cluster struct {
 // the test.
 func Start(t testing.TB, size int) *Cluster {
 	t.Helper()
+	return StartWith(t, size, nil)
+}
+
+// StartWith is Start with each server's options changed by tune (users,
+// for example) before it starts.
+func StartWith(t testing.TB, size int, tune func(*server.Options)) *Cluster {
+	t.Helper()
 	c := &Cluster{t: t, servers: make([]*server.Server, size), opts: make([]*server.Options, size)}
 	client, route := freePorts(t, size), freePorts(t, size)
 	var routes []string
@@ -52,6 +59,9 @@ func Start(t testing.TB, size int) *Cluster {
 		if size > 1 {
 			o.Cluster = server.ClusterOpts{Name: "smsagent-test", Host: "127.0.0.1", Port: route[i]}
 			o.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+		}
+		if tune != nil {
+			tune(o)
 		}
 		c.opts[i] = o
 	}
@@ -144,7 +154,7 @@ func (c *Cluster) WaitReady(within time.Duration) {
 	deadline := time.Now().Add(within)
 	var last error
 	for time.Now().Before(deadline) {
-		nc, err := nats.Connect(strings.Join(c.URLs(), ","), nats.Timeout(time.Second))
+		nc, err := nats.Connect(strings.Join(c.URLs(), ","), c.auth(), nats.Timeout(time.Second))
 		if err == nil {
 			js, _ := jetstream.New(nc)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -203,7 +213,7 @@ func (c *Cluster) Redelivered(stream, consumer string) int {
 
 // client connects to the cluster for one look; done closes it.
 func (c *Cluster) client() (js jetstream.JetStream, done func(), err error) {
-	nc, err := nats.Connect(strings.Join(c.URLs(), ","), nats.Timeout(time.Second))
+	nc, err := nats.Connect(strings.Join(c.URLs(), ","), c.auth(), nats.Timeout(time.Second))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -212,4 +222,9 @@ func (c *Cluster) client() (js jetstream.JetStream, done func(), err error) {
 		return nil, nil, err
 	}
 	return js, nc.Close, nil
+}
+
+// auth is the servers' user, if they have one.
+func (c *Cluster) auth() nats.Option {
+	return nats.UserInfo(c.opts[0].Username, c.opts[0].Password)
 }
