@@ -54,13 +54,13 @@ type messageView struct {
 }
 
 // viewedFields is the number of Message fields: messageView covers all but
-// ID and ReceivedAt, which the parser must leave zero.
-const viewedFields = 18
+// ID, ReceivedAt and Origin, which the parser must leave zero.
+const viewedFields = 19
 
 func view(t *testing.T, m smsagent.Message) messageView {
 	t.Helper()
-	if m.ID != 0 || !m.ReceivedAt.IsZero() {
-		t.Errorf("parser set ID or ReceivedAt: %+v", m)
+	if m.ID != 0 || !m.ReceivedAt.IsZero() || m.Origin != "" {
+		t.Errorf("parser set ID, ReceivedAt or Origin: %+v", m)
 	}
 	v := messageView{
 		ClientID: m.ClientID, To: m.To.Value, ToKind: m.To.Kind.String(), Text: m.Text,
