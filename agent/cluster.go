@@ -64,7 +64,21 @@ func (a *Agent) connectCluster() error {
 		a.log.Info("agent: messages this node held before its start given back to the cluster's queue",
 			"count", len(released))
 	}
-	a.cluster = &clusterWork{node: node, indexWake: make(chan struct{}, 1)}
+	// The SMSC ids of what this node sent and still waits receipts for go
+	// into the index again: a crash may have come between a commit and its
+	// publication, and their receipts arriving on other nodes must find
+	// this one.
+	awaiting, err := a.store.AwaitingKeys(ctx)
+	if err != nil {
+		_ = node.Close(ctx)
+		return fmt.Errorf("agent: %w", err)
+	}
+	if len(awaiting) > maxUnindexed {
+		a.log.Warn("agent: more messages wait for receipts than are indexed again at start; receipts of the oldest arriving on other nodes may be reported unmatched there",
+			"waiting", len(awaiting), "indexed", maxUnindexed)
+		awaiting = awaiting[len(awaiting)-maxUnindexed:]
+	}
+	a.cluster = &clusterWork{node: node, indexWake: make(chan struct{}, 1), unindexed: awaiting}
 	a.queue = node
 	return nil
 }
@@ -95,16 +109,18 @@ func (a *Agent) startCluster(life context.Context) {
 	c := a.cluster
 	ctx, stop := context.WithCancel(life)
 	c.stop = stop
-	held := 0
+	held, budget := 0, 0
 	for _, ac := range a.accounts {
 		held += max(ac.cfg.Sessions, 1) * max(ac.cfg.Window, 1)
+		budget += int(ac.budget.limit)
 	}
 	c.done.Go(func() {
 		c.node.RunTaker(ctx, cluster.TakerOptions{
-			Local:    a.store,
-			CanTake:  func() bool { return !a.stopping.Load() && a.anyBound() },
-			Max:      max(4*held, 256),
-			Imported: a.dispatcher.poke,
+			Local:          a.store,
+			CanTake:        func() bool { return !a.stopping.Load() && a.anyBound() },
+			Max:            max(4*held, 256),
+			Imported:       a.dispatcher.poke,
+			MaxUnconfirmed: budget,
 		})
 	})
 	c.done.Go(func() {
@@ -181,10 +197,14 @@ func (a *Agent) stopCluster(ctx context.Context) {
 // SMSC ids go to the indexer (the settler does not wait for the cluster),
 // and the taker acknowledges their messages.
 func (c *clusterWork) committed(batch []outbox.PartResult) {
+	var accepted []uint64
 	c.mu.Lock()
 	for i := range batch {
-		if batch[i].Outcome == outbox.OutcomeAccepted && batch[i].SMSCKey != "" {
-			c.unindexed = append(c.unindexed, batch[i].SMSCKey)
+		if batch[i].Outcome == outbox.OutcomeAccepted {
+			accepted = append(accepted, uint64(batch[i].ID))
+			if batch[i].SMSCKey != "" {
+				c.unindexed = append(c.unindexed, batch[i].SMSCKey)
+			}
 		}
 	}
 	if over := len(c.unindexed) - maxUnindexed; over > 0 {
@@ -195,7 +215,7 @@ func (c *clusterWork) committed(batch []outbox.PartResult) {
 	case c.indexWake <- struct{}{}:
 	default:
 	}
-	c.node.Settled()
+	c.node.Accepted(accepted)
 }
 
 // index publishes the SMSC ids of accepted parts into the cluster's index

@@ -136,6 +136,15 @@ type Node struct {
 	// confirmed is when (Unix ns, by Options.Clock) the server last
 	// answered the taker's flush.
 	confirmed atomic.Int64
+	// unconfirmed counts acknowledgements sent and not yet confirmed by a
+	// flush; maxUnconfirmed is TakerOptions.MaxUnconfirmed.
+	unconfirmed, maxUnconfirmed atomic.Int64
+	// accepted are messages the settler recorded accepted (or final) and
+	// the taker has not acknowledged yet; they count against
+	// maxUnconfirmed too.
+	acceptedMu sync.Mutex
+	accepted   map[uint64]struct{}
+	nAccepted  atomic.Int64
 
 	mu       sync.Mutex
 	ready    bool // streams, buckets and consumers exist

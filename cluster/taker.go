@@ -31,6 +31,11 @@ type TakerOptions struct {
 	// Imported is called after messages were imported (wake the
 	// dispatcher).
 	Imported func()
+	// MaxUnconfirmed is how many acknowledgements may wait for the
+	// server's confirmation before HoldConfirmed turns false: the node's
+	// submit budget (sessions × window + max_uncommitted). It bounds what a
+	// node cut off from the cluster has accepted and not told it.
+	MaxUnconfirmed int
 }
 
 // TakerStats are the taker's figures for the status.
@@ -60,6 +65,10 @@ func (n *Node) RunTaker(ctx context.Context, o TakerOptions) {
 	if o.Max <= 0 {
 		o.Max = 256
 	}
+	if o.MaxUnconfirmed <= 0 {
+		o.MaxUnconfirmed = o.Max
+	}
+	n.maxUnconfirmed.Store(int64(o.MaxUnconfirmed))
 	t := &taker{n: n, o: o, held: make(map[smsagent.MessageID]jetstream.Msg), settle: n.settled}
 	t.lastRenew = n.opts.Clock()
 	tick := time.NewTicker(pollEvery)
@@ -87,6 +96,35 @@ func (n *Node) RunTaker(ctx context.Context, o TakerOptions) {
 			t.acknowledge(ctx)
 		}
 	}
+}
+
+// Accepted tells the taker that these messages were accepted or became
+// final: until it has acknowledged them they count as unconfirmed
+// (HoldConfirmed).
+func (n *Node) Accepted(ids []uint64) {
+	n.acceptedMu.Lock()
+	if n.accepted == nil {
+		n.accepted = make(map[uint64]struct{})
+	}
+	for _, id := range ids {
+		n.accepted[id] = struct{}{}
+	}
+	n.nAccepted.Store(int64(len(n.accepted)))
+	n.acceptedMu.Unlock()
+	n.Settled()
+}
+
+// acknowledged forgets accepted messages the taker acknowledged, or that
+// it never held (not taken from the queue).
+func (n *Node) acknowledged(held func(uint64) bool) {
+	n.acceptedMu.Lock()
+	for id := range n.accepted {
+		if !held(id) {
+			delete(n.accepted, id)
+		}
+	}
+	n.nAccepted.Store(int64(len(n.accepted)))
+	n.acceptedMu.Unlock()
 }
 
 // Settled tells the taker that messages were accepted or became final.
@@ -236,6 +274,7 @@ func (t *taker) check(ctx context.Context, now time.Time) {
 // acknowledge acks the deliveries of messages accepted or final.
 func (t *taker) acknowledge(ctx context.Context) {
 	if len(t.held) == 0 {
+		t.n.acknowledged(func(uint64) bool { return false })
 		return
 	}
 	ids := make([]smsagent.MessageID, 0, len(t.held))
@@ -253,10 +292,12 @@ func (t *taker) acknowledge(ctx context.Context) {
 			// Not stored: removed by an operator (cancel, then pruned)
 			// meanwhile; nothing is left to send here either.
 			_ = t.held[ids[i]].Ack()
+			t.n.unconfirmed.Add(1)
 			delete(t.held, ids[i])
 			acked++
 		}
 	}
+	t.n.acknowledged(func(id uint64) bool { _, ok := t.held[smsagent.MessageID(id)]; return ok })
 	if acked > 0 {
 		// At once: until the server has them, these messages are the ones
 		// a partition would have sent twice.
@@ -277,20 +318,26 @@ const (
 // confirm flushes what was sent (acks, progress) and records the time the
 // server answered.
 func (t *taker) confirm(now time.Time) bool {
+	// Acknowledgements sent before the flush are confirmed by it: only
+	// this goroutine sends them.
+	sent := t.n.unconfirmed.Load()
 	if err := t.n.nc.FlushTimeout(holdFresh); err != nil {
 		return false
 	}
+	t.n.unconfirmed.Add(-sent)
 	t.n.confirmed.Store(now.UnixNano())
 	return true
 }
 
 // HoldConfirmed reports whether the cluster heard this node within the
-// last second: only then may it send what it holds, since what it sends
-// while cut off could not be acknowledged and another node would send it
-// again after the takeover. What it sends in that second before it
-// notices is the duplicate bound of a partition.
+// last second and has confirmed all but MaxUnconfirmed of its
+// acknowledgements: only then may it send what it holds, since what it
+// sends while cut off could not be acknowledged and another node would
+// send it again after the takeover. So a partition costs at most the
+// node's submit budget in flight plus MaxUnconfirmed accepted messages
+// the cluster was not told of.
 func (n *Node) HoldConfirmed() bool {
-	if !n.nc.IsConnected() {
+	if !n.nc.IsConnected() || n.unconfirmed.Load()+n.nAccepted.Load() > n.maxUnconfirmed.Load() {
 		return false
 	}
 	return n.opts.Clock().Sub(time.Unix(0, n.confirmed.Load())) < holdFresh

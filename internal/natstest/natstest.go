@@ -190,9 +190,11 @@ func freePorts(t testing.TB, n int) []int {
 	return out
 }
 
-// Redelivered is how many messages the consumer delivered more than once
-// (taken over or given back), -1 when the cluster does not answer.
-func (c *Cluster) Redelivered(stream, consumer string) int {
+// Redeliveries is how many deliveries of the consumer were repeats
+// (taken over or given back) so far: its delivery count beyond the last
+// stream sequence it delivered, which is exact for a consumer of a stream
+// whose messages all match its filter. -1 when the cluster does not answer.
+func (c *Cluster) Redeliveries(stream, consumer string) int {
 	js, done, err := c.client()
 	if err != nil {
 		return -1
@@ -208,7 +210,7 @@ func (c *Cluster) Redelivered(stream, consumer string) int {
 	if err != nil {
 		return -1
 	}
-	return info.NumRedelivered
+	return int(info.Delivered.Consumer) - int(info.Delivered.Stream)
 }
 
 // client connects to the cluster for one look; done closes it.
