@@ -139,9 +139,9 @@ func (c *clusterRig) dump() {
 // done and not told the cluster when a link or a server goes:
 //   - its sends not yet answered or committed (sessions × window +
 //     max_uncommitted: what a kill resends), and
-//   - the acknowledgements of accepted messages not yet confirmed by the
-//     server; the taker confirms after each commit of the settler, and a
-//     commit holds at most the same budget,
+//   - the accepted messages whose acknowledgement the server has not
+//     confirmed: at most the same budget, since the dispatcher sends
+//     nothing while there are more (cluster.Node.HoldConfirmed),
 //
 // so 2 × (sessions × window + max_uncommitted) per partition, per NATS
 // server stopped that much per node (each node's acknowledgements and
