@@ -135,7 +135,7 @@ webhooks:
 	}
 	_ = srv.Close() // down across the restart
 	r = start(t, cfg, agent.Options{TunePool: fastPool})
-	testutil.Eventually(t, 10*time.Second, "status: the webhook failing", func() bool {
+	testutil.Eventually(t, 30*time.Second, "status: the webhook failing", func() bool {
 		st, err := r.a.Status(context.Background())
 		return err == nil && len(st.Webhooks) == 1 && st.Webhooks[0].Failing
 	})
