@@ -280,6 +280,12 @@ func (c *clusterWork) route(ctx context.Context, store *outbox.Store, rs []smsag
 
 // forward sends the events that belong in other nodes' inbox/ there and
 // forgets them here; it returns the events for this node's inbox/.
+//
+// Crash story: the events are forgotten (EventsWritten) only after the
+// cluster acknowledged their publication. A crash between the two
+// publishes them again with the same ids (stored once within the stream's
+// duplicate window), and the origin imports each delivery once by its
+// claim, and each message's report once.
 func (c *clusterWork) forward(ctx context.Context, store *outbox.Store, evs []smsagent.Event) ([]smsagent.Event, error) {
 	var away []smsagent.Event
 	for i := range evs {

@@ -53,6 +53,7 @@ type taker struct {
 	held      map[smsagent.MessageID]jetstream.Msg
 	lastRenew time.Time
 	cannot    time.Time // since when CanTake is false; zero while it is true
+	lastScan  time.Time // the last acknowledge run by check
 	settle    chan struct{}
 }
 
@@ -266,7 +267,12 @@ func (t *taker) check(ctx context.Context, now time.Time) {
 		t.giveBack(ctx, "the cluster did not confirm this node's hold for half of takeover_after", false)
 	case !t.cannot.IsZero() && now.Sub(t.cannot) > t.n.opts.TakeoverAfter/4:
 		t.giveBack(ctx, "no SMSC session of this node can send", true)
-	default:
+	case now.Sub(t.lastScan) >= pollEvery:
+		// Messages made final without an acceptance (failed, expired,
+		// canceled) wake nobody: a scan per pollEvery finds them. The
+		// accepted ones come through Accepted's wake-up at once, so the
+		// loop's every turn need not read the whole hold again.
+		t.lastScan = now
 		t.acknowledge(ctx)
 	}
 }
